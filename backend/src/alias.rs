@@ -1,0 +1,238 @@
+//! The production alias of a project: the one mutable record that decides what is live.
+//!
+//! `projects/<project>/alias.json` holds the production deployment, a rollback stack of the
+//! earlier ones, a history of every change, and the ids removed from the project. Every change
+//! is a compare-and-swap: read with its ETag, change, write with `If-Match` (or
+//! `If-None-Match: *` for a project's first record), and start over on 412. Concurrent
+//! promotes, rollbacks and removals are therefore serialised by the store itself, and none is
+//! lost. A removed id is recorded here in the same swap that checks it is not live, so a
+//! racing promote can never point production at a deployment being removed.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{PierError, StoreError};
+use crate::records::parse_json;
+use crate::store::{Condition, PutOptions, Store, keys};
+
+const MAX_ATTEMPTS: u32 = 64;
+const HISTORY_KEPT: usize = 200;
+const ROLLBACK_DEPTH: usize = 50;
+const REMOVED_KEPT: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `pier deploy --prod`.
+    Deploy,
+    Promote,
+    Rollback,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub action: Action,
+    pub deployment: String,
+    pub previous: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub project: String,
+    pub production: Option<String>,
+    /// Earlier production deployments, most recent last; `rollback` pops from here.
+    #[serde(default)]
+    pub rollback_stack: Vec<String>,
+    /// Every change, most recent last.
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+    /// Ids removed from the project; they can never be promoted again.
+    #[serde(default)]
+    pub removed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AliasChange {
+    pub project: String,
+    pub action: Action,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// The project's alias record, or `None` when nothing was ever promoted or removed.
+pub async fn read(store: &dyn Store, project: &str) -> Result<Option<AliasRecord>, PierError> {
+    Ok(read_versioned(store, project)
+        .await?
+        .map(|(record, _)| record))
+}
+
+async fn read_versioned(
+    store: &dyn Store,
+    project: &str,
+) -> Result<Option<(AliasRecord, String)>, PierError> {
+    let key = keys::alias(project);
+    match store.get(&key).await? {
+        Some(object) => Ok(Some((parse_json(&key, &object.body)?, object.etag))),
+        None => Ok(None),
+    }
+}
+
+/// Applies `change` to the record with compare-and-swap, retrying on lost races. `change`
+/// returns `Ok(None)` when there is nothing to write.
+async fn update<T>(
+    store: &dyn Store,
+    project: &str,
+    mut change: impl AsyncFnMut(&mut AliasRecord) -> Result<Option<T>, PierError>,
+) -> Result<Option<T>, PierError> {
+    let key = keys::alias(project);
+    for attempt in 0..MAX_ATTEMPTS {
+        let (mut record, condition) = match read_versioned(store, project).await? {
+            Some((record, etag)) => (record, Condition::IfMatch(etag)),
+            None => (
+                AliasRecord {
+                    project: project.to_string(),
+                    ..Default::default()
+                },
+                Condition::IfNoneMatch,
+            ),
+        };
+        let Some(outcome) = change(&mut record).await? else {
+            return Ok(None);
+        };
+        trim(&mut record);
+        let body = serde_json::to_vec_pretty(&record).expect("alias records serialise");
+        match store
+            .put(
+                &key,
+                Bytes::from(body),
+                PutOptions::json().with_condition(condition),
+            )
+            .await
+        {
+            Ok(_) => return Ok(Some(outcome)),
+            Err(StoreError::PreconditionFailed { .. }) => {
+                let jitter = rand::random_range(0..=10u64 * u64::from(attempt.min(10) + 1));
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(PierError::AliasContention {
+        project: project.to_string(),
+    })
+}
+
+fn trim(record: &mut AliasRecord) {
+    fn keep_last<T>(list: &mut Vec<T>, kept: usize) {
+        if list.len() > kept {
+            list.drain(..list.len() - kept);
+        }
+    }
+    keep_last(&mut record.history, HISTORY_KEPT);
+    keep_last(&mut record.rollback_stack, ROLLBACK_DEPTH);
+    keep_last(&mut record.removed, REMOVED_KEPT);
+}
+
+/// Points production at `id`, a deployment of `project` whose manifest is in the store.
+pub async fn promote(
+    store: &dyn Store,
+    project: &str,
+    id: &str,
+    action: Action,
+) -> Result<AliasChange, PierError> {
+    let change = update(store, project, async |record| {
+        if record.removed.iter().any(|removed| removed == id) {
+            return Err(PierError::UnknownDeployment {
+                reference: id.to_string(),
+            });
+        }
+        let from = record.production.clone();
+        if from.as_deref() == Some(id) {
+            return Ok(Some(AliasChange {
+                project: project.to_string(),
+                action,
+                from,
+                to: id.to_string(),
+            }));
+        }
+        if let Some(previous) = &from {
+            record.rollback_stack.retain(|entry| entry != id);
+            record.rollback_stack.push(previous.clone());
+        }
+        record.production = Some(id.to_string());
+        record.history.push(HistoryEntry {
+            action,
+            deployment: id.to_string(),
+            previous: from.clone(),
+            at: OffsetDateTime::now_utc(),
+        });
+        Ok(Some(AliasChange {
+            project: project.to_string(),
+            action,
+            from,
+            to: id.to_string(),
+        }))
+    })
+    .await?;
+    Ok(change.expect("promote always yields a change"))
+}
+
+/// Points production back at the most recent earlier production deployment still present.
+pub async fn rollback(store: &dyn Store, project: &str) -> Result<AliasChange, PierError> {
+    let change = update(store, project, async |record| {
+        let current = record.production.clone();
+        while let Some(candidate) = record.rollback_stack.pop() {
+            let present = store.head(&keys::manifest(&candidate)).await?.is_some();
+            if !present
+                || record.removed.contains(&candidate)
+                || Some(&candidate) == current.as_ref()
+            {
+                continue;
+            }
+            record.production = Some(candidate.clone());
+            record.history.push(HistoryEntry {
+                action: Action::Rollback,
+                deployment: candidate.clone(),
+                previous: current.clone(),
+                at: OffsetDateTime::now_utc(),
+            });
+            return Ok(Some(AliasChange {
+                project: project.to_string(),
+                action: Action::Rollback,
+                from: current,
+                to: candidate,
+            }));
+        }
+        Err(PierError::NothingToRollBack {
+            project: project.to_string(),
+        })
+    })
+    .await?;
+    Ok(change.expect("rollback always yields a change"))
+}
+
+/// Records `id` as removed, refusing when it is production. After this returns, no promote
+/// can make `id` live.
+pub async fn retire(store: &dyn Store, project: &str, id: &str) -> Result<(), PierError> {
+    update(store, project, async |record| {
+        if record.production.as_deref() == Some(id) {
+            return Err(PierError::DeploymentIsLive {
+                id: id.to_string(),
+                project: project.to_string(),
+            });
+        }
+        if record.removed.iter().any(|removed| removed == id) {
+            return Ok(None);
+        }
+        record.rollback_stack.retain(|entry| entry != id);
+        record.removed.push(id.to_string());
+        Ok(Some(()))
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! `pier`: deploy folders as immutable deployments, promote, roll back, list, remove, collect.
+//!
+//! A thin edge over `pier_core`: parse arguments, resolve settings, call the engine, print.
+//! Human output goes to stdout, warnings and progress to stderr; `--json` prints one JSON
+//! document on stdout instead, errors included, for scripts. Errors exit with status 1 and a
+//! hint of what to do next.
+
+mod bars;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::HumanBytes;
+use pier_core::config::{ConfigFile, Settings, config_path};
+use pier_core::deploy::{DeployRequest, default_project};
+use pier_core::store::{self, DynStore};
+use pier_core::{PierError, alias, deployments, gc};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "pier",
+    version,
+    about = "Deploy static sites as immutable deployments."
+)]
+struct Cli {
+    /// Where deployments live: a folder, file:///path, or s3://bucket[/prefix].
+    #[arg(long, env = "PIER_STORE", global = true)]
+    store: Option<String>,
+    /// The origin sites are served under, e.g. https://sites.example.com.
+    #[arg(long, env = "PIER_BASE_URL", global = true)]
+    base_url: Option<String>,
+    /// Print one JSON document instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Deploy a folder as a new immutable deployment.
+    Deploy {
+        /// The folder holding the built site.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Project name (a DNS label); defaults to the folder's name.
+        #[arg(long)]
+        project: Option<String>,
+        /// Also make it the project's production deployment.
+        #[arg(long)]
+        prod: bool,
+    },
+    /// List projects, or one project's deployments.
+    Ls { project: Option<String> },
+    /// Show a deployment's files and metadata.
+    Inspect {
+        /// Deployment id, preview name or preview URL.
+        deployment: String,
+    },
+    /// Make a deployment its project's production deployment.
+    Promote { deployment: String },
+    /// Put the previous production deployment back.
+    Rollback {
+        /// Defaults to the current folder's project.
+        project: Option<String>,
+    },
+    /// Remove a deployment (not the production one); its files go at the next gc.
+    Rm { deployment: String },
+    /// Delete stored files that no deployment uses.
+    Gc {
+        /// Report what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("PIER_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let hint = error
+                .downcast_ref::<PierError>()
+                .map(PierError::hint)
+                .or_else(|| {
+                    error
+                        .downcast_ref::<pier_core::StoreError>()
+                        .map(|e| e.hint())
+                });
+            if json {
+                println!("{}", json!({ "error": format!("{error:#}"), "hint": hint }));
+            } else {
+                eprintln!("error: {error:#}");
+                if let Some(hint) = hint {
+                    eprintln!("  hint: {hint}");
+                }
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = ConfigFile::load(&config_path())?;
+    let settings = Settings::resolve(cli.store.as_deref(), cli.base_url.as_deref(), &file)?;
+    let store = store::open(&settings.store).await?;
+    let out = Output {
+        json: cli.json,
+        settings: &settings,
+    };
+    match cli.command {
+        Command::Deploy { dir, project, prod } => deploy(&store, &out, dir, project, prod).await?,
+        Command::Ls { project: None } => {
+            let projects = deployments::list_projects(store.as_ref()).await?;
+            if out.json {
+                out.print(json!({ "projects": projects }));
+            } else if projects.is_empty() {
+                println!("No projects yet. Deploy one with `pier deploy DIR`.");
+            } else {
+                println!(
+                    "{:<28} {:>5}  {:<21} URL",
+                    "PROJECT", "DEPLOY", "PRODUCTION"
+                );
+                for project in projects {
+                    println!(
+                        "{:<28} {:>5}  {:<21} {}",
+                        project.name,
+                        project.deployments,
+                        project.production.as_deref().unwrap_or("-"),
+                        settings.base_url.for_label(&project.name)
+                    );
+                }
+            }
+        }
+        Command::Ls {
+            project: Some(project),
+        } => {
+            pier_core::project_name::validate(&project)?;
+            let rows = deployments::list_deployments(store.as_ref(), &project).await?;
+            if rows.is_empty() && alias::read(store.as_ref(), &project).await?.is_none() {
+                return Err(PierError::UnknownProject { project }.into());
+            }
+            if out.json {
+                out.print(json!({ "project": project, "deployments": rows }));
+            } else {
+                println!(
+                    "{:<21} {:<20} {:>6} {:>10}  PREVIEW",
+                    "ID", "CREATED", "FILES", "SIZE"
+                );
+                for row in rows {
+                    let marker = if row.production { " (production)" } else { "" };
+                    println!(
+                        "{:<21} {:<20} {:>6} {:>10}  {}{marker}",
+                        row.summary.id,
+                        short_time(row.summary.created),
+                        row.summary.file_count,
+                        HumanBytes(row.summary.total_bytes).to_string(),
+                        settings.base_url.for_label(&row.summary.preview),
+                    );
+                }
+            }
+        }
+        Command::Inspect { deployment } => {
+            let found = deployments::inspect(store.as_ref(), &deployment).await?;
+            if out.json {
+                out.print(json!({
+                    "deployment": found.manifest,
+                    "preview_url": settings.base_url.for_label(&found.preview),
+                    "production": found.production,
+                }));
+            } else {
+                let manifest = &found.manifest;
+                println!("id          {}", manifest.id);
+                println!("project     {}", manifest.project);
+                println!("created     {}", short_time(manifest.created));
+                println!("source      {}", manifest.source.describe());
+                println!(
+                    "files       {} ({})",
+                    manifest.file_count,
+                    HumanBytes(manifest.total_bytes)
+                );
+                println!(
+                    "preview     {}",
+                    settings.base_url.for_label(&found.preview)
+                );
+                if found.production {
+                    println!(
+                        "production  {}",
+                        settings.base_url.for_label(&manifest.project)
+                    );
+                }
+                println!();
+                for file in &manifest.files {
+                    println!(
+                        "  {:>10}  {}  {}",
+                        HumanBytes(file.size).to_string(),
+                        &file.sha256[..12],
+                        file.path
+                    );
+                }
+            }
+        }
+        Command::Promote { deployment } => {
+            let manifest = deployments::resolve(store.as_ref(), &deployment).await?;
+            let change = alias::promote(
+                store.as_ref(),
+                &manifest.project,
+                &manifest.id,
+                alias::Action::Promote,
+            )
+            .await?;
+            out.alias_change(&change);
+        }
+        Command::Rollback { project } => {
+            let project = match project {
+                Some(project) => project,
+                None => default_project(&PathBuf::from("."))?,
+            };
+            pier_core::project_name::validate(&project)?;
+            let change = alias::rollback(store.as_ref(), &project).await?;
+            out.alias_change(&change);
+        }
+        Command::Rm { deployment } => {
+            let removed = deployments::remove(store.as_ref(), &deployment).await?;
+            if out.json {
+                out.print(json!({ "removed": removed }));
+            } else {
+                println!(
+                    "Removed {} ({}). Its files are freed by the next `pier gc`.",
+                    removed.id, removed.preview
+                );
+            }
+        }
+        Command::Gc { dry_run } => {
+            let report = gc::collect(store.as_ref(), dry_run).await?;
+            if out.json {
+                out.print(json!({ "gc": report }));
+            } else {
+                let verb = if dry_run { "Would delete" } else { "Deleted" };
+                println!(
+                    "{verb} {} unused blobs ({}); kept {} used by {} deployments.",
+                    report.blobs_deleted,
+                    HumanBytes(report.bytes_freed),
+                    report.blobs_kept,
+                    report.deployments
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn deploy(
+    store: &DynStore,
+    out: &Output<'_>,
+    dir: PathBuf,
+    project: Option<String>,
+    prod: bool,
+) -> anyhow::Result<()> {
+    let (progress, bar) = bars::deploy_progress(!out.json);
+    let request = DeployRequest {
+        dir,
+        project,
+        production: prod,
+        source: None,
+    };
+    let result = pier_core::deploy::deploy(store.as_ref(), &request, &progress).await;
+    if let Some(bar) = bar.lock().expect("not poisoned").take() {
+        bar.finish_and_clear();
+    }
+    let outcome = result?;
+    let preview_url = out.settings.base_url.for_label(&outcome.summary.preview);
+    let production_url = outcome
+        .promoted
+        .as_ref()
+        .map(|change| out.settings.base_url.for_label(&change.project));
+    if out.json {
+        out.print(json!({
+            "deployment": outcome,
+            "preview_url": preview_url,
+            "production_url": production_url,
+        }));
+        return Ok(());
+    }
+    println!(
+        "Deployed {} ({} files, {}) in {:.1} s; uploaded {} new of {} distinct files ({}).",
+        outcome.summary.project,
+        outcome.summary.file_count,
+        HumanBytes(outcome.summary.total_bytes),
+        outcome.elapsed_ms as f64 / 1000.0,
+        outcome.uploaded_blobs,
+        outcome.uploaded_blobs + outcome.reused_blobs,
+        HumanBytes(outcome.uploaded_bytes),
+    );
+    println!("  id          {}", outcome.summary.id);
+    println!("  preview     {preview_url}");
+    match production_url {
+        Some(url) => println!("  production  {url}"),
+        None => println!("  promote with `pier promote {}`", outcome.summary.id),
+    }
+    Ok(())
+}
+
+struct Output<'a> {
+    json: bool,
+    settings: &'a Settings,
+}
+
+impl Output<'_> {
+    fn print(&self, value: serde_json::Value) {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("values serialise")
+        );
+    }
+
+    fn alias_change(&self, change: &alias::AliasChange) {
+        let url = self.settings.base_url.for_label(&change.project);
+        if self.json {
+            self.print(json!({ "alias": change, "production_url": url }));
+        } else if change.from.as_deref() == Some(change.to.as_str()) {
+            println!("{} already serves {} at {url}", change.project, change.to);
+        } else {
+            println!(
+                "{} now serves {} (was {}) at {url}",
+                change.project,
+                change.to,
+                change.from.as_deref().unwrap_or("nothing")
+            );
+        }
+    }
+}
+
+fn short_time(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    at.format(&format).unwrap_or_default()
+}

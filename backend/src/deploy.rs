@@ -1,0 +1,408 @@
+//! The deploy engine: a folder in, an immutable deployment out.
+//!
+//! Order of writes, each step safe to interrupt:
+//! 1. lease (the blobs this deploy relies on, so gc keeps them);
+//! 2. the blobs the store lacks, decided by content hash: those named by the project's recent
+//!    manifests are known present; the rest are found by listing `blobs/` when that is cheaper
+//!    than asking one by one, else by HEAD; 48 uploads in flight, multipart for large files;
+//! 3. the gc fence check (see `gc`), re-checking every blob if a gc ran meanwhile;
+//! 4. the manifest (`If-None-Match: *`), which makes the deployment exist;
+//! 5. its index entry and preview name, then the lease is dropped;
+//! 6. with `--prod`, the production alias, by compare-and-swap.
+//!
+//! A deploy killed anywhere before 4 leaves nothing visible; production is untouched until 6.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::alias::{self, Action, AliasChange};
+use crate::content_type;
+use crate::deployments::PreviewRecord;
+use crate::error::{PierError, StoreError};
+use crate::gc::{self, Fence, Lease};
+use crate::manifest::{self, FileEntry, Manifest, Source, Summary};
+use crate::progress::{Progress, ProgressEvent};
+use crate::project_name;
+use crate::records::{read_json, write_json};
+use crate::scan::{self, ScannedFile};
+use crate::store::{Condition, FileBody, PutOptions, Store, keys};
+
+const UPLOADS_IN_FLIGHT: usize = 48;
+const CHECKS_IN_FLIGHT: usize = 64;
+/// Files at most this large are read whole and verified before the upload.
+const SMALL_FILE: u64 = 4 * 1024 * 1024;
+/// One listing page names up to 1,000 blobs; asking about blobs one by one costs about this
+/// many times less per request, so listing pays off once there are this many unknowns a page.
+const HEADS_PER_LIST_PAGE: usize = 100;
+const UPLOAD_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub dir: PathBuf,
+    pub project: Option<String>,
+    pub production: bool,
+    /// Where the files came from, when not the folder itself (a build's output).
+    pub source: Option<Source>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployOutcome {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub uploaded_blobs: u64,
+    pub uploaded_bytes: u64,
+    pub reused_blobs: u64,
+    pub promoted: Option<AliasChange>,
+    pub warnings: Vec<String>,
+    pub elapsed_ms: u128,
+}
+
+/// The project name a folder deploys as when none is given.
+pub fn default_project(dir: &Path) -> Result<String, PierError> {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let folder = absolute
+        .canonicalize()
+        .unwrap_or(absolute)
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    project_name::from_folder_name(&folder).ok_or(PierError::BadProjectName {
+        name: folder,
+        rule: "the folder's name has no letters or digits to make one from; pass --project",
+    })
+}
+
+pub async fn deploy(
+    store: &dyn Store,
+    request: &DeployRequest,
+    progress: &Progress,
+) -> Result<DeployOutcome, PierError> {
+    let started = Instant::now();
+    scan::check_folder(&request.dir)?;
+    let project = match &request.project {
+        Some(name) => {
+            project_name::validate(name)?;
+            name.clone()
+        }
+        None => default_project(&request.dir)?,
+    };
+    store.check().await?;
+
+    let warnings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let progress = {
+        let warnings = warnings.clone();
+        let outer = progress.clone();
+        Progress::new(move |event| {
+            if let ProgressEvent::Warning(message) = &event {
+                warnings.lock().expect("not poisoned").push(message.clone());
+            }
+            outer.emit(event);
+        })
+    };
+
+    let dir = request.dir.clone();
+    let walked = {
+        let progress = progress.clone();
+        tokio::task::spawn_blocking(move || scan::walk(&dir, &progress))
+            .await
+            .expect("walking does not panic")?
+    };
+    if walked.is_empty() {
+        return Err(PierError::EmptyFolder {
+            path: request.dir.clone(),
+        });
+    }
+    progress.emit(ProgressEvent::Hashing {
+        files: walked.len() as u64,
+        bytes: walked.iter().map(|(_, _, size)| size).sum(),
+    });
+    let files = scan::hash_all(walked, &progress).await?;
+
+    let created = OffsetDateTime::now_utc();
+    let id = manifest::new_id(created);
+    let unique = unique_blobs(&files);
+
+    let fence = Fence::observe(store).await?;
+    gc::write_lease(
+        store,
+        &Lease {
+            deployment: id.clone(),
+            created,
+            blobs: unique.keys().cloned().collect(),
+        },
+    )
+    .await?;
+
+    let uploaded = upload_blobs(store, &project, &unique, fence, &progress).await;
+    if uploaded.is_err() {
+        // Best effort: a lease left behind only delays gc of these blobs until it expires.
+        let _ = gc::drop_lease(store, &id).await;
+    }
+    let (uploaded_blobs, uploaded_bytes) = uploaded?;
+
+    progress.emit(ProgressEvent::Finalizing);
+    let manifest = Manifest {
+        format: 1,
+        id: id.clone(),
+        project: project.clone(),
+        created,
+        source: request
+            .source
+            .clone()
+            .unwrap_or_else(|| folder_source(&request.dir)),
+        file_count: files.len() as u64,
+        total_bytes: files.iter().map(|file| file.size).sum(),
+        files: files
+            .iter()
+            .map(|file| FileEntry {
+                path: file.path.clone(),
+                size: file.size,
+                sha256: file.sha256_hex(),
+                content_type: content_type::for_path(&file.path),
+            })
+            .collect(),
+    };
+    let create = || PutOptions::json().with_condition(Condition::IfNoneMatch);
+    write_json(store, &keys::manifest(&id), &manifest, create()).await?;
+    let summary = manifest.summary();
+    write_json(store, &keys::index_entry(&project, &id), &summary, create()).await?;
+    write_json(
+        store,
+        &keys::preview(&summary.preview),
+        &PreviewRecord {
+            project: project.clone(),
+            deployment: id.clone(),
+        },
+        create(),
+    )
+    .await?;
+    gc::drop_lease(store, &id).await?;
+
+    let promoted = if request.production {
+        Some(alias::promote(store, &project, &id, Action::Deploy).await?)
+    } else {
+        None
+    };
+    let warnings = warnings.lock().expect("not poisoned").clone();
+    Ok(DeployOutcome {
+        reused_blobs: (unique.len() as u64).saturating_sub(uploaded_blobs),
+        summary,
+        uploaded_blobs,
+        uploaded_bytes,
+        promoted,
+        warnings,
+        elapsed_ms: started.elapsed().as_millis(),
+    })
+}
+
+/// Puts every blob the store lacks, then passes the gc fence; returns blobs and bytes sent.
+async fn upload_blobs(
+    store: &dyn Store,
+    project: &str,
+    unique: &HashMap<String, &ScannedFile>,
+    mut fence: Fence,
+    progress: &Progress,
+) -> Result<(u64, u64), PierError> {
+    let known = known_blobs(store, project).await?;
+    let unknown: Vec<&str> = unique
+        .keys()
+        .map(String::as_str)
+        .filter(|hash| !known.contains(*hash))
+        .collect();
+    let missing = missing_blobs(store, &unknown).await?;
+    let mut to_upload: Vec<&ScannedFile> =
+        missing.iter().map(|hash| unique[hash.as_str()]).collect();
+    progress.emit(ProgressEvent::Uploading {
+        blobs: to_upload.len() as u64,
+        bytes: to_upload.iter().map(|file| file.size).sum(),
+    });
+    let (mut blobs, mut bytes) = (0u64, 0u64);
+    loop {
+        upload_all(store, &to_upload, progress).await?;
+        blobs += to_upload.len() as u64;
+        bytes += to_upload.iter().map(|file| file.size).sum::<u64>();
+        if fence.still_clear(store).await? {
+            return Ok((blobs, bytes));
+        }
+        // A gc ran while we uploaded: it may have deleted blobs we counted as present.
+        fence = Fence::wait_for_gc(store).await?;
+        let all: Vec<&str> = unique.keys().map(String::as_str).collect();
+        let lost = missing_blobs_by_head(store, &all).await?;
+        to_upload = lost.iter().map(|hash| unique[hash.as_str()]).collect();
+    }
+}
+
+fn folder_source(dir: &Path) -> Source {
+    let path = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    Source::Folder {
+        path: path.display().to_string(),
+        host: std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()),
+    }
+}
+
+/// One file per distinct content, by hash.
+fn unique_blobs(files: &[ScannedFile]) -> HashMap<String, &ScannedFile> {
+    let mut unique = HashMap::with_capacity(files.len());
+    for file in files {
+        unique.entry(file.sha256_hex()).or_insert(file);
+    }
+    unique
+}
+
+/// Blobs the store is known to hold: those of the project's production deployment and its
+/// newest one. A manifest exists only once all its blobs do, and gc keeps them while it does.
+async fn known_blobs(store: &dyn Store, project: &str) -> Result<HashSet<String>, PierError> {
+    let mut ids = Vec::new();
+    if let Some(production) = alias::read(store, project)
+        .await?
+        .and_then(|r| r.production)
+    {
+        ids.push(production);
+    }
+    let index = crate::store::list_all(store, &keys::project_deployments(project)).await?;
+    if let Some(newest) = index.last() {
+        ids.push(keys::stem(&newest.key).to_string());
+    }
+    let mut known = HashSet::new();
+    for id in ids {
+        if let Some(manifest) = read_json::<Manifest>(store, &keys::manifest(&id)).await? {
+            known.extend(manifest.files.into_iter().map(|file| file.sha256));
+        }
+    }
+    Ok(known)
+}
+
+/// Which of `unknown` the store lacks: listing `blobs/` within a page budget scaled to the
+/// number of unknowns, then HEAD for whatever the budget did not cover.
+async fn missing_blobs(store: &dyn Store, unknown: &[&str]) -> Result<Vec<String>, PierError> {
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let budget = unknown.len() / HEADS_PER_LIST_PAGE;
+    if budget == 0 {
+        return missing_blobs_by_head(store, unknown).await;
+    }
+    let wanted: HashSet<&str> = unknown.iter().copied().collect();
+    let mut present = HashSet::new();
+    let mut token = None;
+    for _ in 0..budget {
+        let page = store.list_page(keys::BLOBS, token).await?;
+        for object in &page.objects {
+            let hash = object.key.trim_start_matches(keys::BLOBS);
+            if wanted.contains(hash) {
+                present.insert(hash.to_string());
+            }
+        }
+        token = page.next;
+        if token.is_none() {
+            return Ok(unknown
+                .iter()
+                .filter(|hash| !present.contains(**hash))
+                .map(|hash| hash.to_string())
+                .collect());
+        }
+    }
+    let unlisted: Vec<&str> = unknown
+        .iter()
+        .copied()
+        .filter(|hash| !present.contains(*hash))
+        .collect();
+    missing_blobs_by_head(store, &unlisted).await
+}
+
+async fn missing_blobs_by_head(
+    store: &dyn Store,
+    hashes: &[&str],
+) -> Result<Vec<String>, PierError> {
+    let checks: Vec<Result<Option<String>, StoreError>> = futures::stream::iter(hashes)
+        .map(|hash| async move {
+            Ok(match store.head(&keys::blob(hash)).await? {
+                Some(_) => None,
+                None => Some(hash.to_string()),
+            })
+        })
+        .buffer_unordered(CHECKS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut missing = Vec::new();
+    for check in checks {
+        missing.extend(check?);
+    }
+    Ok(missing)
+}
+
+async fn upload_all(
+    store: &dyn Store,
+    files: &[&ScannedFile],
+    progress: &Progress,
+) -> Result<(), PierError> {
+    let mut uploads = futures::stream::iter(files)
+        .map(|file| async move {
+            upload_one(store, file).await?;
+            progress.emit(ProgressEvent::Uploaded { bytes: file.size });
+            Ok::<_, PierError>(())
+        })
+        .buffer_unordered(UPLOADS_IN_FLIGHT);
+    while let Some(result) = uploads.next().await {
+        result?;
+    }
+    Ok(())
+}
+
+/// Uploads one blob, retrying transient failures with backoff (the SDK retries each request
+/// too; this covers a connection dropped mid-body and local I/O hiccups).
+async fn upload_one(store: &dyn Store, file: &ScannedFile) -> Result<(), PierError> {
+    let key = keys::blob(&file.sha256_hex());
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = if file.size <= SMALL_FILE {
+            upload_small(store, &key, file).await
+        } else {
+            store
+                .put_file(
+                    &key,
+                    FileBody {
+                        path: &file.source,
+                        size: file.size,
+                        sha256: file.sha256,
+                    },
+                )
+                .await
+                .map_err(PierError::from)
+        };
+        match result {
+            Err(PierError::Store(StoreError::Unreachable { .. } | StoreError::Other { .. }))
+                if attempt < UPLOAD_ATTEMPTS =>
+            {
+                tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn upload_small(store: &dyn Store, key: &str, file: &ScannedFile) -> Result<(), PierError> {
+    let body = tokio::fs::read(&file.source)
+        .await
+        .map_err(|source| PierError::Unreadable {
+            path: file.source.clone(),
+            source,
+        })?;
+    use sha2::Digest;
+    if sha2::Sha256::digest(&body).as_slice() != file.sha256 {
+        return Err(StoreError::ContentChanged {
+            path: file.path.clone(),
+        }
+        .into());
+    }
+    store
+        .put(key, bytes::Bytes::from(body), PutOptions::default())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! Typed errors for the core, each carrying a hint that tells the user what to do next.
+//!
+//! Libraries return these; only the CLI and the desktop shell turn them into `anyhow` at the
+//! edge. Every variant's `Display` is one sentence about what went wrong; [`PierError::hint`]
+//! is the next step. No variant ever carries a credential.
+
+use std::path::PathBuf;
+
+/// What a store (local folder or S3) can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store URL `{url}` is not valid: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("the bucket `{bucket}` does not exist")]
+    NoSuchBucket { bucket: String },
+    #[error("access to `{target}` was denied")]
+    AccessDenied { target: String },
+    #[error("the AWS credentials have expired")]
+    ExpiredCredentials,
+    #[error("no usable AWS credentials were found ({detail})")]
+    NoCredentials { detail: String },
+    #[error("the AWS credentials were rejected ({code})")]
+    BadCredentials { code: String },
+    #[error("the store at `{endpoint}` could not be reached ({detail})")]
+    Unreachable { endpoint: String, detail: String },
+    #[error("`{key}` was changed by someone else first")]
+    PreconditionFailed { key: String },
+    #[error("`{path}` changed while it was being uploaded")]
+    ContentChanged { path: String },
+    #[error("the store refused `{key}`: {detail}")]
+    Other { key: String, detail: String },
+    #[error("I/O error on `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn hint(&self) -> &'static str {
+        match self {
+            StoreError::BadUrl { .. } => {
+                "use a folder path, `file:///path`, or `s3://bucket[/prefix]` with --store or PIER_STORE"
+            }
+            StoreError::NoSuchBucket { .. } => {
+                "check the bucket name and AWS_REGION, or create the bucket (`pier setup aws`)"
+            }
+            StoreError::AccessDenied { .. } => {
+                "check that your AWS profile's policy allows s3:GetObject, s3:PutObject, s3:ListBucket and s3:DeleteObject on the bucket, or fix the folder's permissions"
+            }
+            StoreError::ExpiredCredentials => {
+                "sign in again (`aws sso login --profile <profile>`) or refresh your credentials, then retry"
+            }
+            StoreError::NoCredentials { .. } => {
+                "set AWS_PROFILE to a configured profile, run `aws configure`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            }
+            StoreError::BadCredentials { .. } => {
+                "the access key is unknown or its secret is wrong: check your profile or environment"
+            }
+            StoreError::Unreachable { .. } => {
+                "check your network, AWS_REGION and AWS_ENDPOINT_URL, then retry; nothing live was changed"
+            }
+            StoreError::PreconditionFailed { .. } => {
+                "retry; another deploy or promote got there first"
+            }
+            StoreError::ContentChanged { .. } => {
+                "a file changed during the deploy; wait for writes to finish and deploy again"
+            }
+            StoreError::Other { .. } => "retry; if it persists, check the store's status",
+            StoreError::Io { .. } => "check the path exists and is readable and writable by you",
+        }
+    }
+}
+
+/// Everything the engine can report to a user.
+#[derive(Debug, thiserror::Error)]
+pub enum PierError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("`{}` does not exist", path.display())]
+    MissingFolder { path: PathBuf },
+    #[error("`{}` is not a folder", path.display())]
+    NotAFolder { path: PathBuf },
+    #[error("`{}` has no files to deploy", path.display())]
+    EmptyFolder { path: PathBuf },
+    #[error("cannot read `{}`: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{name}` is not a valid project name: {rule}")]
+    BadProjectName { name: String, rule: &'static str },
+    #[error("no deployment `{reference}`")]
+    UnknownDeployment { reference: String },
+    #[error("no project `{project}`")]
+    UnknownProject { project: String },
+    #[error("project `{project}` has no earlier production deployment to roll back to")]
+    NothingToRollBack { project: String },
+    #[error("deployment `{id}` is what `{project}` serves in production")]
+    DeploymentIsLive { id: String, project: String },
+    #[error("another garbage collection is running (started {started})")]
+    GcRunning { started: String },
+    #[error("the alias of `{project}` kept changing under concurrent writers")]
+    AliasContention { project: String },
+    #[error("the record `{key}` in the store is corrupt: {detail}")]
+    Corrupt { key: String, detail: String },
+    #[error("the config file `{}` is invalid: {detail}", path.display())]
+    BadConfig { path: PathBuf, detail: String },
+}
+
+impl PierError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PierError::Store(e) => e.hint(),
+            PierError::MissingFolder { .. } => {
+                "check the path, or run `pier deploy` inside the folder"
+            }
+            PierError::NotAFolder { .. } => {
+                "pass the folder that holds the site, not a single file"
+            }
+            PierError::EmptyFolder { .. } => {
+                "add your built site (an index.html at least), or check .pierignore does not exclude everything"
+            }
+            PierError::Unreadable { .. } => {
+                "fix its permissions (`chmod u+r`), or list it in .pierignore to leave it out"
+            }
+            PierError::BadProjectName { .. } => {
+                "use 1-54 characters from a-z, 0-9 and '-', not starting or ending with '-' (--project NAME)"
+            }
+            PierError::UnknownDeployment { .. } => "run `pier ls` to see deployment ids",
+            PierError::UnknownProject { .. } => "run `pier ls` to see projects",
+            PierError::NothingToRollBack { .. } => {
+                "promote a specific deployment instead: `pier promote ID`"
+            }
+            PierError::DeploymentIsLive { .. } => {
+                "promote another deployment or roll back first, then remove this one"
+            }
+            PierError::GcRunning { .. } => "wait for it to finish, then retry",
+            PierError::AliasContention { .. } => "retry in a moment",
+            PierError::Corrupt { .. } => {
+                "the record was not written by this version of Pier; restore it from the store's versioning or remove it"
+            }
+            PierError::BadConfig { .. } => {
+                "fix or remove the file; `pier --help` lists the settings"
+            }
+        }
+    }
+}
+
+pub type Result<T, E = PierError> = std::result::Result<T, E>;

@@ -1,0 +1,21 @@
+//! Pier's core: the deploy engine behind the `pier` CLI and the desktop app.
+//!
+//! Deployments are immutable and content-addressed; aliases are the only mutable records and
+//! change by compare-and-swap. See ARCHITECTURE.md at the repository root for the code map,
+//! the store's key layout and the invariants.
+
+pub mod alias;
+pub mod config;
+pub mod content_type;
+pub mod deploy;
+pub mod deployments;
+pub mod error;
+pub mod gc;
+pub mod manifest;
+pub mod progress;
+pub mod project_name;
+pub mod records;
+pub mod scan;
+pub mod store;
+
+pub use error::{PierError, StoreError};

@@ -1,0 +1,317 @@
+//! Walking a site folder and hashing its files.
+//!
+//! What is deployed: every regular file under the folder, dotfiles included (a site may need
+//! `.well-known/`), except what `.pierignore` excludes (gitignore syntax, via the `ignore`
+//! crate) and the built-in ignores `.git/`, `node_modules/`, `.DS_Store` and `.pierignore`
+//! itself. `.gitignore` is not honoured: it often lists the very build output being deployed.
+//!
+//! Symlinks are never followed out of the folder: a link to a file inside the folder deploys
+//! that file's content under the link's path; links that leave the folder, dangle, or point at
+//! folders are skipped with a warning. Names that are not UTF-8 are skipped with a warning.
+
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+use ignore::WalkBuilder;
+use ignore::overrides::OverrideBuilder;
+use sha2::{Digest, Sha256};
+
+use crate::error::PierError;
+use crate::progress::{Progress, ProgressEvent};
+
+pub const IGNORE_FILE: &str = ".pierignore";
+const BUILT_IN_IGNORES: [&str; 4] = ["!.git/", "!node_modules/", "!.DS_Store", "!.pierignore"];
+const HASHES_IN_FLIGHT: usize = 8;
+
+/// A file to deploy: where it is read from, and the path it is served under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedFile {
+    pub path: String,
+    pub source: PathBuf,
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
+impl ScannedFile {
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+}
+
+/// Checks that `dir` is an existing, readable folder.
+pub fn check_folder(dir: &Path) -> Result<(), PierError> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {
+            std::fs::read_dir(dir)
+                .map(drop)
+                .map_err(|source| PierError::Unreadable {
+                    path: dir.to_path_buf(),
+                    source,
+                })
+        }
+        Ok(_) => Err(PierError::NotAFolder {
+            path: dir.to_path_buf(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(PierError::MissingFolder {
+            path: dir.to_path_buf(),
+        }),
+        Err(source) => Err(PierError::Unreadable {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Lists the files to deploy, sorted by path; the sizes are those seen while walking.
+pub fn walk(dir: &Path, progress: &Progress) -> Result<Vec<(String, PathBuf, u64)>, PierError> {
+    check_folder(dir)?;
+    let root = dir.canonicalize().map_err(|source| PierError::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut overrides = OverrideBuilder::new(&root);
+    for glob in BUILT_IN_IGNORES {
+        overrides.add(glob).expect("built-in globs are valid");
+    }
+    let walker = WalkBuilder::new(&root)
+        .standard_filters(false)
+        .hidden(false)
+        .follow_links(false)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .overrides(overrides.build().expect("built-in globs are valid"))
+        .build();
+    let warn = |message: String| progress.emit(ProgressEvent::Warning(message));
+    let mut files = Vec::new();
+    for entry in walker {
+        let entry = entry.map_err(|e| walk_error(&root, e))?;
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if file_type.is_dir() {
+            continue;
+        }
+        let relative = path.strip_prefix(&root).expect("walk stays under the root");
+        let Some(served) = served_path(relative) else {
+            warn(format!(
+                "skipped `{}`: its name is not valid UTF-8",
+                relative.display()
+            ));
+            continue;
+        };
+        let source = if file_type.is_symlink() {
+            match path.canonicalize() {
+                Ok(target) if !target.starts_with(&root) => {
+                    warn(format!("skipped `{served}`: it links outside the folder"));
+                    continue;
+                }
+                Ok(target) if target.is_dir() => {
+                    warn(format!("skipped `{served}`: it links to a folder"));
+                    continue;
+                }
+                Ok(target) => target,
+                Err(_) => {
+                    warn(format!(
+                        "skipped `{served}`: its link target does not exist"
+                    ));
+                    continue;
+                }
+            }
+        } else if file_type.is_file() {
+            path.to_path_buf()
+        } else {
+            warn(format!("skipped `{served}`: not a regular file"));
+            continue;
+        };
+        let size = std::fs::metadata(&source)
+            .map_err(|source_error| PierError::Unreadable {
+                path: path.to_path_buf(),
+                source: source_error,
+            })?
+            .len();
+        files.push((served, source, size));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
+/// Hashes the walked files, a few at a time off the async threads.
+pub async fn hash_all(
+    files: Vec<(String, PathBuf, u64)>,
+    progress: &Progress,
+) -> Result<Vec<ScannedFile>, PierError> {
+    let mut hashed: Vec<ScannedFile> = futures::stream::iter(files)
+        .map(|(path, source, _)| async move {
+            tokio::task::spawn_blocking(move || {
+                hash_file(&source).map(|(sha256, size)| (path, source, size, sha256))
+            })
+            .await
+            .expect("hashing does not panic")
+        })
+        .buffer_unordered(HASHES_IN_FLIGHT)
+        .map(|result| {
+            result.map(|(path, source, size, sha256)| {
+                progress.emit(ProgressEvent::Hashed { bytes: size });
+                ScannedFile {
+                    path,
+                    source,
+                    size,
+                    sha256,
+                }
+            })
+        })
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    hashed.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(hashed)
+}
+
+/// SHA-256 and length of a file, read in 256 KiB chunks.
+pub fn hash_file(path: &Path) -> Result<([u8; 32], u64), PierError> {
+    use std::io::Read;
+    let unreadable = |source| PierError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let read = file.read(&mut buffer).map_err(unreadable)?;
+        if read == 0 {
+            return Ok((hasher.finalize().into(), size));
+        }
+        size += read as u64;
+        hasher.update(&buffer[..read]);
+    }
+}
+
+fn served_path(relative: &Path) -> Option<String> {
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .map(|component| component.as_os_str().to_str())
+        .collect();
+    Some(parts?.join("/"))
+}
+
+fn walk_error(root: &Path, error: ignore::Error) -> PierError {
+    let mut path = root.to_path_buf();
+    let mut current = &error;
+    loop {
+        match current {
+            ignore::Error::WithPath { path: at, err } => {
+                path = at.clone();
+                current = err;
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                current = err;
+            }
+            ignore::Error::Io(io) => {
+                return PierError::Unreadable {
+                    path,
+                    source: std::io::Error::new(io.kind(), io.to_string()),
+                };
+            }
+            other => {
+                return PierError::Unreadable {
+                    path,
+                    source: std::io::Error::other(other.to_string()),
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, relative: &str, body: &str) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+
+    fn served(dir: &Path) -> (Vec<String>, Vec<String>) {
+        let warnings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = warnings.clone();
+        let progress = Progress::new(move |event| {
+            if let ProgressEvent::Warning(w) = event {
+                sink.lock().unwrap().push(w);
+            }
+        });
+        let paths = walk(dir, &progress)
+            .unwrap()
+            .into_iter()
+            .map(|(path, _, _)| path)
+            .collect();
+        let warnings = warnings.lock().unwrap().clone();
+        (paths, warnings)
+    }
+
+    #[test]
+    fn honours_pierignore_and_built_in_ignores_but_keeps_dotfiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "index.html", "hi");
+        write(root, ".well-known/security.txt", "x");
+        write(root, ".git/HEAD", "ref");
+        write(root, "node_modules/a/index.js", "x");
+        write(root, "deep/node_modules/b.js", "x");
+        write(root, ".DS_Store", "x");
+        write(root, "drafts/post.md", "x");
+        write(root, "notes.log", "x");
+        write(root, ".gitignore", "index.html\n");
+        write(root, ".pierignore", "drafts/\n*.log\n");
+        let (paths, _) = served(root);
+        assert_eq!(
+            paths,
+            [".gitignore", ".well-known/security.txt", "index.html"]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_never_lead_out_of_the_folder() {
+        let outside = tempfile::tempdir().unwrap();
+        write(outside.path(), "secret.txt", "secret");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "real.txt", "real");
+        write(root, "sub/page.html", "page");
+        std::os::unix::fs::symlink(root.join("real.txt"), root.join("alias.txt")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("leak.txt"))
+            .unwrap();
+        std::os::unix::fs::symlink(root.join("sub"), root.join("folder-link")).unwrap();
+        std::os::unix::fs::symlink(root.join("gone"), root.join("dangling")).unwrap();
+        std::os::unix::fs::symlink(root, root.join("sub/loop")).unwrap();
+        let (paths, warnings) = served(root);
+        assert_eq!(paths, ["alias.txt", "real.txt", "sub/page.html"]);
+        let joined = warnings.join("\n");
+        assert!(joined.contains("`leak.txt`: it links outside"), "{joined}");
+        assert!(
+            joined.contains("`folder-link`: it links to a folder"),
+            "{joined}"
+        );
+        assert!(joined.contains("`dangling`"), "{joined}");
+        assert!(joined.contains("`sub/loop`"), "{joined}");
+    }
+
+    #[test]
+    fn missing_and_non_folders_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        assert!(matches!(
+            check_folder(&missing),
+            Err(PierError::MissingFolder { .. })
+        ));
+        write(dir.path(), "file.txt", "x");
+        assert!(matches!(
+            check_folder(&dir.path().join("file.txt")),
+            Err(PierError::NotAFolder { .. })
+        ));
+    }
+}

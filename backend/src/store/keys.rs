@@ -1,0 +1,53 @@
+//! The store's key layout, in one place. ARCHITECTURE.md documents the same table.
+//!
+//! ```text
+//! blobs/<sha256>                              file contents, immutable, shared by all
+//! deployments/<id>.json                       manifest, immutable, written after its blobs
+//! projects/<project>/alias.json               production alias + rollback stack (CAS)
+//! projects/<project>/deployments/<id>.json    index entry (summary) of a deployment
+//! previews/<project>-<short id>.json          preview name → deployment id
+//! leases/<id>.json                            blobs an unfinished deploy relies on
+//! gc/lock.json, gc/epoch.json                 the garbage collector's fence
+//! ```
+
+pub const BLOBS: &str = "blobs/";
+pub const DEPLOYMENTS: &str = "deployments/";
+pub const PROJECTS: &str = "projects/";
+pub const PREVIEWS: &str = "previews/";
+pub const LEASES: &str = "leases/";
+pub const GC_LOCK: &str = "gc/lock.json";
+pub const GC_EPOCH: &str = "gc/epoch.json";
+
+pub fn blob(sha256_hex: &str) -> String {
+    format!("{BLOBS}{sha256_hex}")
+}
+
+pub fn manifest(id: &str) -> String {
+    format!("{DEPLOYMENTS}{id}.json")
+}
+
+pub fn alias(project: &str) -> String {
+    format!("{PROJECTS}{project}/alias.json")
+}
+
+pub fn project_deployments(project: &str) -> String {
+    format!("{PROJECTS}{project}/deployments/")
+}
+
+pub fn index_entry(project: &str, id: &str) -> String {
+    format!("{PROJECTS}{project}/deployments/{id}.json")
+}
+
+pub fn preview(name: &str) -> String {
+    format!("{PREVIEWS}{name}.json")
+}
+
+pub fn lease(id: &str) -> String {
+    format!("{LEASES}{id}.json")
+}
+
+/// The last segment of a key without its `.json`, e.g. the id of a manifest key.
+pub fn stem(key: &str) -> &str {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    name.strip_suffix(".json").unwrap_or(name)
+}

@@ -1,0 +1,470 @@
+//! The S3 store, through aws-config's standard credential chain (profiles, SSO, environment).
+//!
+//! Conditional writes use S3's `If-None-Match: *` and `If-Match: <etag>` (412 Precondition
+//! Failed on a lost race; 409 ConditionalRequestConflict is treated the same). Files above
+//! [`MULTIPART_THRESHOLD`] go up as multipart uploads, parts read in order and hashed as they
+//! are read, so the upload is aborted rather than completed when the file changed underneath.
+//! Any custom endpoint (`AWS_ENDPOINT_URL`, or `?endpoint=` in the store URL) switches to
+//! path-style addressing, which S3-compatible servers expect.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tokio::io::AsyncReadExt;
+
+use super::url::S3Options;
+use super::{Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError};
+
+/// Files at least this large are uploaded in parts.
+pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
+const PART_SIZE: usize = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    endpoint: String,
+}
+
+impl S3Store {
+    pub async fn connect(
+        bucket: &str,
+        prefix: &str,
+        options: &S3Options,
+    ) -> Result<Self, StoreError> {
+        let region =
+            RegionProviderChain::first_try(options.region.clone().map(aws_config::Region::new))
+                .or_default_provider()
+                .or_else("us-east-1");
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .retry_config(RetryConfig::standard().with_max_attempts(4))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .build(),
+            );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(endpoint) = &options.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk_config = loader.load().await;
+        let endpoint = sdk_config.endpoint_url().map(str::to_string);
+        let config = aws_sdk_s3::config::Builder::from(&sdk_config)
+            .force_path_style(endpoint.is_some())
+            .build();
+        let region = sdk_config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        Ok(S3Store {
+            client: Client::from_conf(config),
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            endpoint: endpoint.unwrap_or_else(|| format!("s3.{region}.amazonaws.com")),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn error<E>(&self, key: &str, err: SdkError<E, HttpResponse>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|raw| raw.status().as_u16());
+        let code = err.code().unwrap_or_default().to_string();
+        let detail = DisplayErrorContext(&err).to_string();
+        match &err {
+            SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => {
+                return StoreError::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    detail: short(&detail),
+                };
+            }
+            SdkError::TimeoutError(_) => {
+                return StoreError::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    detail: "timed out".into(),
+                };
+            }
+            SdkError::ServiceError(_) | SdkError::ResponseError(_) => {}
+            _ => {
+                let lower = detail.to_lowercase();
+                if lower.contains("expired") {
+                    return StoreError::ExpiredCredentials;
+                }
+                if lower.contains("credential") || lower.contains("identity") {
+                    return StoreError::NoCredentials {
+                        detail: short(&detail),
+                    };
+                }
+                return StoreError::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    detail: short(&detail),
+                };
+            }
+        }
+        match (code.as_str(), status) {
+            ("NoSuchBucket", _) => StoreError::NoSuchBucket {
+                bucket: self.bucket.clone(),
+            },
+            ("PreconditionFailed" | "ConditionalRequestConflict", _) | (_, Some(412 | 409)) => {
+                StoreError::PreconditionFailed { key: key.into() }
+            }
+            ("ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired", _) => {
+                StoreError::ExpiredCredentials
+            }
+            ("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken", _) => {
+                StoreError::BadCredentials { code }
+            }
+            ("AccessDenied" | "AllAccessDisabled", _) | (_, Some(403)) => {
+                StoreError::AccessDenied {
+                    target: format!("s3://{}/{}", self.bucket, self.full_key(key)),
+                }
+            }
+            _ => StoreError::Other {
+                key: key.into(),
+                detail: if code.is_empty() {
+                    short(&detail)
+                } else {
+                    code
+                },
+            },
+        }
+    }
+
+    async fn put_multipart(&self, key: &str, body: &FileBody<'_>) -> Result<(), StoreError> {
+        let full_key = self.full_key(key);
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full_key)
+            .send()
+            .await
+            .map_err(|e| self.error(key, e))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let result = self.upload_parts(key, &full_key, &upload_id, body).await;
+        let parts = match result {
+            Ok(parts) => parts,
+            Err(e) => {
+                // Best effort: an abandoned upload only costs storage until the lifecycle rule.
+                let _ = self
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&full_key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                return Err(e);
+            }
+        };
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full_key)
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| self.error(key, e))?;
+        Ok(())
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        full_key: &str,
+        upload_id: &str,
+        body: &FileBody<'_>,
+    ) -> Result<Vec<CompletedPart>, StoreError> {
+        let mut file = tokio::fs::File::open(body.path)
+            .await
+            .map_err(|e| StoreError::io(body.path, e))?;
+        let mut hasher = Sha256::new();
+        let mut in_flight = FuturesUnordered::new();
+        let mut parts = Vec::new();
+        let mut part_number = 0i32;
+        loop {
+            let mut chunk = Vec::with_capacity(PART_SIZE);
+            let read = (&mut file)
+                .take(PART_SIZE as u64)
+                .read_to_end(&mut chunk)
+                .await
+                .map_err(|e| StoreError::io(body.path, e))?;
+            if read == 0 && part_number > 0 {
+                break;
+            }
+            hasher.update(&chunk);
+            part_number += 1;
+            let number = part_number;
+            let request = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(full_key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(ByteStream::from(chunk));
+            in_flight.push(async move {
+                let output = request.send().await.map_err(|e| self.error(key, e))?;
+                Ok::<_, StoreError>(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(output.e_tag().map(str::to_string))
+                        .build(),
+                )
+            });
+            if in_flight.len() >= PARTS_IN_FLIGHT {
+                parts.push(in_flight.next().await.expect("non-empty")?);
+            }
+            if read < PART_SIZE {
+                break;
+            }
+        }
+        while let Some(part) = in_flight.next().await {
+            parts.push(part?);
+        }
+        if hasher.finalize().as_slice() != body.sha256 {
+            return Err(StoreError::ContentChanged {
+                path: body.path.display().to_string(),
+            });
+        }
+        parts.sort_by_key(|p| p.part_number());
+        Ok(parts)
+    }
+}
+
+fn short(detail: &str) -> String {
+    detail.chars().take(300).collect()
+}
+
+fn to_time(value: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(value?.secs()).ok()
+}
+
+#[async_trait]
+impl Store for S3Store {
+    fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix.trim_end_matches('/'))
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&self.prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| self.error("", e))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(self.error(key, e)),
+        };
+        let etag = output.e_tag().unwrap_or_default().to_string();
+        let body = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                detail: e.to_string(),
+            })?
+            .into_bytes();
+        Ok(Some(Object { body, etag }))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some(ObjectMeta {
+                key: key.to_string(),
+                size: output.content_length().unwrap_or_default().max(0) as u64,
+                last_modified: to_time(output.last_modified()),
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+
+    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError> {
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .set_content_type(options.content_type)
+            .body(ByteStream::from(body));
+        let replacing = matches!(options.condition, Condition::IfMatch(_));
+        request = match options.condition {
+            Condition::None => request,
+            Condition::IfNoneMatch => request.if_none_match("*"),
+            Condition::IfMatch(etag) => request.if_match(etag),
+        };
+        let output = request.send().await.map_err(|e| {
+            // S3 answers `If-Match` on a missing key with 404: the version we read is gone.
+            if replacing
+                && e.raw_response()
+                    .is_some_and(|raw| raw.status().as_u16() == 404)
+            {
+                return StoreError::PreconditionFailed { key: key.into() };
+            }
+            self.error(key, e)
+        })?;
+        Ok(output.e_tag().unwrap_or_default().to_string())
+    }
+
+    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError> {
+        if body.size >= MULTIPART_THRESHOLD {
+            return self.put_multipart(key, &body).await;
+        }
+        let bytes = tokio::fs::read(body.path)
+            .await
+            .map_err(|e| StoreError::io(body.path, e))?;
+        if Sha256::digest(&bytes).as_slice() != body.sha256 {
+            return Err(StoreError::ContentChanged {
+                path: body.path.display().to_string(),
+            });
+        }
+        self.put(key, Bytes::from(bytes), PutOptions::default())
+            .await
+            .map(drop)
+    }
+
+    async fn list_page(&self, prefix: &str, token: Option<String>) -> Result<ListPage, StoreError> {
+        let output = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(self.full_key(prefix))
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| self.error(prefix, e))?;
+        let objects = output
+            .contents()
+            .iter()
+            .filter_map(|object| {
+                let key = object.key()?.strip_prefix(&self.prefix)?.to_string();
+                Some(ObjectMeta {
+                    key,
+                    size: object.size().unwrap_or_default().max(0) as u64,
+                    last_modified: to_time(object.last_modified()),
+                })
+            })
+            .collect();
+        let next = match output.is_truncated() {
+            Some(true) => output.next_continuation_token().map(str::to_string),
+            _ => None,
+        };
+        Ok(ListPage { objects, next })
+    }
+
+    async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let full_prefix = self.full_key(prefix);
+        let mut children = Vec::new();
+        let mut token = None;
+        loop {
+            let output = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&full_prefix)
+                .delimiter("/")
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| self.error(prefix, e))?;
+            children.extend(output.common_prefixes().iter().filter_map(|common| {
+                let child = common.prefix()?.strip_prefix(&full_prefix)?;
+                Some(child.trim_end_matches('/').to_string())
+            }));
+            match (output.is_truncated(), output.next_continuation_token()) {
+                (Some(true), Some(next)) => token = Some(next.to_string()),
+                _ => return Ok(children),
+            }
+        }
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+        for batch in keys.chunks(1000) {
+            let objects = batch
+                .iter()
+                .map(|key| {
+                    ObjectIdentifier::builder()
+                        .key(self.full_key(key))
+                        .build()
+                        .expect("key is set")
+                })
+                .collect();
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .expect("objects are set");
+            let output = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| self.error(&batch[0], e))?;
+            if let Some(failed) = output.errors().first() {
+                return Err(StoreError::Other {
+                    key: failed.key().unwrap_or_default().to_string(),
+                    detail: failed.code().unwrap_or("delete failed").to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

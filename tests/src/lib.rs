@@ -1,0 +1,220 @@
+//! Pier's test kit: real servers on loopback ports, and fixture trees.
+//!
+//! - [`Moto`] starts moto's server (the AWS emulator) from the venv `.ci/run` makes
+//!   (`$PIER_MOTO_SERVER`, else `<repo>/.venv/bin/moto_server`, else `moto_server` on PATH) on
+//!   a free port, and stops it on drop.
+//! - [`fixture_tree`] copies `tests/fixtures/awkward` (spaces, unicode, dotfiles, deep folders,
+//!   an empty file) and adds what git cannot carry portably: symlinks and a large file.
+//!
+//! Tests talk to loopback only. Credentials are moto's fixed test values.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TEST_ACCESS_KEY: &str = "test";
+pub const TEST_SECRET_KEY: &str = "test";
+pub const TEST_REGION: &str = "us-east-1";
+
+/// A free TCP port on 127.0.0.1, as the kernel hands out.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("loopback has free ports")
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repo")
+        .to_path_buf()
+}
+
+/// The environment a child `pier` (or any AWS client) needs to reach moto with test
+/// credentials and nothing from the developer's own AWS setup.
+pub fn aws_test_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_KEY.into()),
+        ("AWS_REGION", TEST_REGION.into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        (
+            "AWS_CONFIG_FILE",
+            "/nonexistent/pier-test-aws-config".into(),
+        ),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/pier-test-aws-credentials".into(),
+        ),
+    ]
+}
+
+/// Points this test process's AWS chain at the test credentials. Call before starting any
+/// runtime threads (nextest runs each test in its own process).
+pub fn use_test_credentials() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for (name, value) in aws_test_env() {
+            // SAFETY: called once, at the start of a test process, before it spawns threads
+            // that read the environment.
+            unsafe { std::env::set_var(name, value) };
+        }
+        // SAFETY: as above.
+        unsafe { std::env::remove_var("AWS_PROFILE") };
+    });
+}
+
+/// A moto server on a free loopback port, stopped on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        use_test_credentials();
+        let program = moto_program();
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = match Command::new(&program)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            {
+                Ok(child) => child,
+                Err(e) => panic!(
+                    "cannot start moto_server ({}): {e}; run .ci/run once, or set PIER_MOTO_SERVER",
+                    program.display()
+                ),
+            };
+            let endpoint = format!("http://127.0.0.1:{port}");
+            if wait_for_http(port, "/moto-api/", Duration::from_secs(20)) {
+                return Moto { child, endpoint };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last_error = format!("moto did not answer on port {port}");
+        }
+        panic!("{last_error}");
+    }
+
+    /// An S3 client for setting up and inspecting the emulator directly.
+    pub async fn s3_client(&self) -> aws_sdk_s3::Client {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(TEST_REGION))
+            .endpoint_url(&self.endpoint)
+            .load()
+            .await;
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(s3)
+    }
+
+    /// Creates a bucket and returns the store URL for it (with a prefix, to prove prefixes
+    /// work everywhere).
+    pub async fn bucket(&self, name: &str) -> String {
+        self.s3_client()
+            .await
+            .create_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .expect("moto creates buckets");
+        self.store_url(name)
+    }
+
+    pub fn store_url(&self, bucket: &str) -> String {
+        format!(
+            "s3://{bucket}/pier?endpoint={}&region={TEST_REGION}",
+            self.endpoint
+        )
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_program() -> PathBuf {
+    if let Some(path) = std::env::var_os("PIER_MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let venv = repo_root().join(".venv/bin/moto_server");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("moto_server")
+}
+
+/// Polls `GET path` on a loopback port until it answers with any HTTP status.
+pub fn wait_for_http(port: u16, path: &str, limit: Duration) -> bool {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+            let mut head = [0u8; 12];
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_exact(&mut head).is_ok()
+                && head.starts_with(b"HTTP/")
+            {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Bytes of the large file in a fixture tree: above the S3 store's multipart threshold
+/// (16 MiB) and not a multiple of the part size.
+pub const LARGE_FILE_BYTES: usize = 17 * 1024 * 1024 + 12345;
+
+/// A copy of `tests/fixtures/awkward` in `into`, plus a symlink to a file inside, a symlink
+/// leading outside (to `outside`), and `media/large video.bin` of [`LARGE_FILE_BYTES`].
+pub fn fixture_tree(into: &Path, outside: &Path) {
+    copy_tree(&repo_root().join("tests/fixtures/awkward"), into);
+    let large: Vec<u8> = (0..LARGE_FILE_BYTES)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::create_dir_all(into.join("media")).unwrap();
+    std::fs::write(into.join("media/large video.bin"), large).unwrap();
+    std::fs::write(outside.join("secret.txt"), "must never be deployed").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(into.join("index.html"), into.join("home.html")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret.txt"), into.join("leak.txt")).unwrap();
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Writes `count` small distinct files under `dir` (a site for dedupe and interruption tests).
+pub fn many_files(dir: &Path, count: usize, size: usize) {
+    for i in 0..count {
+        let path = dir.join(format!("pages/{:02}/page-{i}.html", i % 20));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut body = format!("<!doctype html><p>page {i}</p>").into_bytes();
+        body.resize(size.max(body.len()), b'.');
+        std::fs::write(path, body).unwrap();
+    }
+}
