@@ -83,15 +83,20 @@ async fn read_versioned(
 }
 
 /// Applies `change` to the record with compare-and-swap, retrying on lost races. `change`
-/// returns `Ok(None)` when there is nothing to write.
-async fn update<T>(
+/// gets the current record and returns it changed with an outcome, or `None` when there is
+/// nothing to write.
+async fn update<T, F, Fut>(
     store: &dyn Store,
     project: &str,
-    mut change: impl AsyncFnMut(&mut AliasRecord) -> Result<Option<T>, PierError>,
-) -> Result<Option<T>, PierError> {
+    mut change: F,
+) -> Result<Option<T>, PierError>
+where
+    F: FnMut(AliasRecord) -> Fut,
+    Fut: Future<Output = Result<Option<(AliasRecord, T)>, PierError>>,
+{
     let key = keys::alias(project);
     for attempt in 0..MAX_ATTEMPTS {
-        let (mut record, condition) = match read_versioned(store, project).await? {
+        let (record, condition) = match read_versioned(store, project).await? {
             Some((record, etag)) => (record, Condition::IfMatch(etag)),
             None => (
                 AliasRecord {
@@ -101,7 +106,7 @@ async fn update<T>(
                 Condition::IfNoneMatch,
             ),
         };
-        let Some(outcome) = change(&mut record).await? else {
+        let Some((mut record, outcome)) = change(record).await? else {
             return Ok(None);
         };
         trim(&mut record);
@@ -145,7 +150,7 @@ pub async fn promote(
     id: &str,
     action: Action,
 ) -> Result<AliasChange, PierError> {
-    let change = update(store, project, async |record| {
+    let change = update(store, project, |mut record| async move {
         if record.removed.iter().any(|removed| removed == id) {
             return Err(PierError::UnknownDeployment {
                 reference: id.to_string(),
@@ -153,12 +158,13 @@ pub async fn promote(
         }
         let from = record.production.clone();
         if from.as_deref() == Some(id) {
-            return Ok(Some(AliasChange {
+            let unchanged = AliasChange {
                 project: project.to_string(),
                 action,
                 from,
                 to: id.to_string(),
-            }));
+            };
+            return Ok(Some((record, unchanged)));
         }
         if let Some(previous) = &from {
             record.rollback_stack.retain(|entry| entry != id);
@@ -171,12 +177,13 @@ pub async fn promote(
             previous: from.clone(),
             at: OffsetDateTime::now_utc(),
         });
-        Ok(Some(AliasChange {
+        let change = AliasChange {
             project: project.to_string(),
             action,
             from,
             to: id.to_string(),
-        }))
+        };
+        Ok(Some((record, change)))
     })
     .await?;
     Ok(change.expect("promote always yields a change"))
@@ -184,7 +191,12 @@ pub async fn promote(
 
 /// Points production back at the most recent earlier production deployment still present.
 pub async fn rollback(store: &dyn Store, project: &str) -> Result<AliasChange, PierError> {
-    let change = update(store, project, async |record| {
+    if read(store, project).await?.is_none() {
+        return Err(PierError::UnknownProject {
+            project: project.to_string(),
+        });
+    }
+    let change = update(store, project, |mut record| async move {
         let current = record.production.clone();
         while let Some(candidate) = record.rollback_stack.pop() {
             let present = store.head(&keys::manifest(&candidate)).await?.is_some();
@@ -201,12 +213,13 @@ pub async fn rollback(store: &dyn Store, project: &str) -> Result<AliasChange, P
                 previous: current.clone(),
                 at: OffsetDateTime::now_utc(),
             });
-            return Ok(Some(AliasChange {
+            let change = AliasChange {
                 project: project.to_string(),
                 action: Action::Rollback,
                 from: current,
                 to: candidate,
-            }));
+            };
+            return Ok(Some((record, change)));
         }
         Err(PierError::NothingToRollBack {
             project: project.to_string(),
@@ -219,7 +232,7 @@ pub async fn rollback(store: &dyn Store, project: &str) -> Result<AliasChange, P
 /// Records `id` as removed, refusing when it is production. After this returns, no promote
 /// can make `id` live.
 pub async fn retire(store: &dyn Store, project: &str, id: &str) -> Result<(), PierError> {
-    update(store, project, async |record| {
+    update(store, project, |mut record| async move {
         if record.production.as_deref() == Some(id) {
             return Err(PierError::DeploymentIsLive {
                 id: id.to_string(),
@@ -231,7 +244,7 @@ pub async fn retire(store: &dyn Store, project: &str, id: &str) -> Result<(), Pi
         }
         record.rollback_stack.retain(|entry| entry != id);
         record.removed.push(id.to_string());
-        Ok(Some(()))
+        Ok(Some((record, ())))
     })
     .await?;
     Ok(())

@@ -319,11 +319,14 @@ async fn missing_blobs_by_head(
     store: &dyn Store,
     hashes: &[&str],
 ) -> Result<Vec<String>, PierError> {
-    let checks: Vec<Result<Option<String>, StoreError>> = futures::stream::iter(hashes)
+    // Owned items: a stream of futures over borrowed items is not `Send` for every lifetime,
+    // which spawning a deploy needs.
+    let owned: Vec<String> = hashes.iter().map(|hash| hash.to_string()).collect();
+    let checks: Vec<Result<Option<String>, StoreError>> = futures::stream::iter(owned)
         .map(|hash| async move {
-            Ok(match store.head(&keys::blob(hash)).await? {
+            Ok(match store.head(&keys::blob(&hash)).await? {
                 Some(_) => None,
-                None => Some(hash.to_string()),
+                None => Some(hash),
             })
         })
         .buffer_unordered(CHECKS_IN_FLIGHT)
@@ -341,9 +344,11 @@ async fn upload_all(
     files: &[&ScannedFile],
     progress: &Progress,
 ) -> Result<(), PierError> {
-    let mut uploads = futures::stream::iter(files)
+    // Owned items, as in `missing_blobs_by_head`.
+    let owned: Vec<ScannedFile> = files.iter().map(|file| (*file).clone()).collect();
+    let mut uploads = futures::stream::iter(owned)
         .map(|file| async move {
-            upload_one(store, file).await?;
+            upload_one(store, &file).await?;
             progress.emit(ProgressEvent::Uploaded { bytes: file.size });
             Ok::<_, PierError>(())
         })

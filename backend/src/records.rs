@@ -46,15 +46,15 @@ pub async fn read_all<T: serde::de::DeserializeOwned>(
     store: &dyn Store,
     record_keys: &[String],
 ) -> Result<Vec<(String, T)>, PierError> {
-    let results: Vec<Result<Option<(String, T)>, PierError>> = futures::stream::iter(record_keys)
-        .map(|key| async move {
-            Ok(read_json::<T>(store, key)
-                .await?
-                .map(|record| (key.clone(), record)))
-        })
-        .buffered(READS_IN_FLIGHT)
-        .collect()
-        .await;
+    let results: Vec<Result<Option<(String, T)>, PierError>> =
+        futures::stream::iter(record_keys.iter().cloned())
+            .map(|key| async move {
+                let record = read_json::<T>(store, &key).await?;
+                Ok(record.map(|record| (key, record)))
+            })
+            .buffered(READS_IN_FLIGHT)
+            .collect()
+            .await;
     let mut records = Vec::with_capacity(results.len());
     for result in results {
         if let Some(record) = result? {

@@ -7,7 +7,7 @@
 //! Any custom endpoint (`AWS_ENDPOINT_URL`, or `?endpoint=` in the store URL) switches to
 //! path-style addressing, which S3-compatible servers expect.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
@@ -16,6 +16,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
@@ -40,6 +41,7 @@ pub struct S3Store {
     bucket: String,
     prefix: String,
     endpoint: String,
+    credentials: Option<SharedCredentialsProvider>,
 }
 
 impl S3Store {
@@ -80,6 +82,7 @@ impl S3Store {
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
             endpoint: endpoint.unwrap_or_else(|| format!("s3.{region}.amazonaws.com")),
+            credentials: sdk_config.credentials_provider(),
         })
     }
 
@@ -154,6 +157,30 @@ impl S3Store {
                     code
                 },
             },
+        }
+    }
+
+    /// Resolves the credentials up front: an expired SSO session or a profile without
+    /// credentials gets its own message instead of a failed request.
+    async fn check_credentials(&self) -> Result<(), StoreError> {
+        let Some(provider) = &self.credentials else {
+            return Err(StoreError::NoCredentials {
+                detail: "no credentials provider is configured".into(),
+            });
+        };
+        match provider.provide_credentials().await {
+            Ok(credentials) => match credentials.expiry() {
+                Some(expiry) if expiry <= SystemTime::now() => Err(StoreError::ExpiredCredentials),
+                _ => Ok(()),
+            },
+            Err(error) => {
+                let detail = short(&DisplayErrorContext(&error).to_string());
+                if detail.to_lowercase().contains("expired") {
+                    Err(StoreError::ExpiredCredentials)
+                } else {
+                    Err(StoreError::NoCredentials { detail })
+                }
+            }
         }
     }
 
@@ -279,6 +306,7 @@ impl Store for S3Store {
     }
 
     async fn check(&self) -> Result<(), StoreError> {
+        self.check_credentials().await?;
         self.client
             .list_objects_v2()
             .bucket(&self.bucket)

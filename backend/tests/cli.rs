@@ -1,0 +1,363 @@
+//! The `pier` binary as a user runs it: exit codes, messages with hints, `--json`, and a
+//! deploy killed part way.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use pier_tests::{Moto, aws_test_env, many_files};
+use serde_json::Value;
+
+fn pier(store: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pier"));
+    command
+        .args(["--store", store])
+        .args(args)
+        .env("PIER_CONFIG", "/nonexistent/pier-test-config.toml")
+        .env_remove("PIER_STORE")
+        .env_remove("PIER_BASE_URL")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .envs(aws_test_env());
+    command
+}
+
+fn run(store: &str, args: &[&str]) -> Output {
+    pier(store, args).output().expect("pier runs")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs and expects failure with a message and a hint on stderr.
+fn fails_with(store: &str, args: &[&str], message: &str, hint: &str) {
+    let output = run(store, args);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{args:?}: {text}");
+    assert!(
+        text.contains(message),
+        "{args:?}: expected `{message}` in: {text}"
+    );
+    assert!(
+        text.contains(&format!("hint: {hint}")),
+        "{args:?}: expected hint `{hint}` in: {text}"
+    );
+}
+
+#[test]
+fn deploy_promote_rollback_and_remove_from_the_command_line() {
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let site = parent.path().join("My Site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(site.join("index.html"), "one").unwrap();
+    let site_arg = site.to_str().unwrap();
+
+    let first = run(store, &["deploy", site_arg, "--prod", "--json"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let first = json(&first);
+    assert_eq!(
+        first["deployment"]["project"], "my-site",
+        "named after the folder"
+    );
+    let first_id = first["deployment"]["id"].as_str().unwrap().to_string();
+    let preview = first["deployment"]["preview"].as_str().unwrap();
+    assert_eq!(
+        first["preview_url"],
+        format!("http://{preview}.localhost:4800")
+    );
+    assert_eq!(first["production_url"], "http://my-site.localhost:4800");
+
+    std::fs::write(site.join("index.html"), "two").unwrap();
+    let second = run(store, &["deploy", site_arg]);
+    let text = String::from_utf8_lossy(&second.stdout).into_owned();
+    assert!(second.status.success());
+    assert!(
+        text.contains("uploaded 1 new of 1 distinct files"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pier promote"),
+        "a preview deploy says how to promote: {text}"
+    );
+
+    let listing = json(&run(store, &["ls", "my-site", "--json"]));
+    let rows = listing["deployments"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[1]["production"], true,
+        "the first deploy is still live"
+    );
+    let second_id = rows[0]["id"].as_str().unwrap().to_string();
+
+    let promoted = json(&run(store, &["promote", &second_id, "--json"]));
+    assert_eq!(promoted["alias"]["to"], second_id.as_str());
+    let rolled = json(&run(store, &["rollback", "my-site", "--json"]));
+    assert_eq!(rolled["alias"]["to"], first_id.as_str());
+
+    let inspected = json(&run(store, &["inspect", preview, "--json"]));
+    assert_eq!(inspected["deployment"]["files"][0]["path"], "index.html");
+    assert_eq!(inspected["production"], true);
+
+    fails_with(
+        store,
+        &["rm", &first_id],
+        "is what `my-site` serves in production",
+        "promote another deployment or roll back first",
+    );
+    assert!(run(store, &["rm", &second_id]).status.success());
+    let gc = json(&run(store, &["gc", "--json"]));
+    assert_eq!(gc["gc"]["blobs_deleted"], 1);
+    let projects = json(&run(store, &["ls", "--json"]));
+    assert_eq!(projects["projects"][0]["name"], "my-site");
+    assert_eq!(projects["projects"][0]["deployments"], 1);
+}
+
+#[test]
+fn bad_input_gets_one_clear_message_a_hint_and_a_failure_code() {
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("page.html");
+    std::fs::write(&file, "x").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+
+    fails_with(
+        store,
+        &["deploy", "/no/such/folder"],
+        "does not exist",
+        "check the path",
+    );
+    fails_with(
+        store,
+        &["deploy", file.to_str().unwrap()],
+        "is not a folder",
+        "pass the folder",
+    );
+    fails_with(
+        store,
+        &["deploy", empty.to_str().unwrap()],
+        "has no files",
+        "add your built site",
+    );
+    fails_with(
+        store,
+        &["deploy", dir.path().to_str().unwrap(), "--project=-bad-"],
+        "may not start or end with '-'",
+        "use 1-54 characters",
+    );
+    fails_with(
+        store,
+        &["deploy", dir.path().to_str().unwrap(), "--project", "UPPER"],
+        "upper-case",
+        "use 1-54 characters",
+    );
+    fails_with(
+        store,
+        &["inspect", "nope-12345678"],
+        "no deployment `nope-12345678`",
+        "run `pier ls`",
+    );
+    fails_with(
+        store,
+        &["promote", "0000000000aaaaaaaaaa"],
+        "no deployment",
+        "run `pier ls`",
+    );
+    fails_with(
+        store,
+        &["ls", "ghost"],
+        "no project `ghost`",
+        "run `pier ls`",
+    );
+    fails_with(
+        store,
+        &["rollback", "ghost"],
+        "no project `ghost`",
+        "run `pier ls`",
+    );
+    fails_with(
+        "s3://Bad_Bucket",
+        &["ls"],
+        "is not valid",
+        "use a folder path",
+    );
+
+    let output = run(store, &["inspect", "nope-12345678", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let error = json(&output);
+    assert!(error["error"].as_str().unwrap().contains("no deployment"));
+    assert_eq!(error["hint"], "run `pier ls` to see deployment ids");
+    assert!(
+        std::fs::read_dir(store).unwrap().all(|entry| {
+            let name = entry.unwrap().file_name();
+            name == ".tmp" || name == ".lock"
+        }),
+        "nothing was written"
+    );
+}
+
+#[test]
+fn s3_problems_are_named_with_what_to_do() {
+    let moto = Moto::start();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "x").unwrap();
+    let site = site.path().to_str().unwrap();
+
+    fails_with(
+        &moto.store_url("missing-bucket"),
+        &["deploy", site],
+        "the bucket `missing-bucket` does not exist",
+        "check the bucket name",
+    );
+    let closed = format!(
+        "s3://bucket/pier?endpoint=http://127.0.0.1:{}",
+        pier_tests::free_port()
+    );
+    fails_with(
+        &closed,
+        &["deploy", site],
+        "could not be reached",
+        "check your network",
+    );
+
+    let output = pier(&moto.store_url("any-bucket"), &["deploy", site])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("no usable AWS credentials"), "{text}");
+    assert!(text.contains("hint: set AWS_PROFILE"), "{text}");
+}
+
+#[test]
+fn expired_credentials_say_sign_in_again() {
+    let moto = Moto::start();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    // A credential process that hands out credentials which expired long ago, as an SSO
+    // session does once its token lapses.
+    std::fs::write(
+        &config,
+        "[profile stale]\nregion = us-east-1\ncredential_process = printf '{\"Version\":1,\"AccessKeyId\":\"AKIASTALE\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"2001-01-01T00:00:00Z\"}'\n",
+    )
+    .unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "x").unwrap();
+    let output = pier(
+        &moto.store_url("any-bucket"),
+        &["deploy", site.path().to_str().unwrap()],
+    )
+    .env_remove("AWS_ACCESS_KEY_ID")
+    .env_remove("AWS_SECRET_ACCESS_KEY")
+    .env("AWS_CONFIG_FILE", &config)
+    .env("AWS_PROFILE", "stale")
+    .output()
+    .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("expired"), "{text}");
+    assert!(text.contains("hint: sign in again"), "{text}");
+}
+
+/// A deploy killed in the middle of its uploads leaves production serving the previous
+/// deployment, complete; running it again finishes the job.
+#[test]
+fn a_killed_deploy_leaves_production_whole_and_a_rerun_finishes() {
+    let moto = Moto::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(moto.bucket("killed"));
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "v1").unwrap();
+    let site_arg = site.path().to_str().unwrap();
+    let v1 = json(&run(
+        &store,
+        &["deploy", site_arg, "--project", "app", "--prod", "--json"],
+    ));
+    let v1_id = v1["deployment"]["id"].as_str().unwrap().to_string();
+
+    many_files(site.path(), 1500, 2000);
+    let mut child = pier(&store, &["deploy", site_arg, "--project", "app", "--prod"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = runtime.block_on(moto.s3_client());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = runtime
+            .block_on(
+                client
+                    .list_objects_v2()
+                    .bucket("killed")
+                    .prefix("pier/blobs/")
+                    .send(),
+            )
+            .unwrap();
+        if listed.key_count().unwrap_or(0) > 50 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the deploy never started uploading"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the deploy finished too fast to kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let listing = json(&run(&store, &["ls", "app", "--json"]));
+    let rows = listing["deployments"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "the killed deploy is not a deployment");
+    assert_eq!(rows[0]["id"], v1_id.as_str());
+    assert_eq!(rows[0]["production"], true);
+    assert_blobs_present(&runtime, &client, &store, &v1_id);
+
+    let v2 = run(
+        &store,
+        &["deploy", site_arg, "--project", "app", "--prod", "--json"],
+    );
+    assert!(v2.status.success(), "{}", stderr(&v2));
+    let v2 = json(&v2);
+    let uploaded = v2["deployment"]["uploaded_blobs"].as_u64().unwrap();
+    assert!(
+        uploaded < 1500,
+        "the rerun reuses the blobs that landed ({uploaded})"
+    );
+    let v2_id = v2["deployment"]["id"].as_str().unwrap().to_string();
+    assert_eq!(v2["deployment"]["promoted"]["to"], v2_id.as_str());
+    assert_blobs_present(&runtime, &client, &store, &v2_id);
+}
+
+fn assert_blobs_present(
+    runtime: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    store: &str,
+    id: &str,
+) {
+    let inspected = json(&run(store, &["inspect", id, "--json"]));
+    for file in inspected["deployment"]["files"].as_array().unwrap() {
+        let key = format!("pier/blobs/{}", file["sha256"].as_str().unwrap());
+        runtime
+            .block_on(client.head_object().bucket("killed").key(&key).send())
+            .unwrap_or_else(|_| panic!("blob of {} is missing", file["path"]));
+    }
+}

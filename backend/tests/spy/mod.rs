@@ -1,0 +1,141 @@
+//! A store wrapper for tests: records writes, and injects the failures and races that real
+//! stores produce only by bad luck. It wraps a real store; nothing underneath is mocked.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pier_core::gc::{self, GcReport};
+use pier_core::store::{
+    DynStore, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError, keys,
+};
+
+#[derive(Debug)]
+pub struct Spy {
+    inner: DynStore,
+    puts: Mutex<Vec<String>>,
+    blob_puts: AtomicUsize,
+    fail_after: AtomicUsize,
+    sabotage: Mutex<Option<String>>,
+    sabotaged: AtomicBool,
+    gc_before_manifest: AtomicBool,
+    gc_report: Mutex<Option<GcReport>>,
+}
+
+impl Spy {
+    pub fn new(inner: DynStore) -> Spy {
+        Spy {
+            inner,
+            puts: Mutex::default(),
+            blob_puts: AtomicUsize::new(0),
+            fail_after: AtomicUsize::new(usize::MAX),
+            sabotage: Mutex::default(),
+            sabotaged: AtomicBool::new(false),
+            gc_before_manifest: AtomicBool::new(false),
+            gc_report: Mutex::default(),
+        }
+    }
+
+    /// Every key written, in order.
+    pub fn puts(&self) -> Vec<String> {
+        self.puts.lock().unwrap().clone()
+    }
+
+    /// Blob writes after the first `count` fail as if the network dropped.
+    pub fn fail_blob_puts_after(&self, count: usize) {
+        self.fail_after.store(count, Ordering::SeqCst);
+    }
+
+    /// Acts out a gc that read the leases too early: once the deploy has seen this blob
+    /// present, delete it and bump the gc epoch, as that gc would.
+    pub fn delete_after_seen_present(&self, sha256_hex: &str) {
+        *self.sabotage.lock().unwrap() = Some(keys::blob(sha256_hex));
+    }
+
+    pub fn sabotaged(&self) -> bool {
+        self.sabotaged.load(Ordering::SeqCst)
+    }
+
+    /// Runs a real gc just before the deploy writes its manifest.
+    pub fn collect_garbage_before_manifest(&self) {
+        self.gc_before_manifest.store(true, Ordering::SeqCst);
+    }
+
+    pub fn gc_report(&self) -> Option<GcReport> {
+        self.gc_report.lock().unwrap().clone()
+    }
+
+    async fn before_put(&self, key: &str) -> Result<(), StoreError> {
+        self.puts.lock().unwrap().push(key.to_string());
+        if key.starts_with(keys::BLOBS) {
+            let done = self.blob_puts.fetch_add(1, Ordering::SeqCst);
+            if done >= self.fail_after.load(Ordering::SeqCst) {
+                return Err(StoreError::Unreachable {
+                    endpoint: "spy".into(),
+                    detail: "injected failure".into(),
+                });
+            }
+        }
+        if key.starts_with(keys::DEPLOYMENTS)
+            && self.gc_before_manifest.swap(false, Ordering::SeqCst)
+        {
+            let report = gc::collect(self.inner.as_ref(), false)
+                .await
+                .expect("gc runs");
+            *self.gc_report.lock().unwrap() = Some(report);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for Spy {
+    fn url(&self) -> String {
+        self.inner.url()
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.inner.check().await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        let found = self.inner.head(key).await?;
+        let target = self.sabotage.lock().unwrap().clone();
+        if found.is_some() && target.as_deref() == Some(key) && !self.sabotaged() {
+            self.inner.delete(&[key.to_string()]).await?;
+            let epoch = Bytes::from_static(b"{\"epoch\": 999}");
+            self.inner
+                .put(keys::GC_EPOCH, epoch, PutOptions::json())
+                .await?;
+            self.sabotaged.store(true, Ordering::SeqCst);
+        }
+        Ok(found)
+    }
+
+    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError> {
+        self.before_put(key).await?;
+        self.inner.put(key, body, options).await
+    }
+
+    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError> {
+        self.before_put(key).await?;
+        self.inner.put_file(key, body).await
+    }
+
+    async fn list_page(&self, prefix: &str, token: Option<String>) -> Result<ListPage, StoreError> {
+        self.inner.list_page(prefix, token).await
+    }
+
+    async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.list_children(prefix).await
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.inner.delete(keys).await
+    }
+}
