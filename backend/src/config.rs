@@ -134,6 +134,10 @@ impl BaseUrl {
         &self.host
     }
 
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
     /// The URL of a host label: a project (production) or a preview name.
     pub fn for_label(&self, label: &str) -> String {
         match self.port {

@@ -30,6 +30,7 @@ use crate::progress::{Progress, ProgressEvent};
 use crate::project_name;
 use crate::records::{read_json, write_json};
 use crate::scan::{self, ScannedFile};
+use crate::site_config;
 use crate::store::{Condition, FileBody, PutOptions, Store, keys};
 
 const UPLOADS_IN_FLIGHT: usize = 48;
@@ -105,6 +106,12 @@ pub async fn deploy(
         })
     };
 
+    let site_config = {
+        let dir = request.dir.clone();
+        tokio::task::spawn_blocking(move || site_config::read(&dir))
+            .await
+            .expect("reading config does not panic")?
+    };
     let dir = request.dir.clone();
     let walked = {
         let progress = progress.clone();
@@ -166,6 +173,7 @@ pub async fn deploy(
                 content_type: content_type::for_path(&file.path),
             })
             .collect(),
+        config: site_config,
     };
     let create = || PutOptions::json().with_condition(Condition::IfNoneMatch);
     write_json(store, &keys::manifest(&id), &manifest, create()).await?;

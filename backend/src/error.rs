@@ -85,6 +85,8 @@ impl StoreError {
 pub enum PierError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    SiteConfig(#[from] crate::site_config::SiteConfigError),
     #[error("`{}` does not exist", path.display())]
     MissingFolder { path: PathBuf },
     #[error("`{}` is not a folder", path.display())]
@@ -99,6 +101,8 @@ pub enum PierError {
     },
     #[error("`{name}` is not a valid project name: {rule}")]
     BadProjectName { name: String, rule: &'static str },
+    #[error("`{domain}` is not a valid domain: {rule}")]
+    BadDomain { domain: String, rule: &'static str },
     #[error("no deployment `{reference}`")]
     UnknownDeployment { reference: String },
     #[error("no project `{project}`")]
@@ -121,6 +125,7 @@ impl PierError {
     pub fn hint(&self) -> &'static str {
         match self {
             PierError::Store(e) => e.hint(),
+            PierError::SiteConfig(e) => e.hint(),
             PierError::MissingFolder { .. } => {
                 "check the path, or run `pier deploy` inside the folder"
             }
@@ -136,6 +141,7 @@ impl PierError {
             PierError::BadProjectName { .. } => {
                 "use 1-54 characters from a-z, 0-9 and '-', not starting or ending with '-' (--project NAME)"
             }
+            PierError::BadDomain { .. } => "give the full host name, as in www.example.com",
             PierError::UnknownDeployment { .. } => "run `pier ls` to see deployment ids",
             PierError::UnknownProject { .. } => "run `pier ls` to see projects",
             PierError::NothingToRollBack { .. } => {

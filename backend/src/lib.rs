@@ -9,6 +9,7 @@ pub mod config;
 pub mod content_type;
 pub mod deploy;
 pub mod deployments;
+pub mod domains;
 pub mod error;
 pub mod gc;
 pub mod manifest;
@@ -16,6 +17,7 @@ pub mod progress;
 pub mod project_name;
 pub mod records;
 pub mod scan;
+pub mod site_config;
 pub mod store;
 
 pub use error::{PierError, StoreError};

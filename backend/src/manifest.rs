@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::site_config::SiteConfig;
+
 pub const ID_LEN: usize = 20;
 const TIME_LEN: usize = 9;
 pub const SHORT_ID_LEN: usize = 8;
@@ -53,6 +55,10 @@ pub struct Manifest {
     pub file_count: u64,
     pub total_bytes: u64,
     pub files: Vec<FileEntry>,
+    /// Serving settings read from the site's `pier.json`, `vercel.json`, `_redirects` and
+    /// `_headers` when it was deployed.
+    #[serde(default)]
+    pub config: SiteConfig,
 }
 
 /// What `pier ls` shows of a deployment; stored as its index entry so listing reads no

@@ -3,7 +3,8 @@
 //! What is deployed: every regular file under the folder, dotfiles included (a site may need
 //! `.well-known/`), except what `.pierignore` excludes (gitignore syntax, via the `ignore`
 //! crate) and the built-in ignores `.git/`, `node_modules/`, `.DS_Store` and `.pierignore`
-//! itself. `.gitignore` is not honoured: it often lists the very build output being deployed.
+//! itself, and the serving config files at the top (`pier.json`, `vercel.json`, `_redirects`,
+//! `_headers`), which go into the manifest instead. `.gitignore` is not honoured: it often lists the very build output being deployed.
 //!
 //! Symlinks are never followed out of the folder: a link to a file inside the folder deploys
 //! that file's content under the link's path; links that leave the folder, dangle, or point at
@@ -20,7 +21,18 @@ use crate::error::PierError;
 use crate::progress::{Progress, ProgressEvent};
 
 pub const IGNORE_FILE: &str = ".pierignore";
-const BUILT_IN_IGNORES: [&str; 4] = ["!.git/", "!node_modules/", "!.DS_Store", "!.pierignore"];
+/// Version control, dependencies, OS litter, and the config files read at deploy time (only
+/// at the top: a `pier.json` deeper down is content).
+const BUILT_IN_IGNORES: [&str; 8] = [
+    "!.git/",
+    "!node_modules/",
+    "!.DS_Store",
+    "!.pierignore",
+    "!/pier.json",
+    "!/vercel.json",
+    "!/_redirects",
+    "!/_headers",
+];
 const HASHES_IN_FLIGHT: usize = 8;
 
 /// A file to deploy: where it is read from, and the path it is served under.

@@ -213,6 +213,36 @@ async fn large_files(store: &DynStore) {
         "the large file reads back intact"
     );
 
+    let streamed = collect(
+        store
+            .get_stream("blobs/large", None)
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .await;
+    assert!(streamed == body, "the large file streams back intact");
+    let (first, last) = (9_000_000u64, 9_065_535u64);
+    let ranged = collect(
+        store
+            .get_stream("blobs/large", Some((first, last)))
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        ranged[..] == body[first as usize..=last as usize],
+        "a range streams exactly"
+    );
+    assert!(
+        store
+            .get_stream("blobs/absent", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
     // A file whose content no longer matches the hash it was announced with never lands.
     let wrong = store
         .put_file(
@@ -229,6 +259,15 @@ async fn large_files(store: &DynStore) {
         "{wrong:?}"
     );
     assert!(store.head("blobs/changed").await.unwrap().is_none());
+}
+
+async fn collect(mut stream: store::ByteStream) -> Vec<u8> {
+    use futures::StreamExt;
+    let mut all = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        all.extend_from_slice(&chunk.unwrap());
+    }
+    all
 }
 
 #[tokio::test]

@@ -1,3 +1,21 @@
-//! Pier's edge proxy (to be built under the "Edge proxy" issue): a hyper server that maps a
-//! request's Host to a deployment through the store's aliases and preview records, and serves
-//! that deployment's files from their content-addressed blobs. It only ever reads the store.
+//! Pier's edge proxy: serves every deployment by Host, from the store, read-only.
+//!
+//! `host` routes a Host header to a site, `path` normalises the request path (the only
+//! place that does), `resolve` picks the file (index, clean URLs, trailing slash, rewrites,
+//! SPA, 404 page), `respond` builds the response (ETag, ranges, compression, Cache-Control),
+//! `lookup` reads the store through caches, `server` runs hyper within its limits, and
+//! `metrics` counts. The same code runs as `pier-proxy`, behind `pier serve`, and inside the
+//! desktop app.
+
+pub mod cache_control;
+pub mod compress;
+pub mod host;
+pub mod lookup;
+pub mod metrics;
+pub mod path;
+pub mod resolve;
+pub mod respond;
+pub mod server;
+pub mod site;
+
+pub use server::{Proxy, ProxyConfig};

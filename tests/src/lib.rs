@@ -6,7 +6,11 @@
 //! - [`fixture_tree`] copies `tests/fixtures/awkward` (spaces, unicode, dotfiles, deep folders,
 //!   an empty file) and adds what git cannot carry portably: symlinks and a large file.
 //!
+//! - [`http`] is a raw HTTP/1.1 client for exact requests.
+//!
 //! Tests talk to loopback only. Credentials are moto's fixed test values.
+
+pub mod http;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -133,6 +137,14 @@ impl Moto {
             "s3://{bucket}/pier?endpoint={}&region={TEST_REGION}",
             self.endpoint
         )
+    }
+}
+
+impl Moto {
+    /// Stops the server, as an outage would.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -6,6 +6,7 @@
 //! projects/<project>/alias.json               production alias + rollback stack (CAS)
 //! projects/<project>/deployments/<id>.json    index entry (summary) of a deployment
 //! previews/<project>-<short id>.json          preview name → deployment id
+//! domains/<host>.json                         custom domain → project
 //! leases/<id>.json                            blobs an unfinished deploy relies on
 //! gc/lock.json, gc/epoch.json                 the garbage collector's fence
 //! ```
@@ -15,6 +16,7 @@ pub const DEPLOYMENTS: &str = "deployments/";
 pub const PROJECTS: &str = "projects/";
 pub const PREVIEWS: &str = "previews/";
 pub const LEASES: &str = "leases/";
+pub const DOMAINS: &str = "domains/";
 pub const GC_LOCK: &str = "gc/lock.json";
 pub const GC_EPOCH: &str = "gc/epoch.json";
 
@@ -40,6 +42,10 @@ pub fn index_entry(project: &str, id: &str) -> String {
 
 pub fn preview(name: &str) -> String {
     format!("{PREVIEWS}{name}.json")
+}
+
+pub fn domain(host: &str) -> String {
+    format!("{DOMAINS}{host}.json")
 }
 
 pub fn lease(id: &str) -> String {

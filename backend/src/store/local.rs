@@ -14,7 +14,9 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError};
+use super::{
+    ByteStream, Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError,
+};
 
 const TMP_DIR: &str = ".tmp";
 const LOCK_FILE: &str = ".lock";
@@ -264,6 +266,33 @@ impl Store for LocalStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::io(path, e)),
         }
+    }
+
+    async fn get_stream(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Option<ByteStream>, StoreError> {
+        use futures::TryStreamExt;
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let path = self.path_of(key)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::io(path, e)),
+        };
+        let reader: Box<dyn tokio::io::AsyncRead + Send + Unpin> = match range {
+            Some((first, last)) => {
+                file.seek(std::io::SeekFrom::Start(first))
+                    .await
+                    .map_err(|e| StoreError::io(&path, e))?;
+                Box::new(file.take(last.saturating_sub(first) + 1))
+            }
+            None => Box::new(file),
+        };
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, super::STREAM_CHUNK)
+            .map_err(move |e| StoreError::io(&path, e));
+        Ok(Some(Box::pin(stream)))
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {

@@ -12,10 +12,12 @@ pub mod url;
 
 use std::fmt::Debug;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::Stream;
 use time::OffsetDateTime;
 
 pub use crate::error::StoreError;
@@ -83,6 +85,12 @@ pub struct FileBody<'a> {
     pub sha256: [u8; 32],
 }
 
+/// An object's bytes, as they arrive.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send>>;
+
+/// Reading in chunks of this size keeps memory flat however large the object.
+pub const STREAM_CHUNK: usize = 64 * 1024;
+
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
     /// The store's URL, for messages (never contains a credential).
@@ -93,6 +101,13 @@ pub trait Store: Send + Sync + Debug {
     async fn check(&self) -> Result<(), StoreError>;
 
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError>;
+
+    /// Streams an object, or only its bytes `first..=last`; `None` when the key is absent.
+    async fn get_stream(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Option<ByteStream>, StoreError>;
 
     /// Whether the key exists, and its size.
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError>;

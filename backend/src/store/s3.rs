@@ -18,7 +18,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -28,7 +28,9 @@ use time::OffsetDateTime;
 use tokio::io::AsyncReadExt;
 
 use super::url::S3Options;
-use super::{Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError};
+use super::{
+    ByteStream, Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError,
+};
 
 /// Files at least this large are uploaded in parts.
 pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
@@ -261,7 +263,7 @@ impl S3Store {
                 .key(full_key)
                 .upload_id(upload_id)
                 .part_number(number)
-                .body(ByteStream::from(chunk));
+                .body(SdkBody::from(chunk));
             in_flight.push(async move {
                 let output = request.send().await.map_err(|e| self.error(key, e))?;
                 Ok::<_, StoreError>(
@@ -344,6 +346,42 @@ impl Store for S3Store {
         Ok(Some(Object { body, etag }))
     }
 
+    async fn get_stream(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Option<ByteStream>, StoreError> {
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .set_range(range.map(|(first, last)| format!("bytes={first}-{last}")))
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(self.error(key, e)),
+        };
+        let endpoint = self.endpoint.clone();
+        let stream =
+            futures::stream::unfold((output.body, endpoint), |(mut body, endpoint)| async move {
+                match body.try_next().await {
+                    Ok(Some(chunk)) => Some((Ok(chunk), (body, endpoint))),
+                    Ok(None) => None,
+                    Err(e) => {
+                        let error = StoreError::Unreachable {
+                            endpoint: endpoint.clone(),
+                            detail: e.to_string(),
+                        };
+                        Some((Err(error), (body, endpoint)))
+                    }
+                }
+            });
+        Ok(Some(Box::pin(stream)))
+    }
+
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         match self
             .client
@@ -370,7 +408,7 @@ impl Store for S3Store {
             .bucket(&self.bucket)
             .key(self.full_key(key))
             .set_content_type(options.content_type)
-            .body(ByteStream::from(body));
+            .body(SdkBody::from(body));
         let replacing = matches!(options.condition, Condition::IfMatch(_));
         request = match options.condition {
             Condition::None => request,

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use pier_core::gc::{self, GcReport};
 use pier_core::store::{
-    DynStore, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError, keys,
+    ByteStream, DynStore, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError,
+    keys,
 };
 
 #[derive(Debug)]
@@ -101,6 +102,14 @@ impl Store for Spy {
 
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
         self.inner.get(key).await
+    }
+
+    async fn get_stream(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Option<ByteStream>, StoreError> {
+        self.inner.get_stream(key, range).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {

@@ -10,6 +10,7 @@ mod bars;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::HumanBytes;
 use pier_core::config::{ConfigFile, Settings, config_path};
@@ -68,6 +69,15 @@ enum Command {
     },
     /// Remove a deployment (not the production one); its files go at the next gc.
     Rm { deployment: String },
+    /// Serve every deployment locally at http://<project>.localhost:<port>.
+    Serve {
+        /// Port to listen on (loopback only); defaults to the base URL's port, else 4800.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Listen on this address instead, e.g. 0.0.0.0:8080 to serve your network.
+        #[arg(long, conflicts_with = "port")]
+        listen: Option<String>,
+    },
     /// Delete stored files that no deployment uses.
     Gc {
         /// Report what would be deleted, delete nothing.
@@ -239,6 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Serve { port, listen } => serve(store, &settings, port, listen).await?,
         Command::Gc { dry_run } => {
             let report = gc::collect(store.as_ref(), dry_run).await?;
             if out.json {
@@ -306,6 +317,56 @@ async fn deploy(
         Some(url) => println!("  production  {url}"),
         None => println!("  promote with `pier promote {}`", outcome.summary.id),
     }
+    Ok(())
+}
+
+async fn serve(
+    store: DynStore,
+    settings: &Settings,
+    port: Option<u16>,
+    listen: Option<String>,
+) -> anyhow::Result<()> {
+    let address = match listen {
+        Some(address) => address,
+        None => format!(
+            "127.0.0.1:{}",
+            port.or(settings.base_url.port())
+                .unwrap_or(pier_core::config::DEFAULT_PORT)
+        ),
+    };
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {address}; is another `pier serve` running? Try --port")
+        })?;
+    let bound = listener.local_addr()?;
+    let mut base_domains = vec!["localhost".to_string()];
+    if settings.base_url.host() != "localhost" {
+        base_domains.push(settings.base_url.host().to_string());
+    }
+    let proxy = pier_proxy::Proxy::new(
+        store.clone(),
+        pier_proxy::ProxyConfig {
+            base_domains,
+            ..Default::default()
+        },
+    );
+    let local = pier_core::config::BaseUrl::local(bound.port());
+    println!("Serving {} on {bound}", store.url());
+    for project in deployments::list_projects(store.as_ref()).await? {
+        if project.production.is_some() {
+            println!("  {}", local.for_label(&project.name));
+        }
+    }
+    println!(
+        "Any project: {}  (Ctrl-C stops)",
+        local.for_label("<project>")
+    );
+    proxy
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }
 

@@ -1,0 +1,255 @@
+//! Store lookups behind caches.
+//!
+//! - Host targets (label or custom domain → deployment id) live for a short TTL, then are
+//!   fetched again; if the store cannot answer, the last known target keeps being served.
+//!   `refresh` drops them all at once (after a promote, say).
+//! - Sites (manifests) are immutable: cached by id with no expiry, bounded in count.
+//! - Blobs and their compressed variants are immutable: cached by content hash, bounded in
+//!   bytes. Files above `max_cached_file` are never cached; they are streamed.
+//!
+//! Every store call has a time limit; a timeout and a store error are told apart so the
+//! server can answer 504 or 502.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use moka::future::Cache;
+use pier_core::deployments::PreviewRecord;
+use pier_core::domains::DomainRecord;
+use pier_core::manifest::{Manifest, SHORT_ID_LEN};
+use pier_core::records::read_json;
+use pier_core::store::{ByteStream, DynStore, keys};
+use pier_core::{PierError, alias, project_name};
+
+use crate::compress::{self, Encoding};
+use crate::metrics::Metrics;
+use crate::site::Site;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LookupError {
+    #[error("the store did not answer in time")]
+    Timeout,
+    #[error("the store failed: {0}")]
+    Store(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct LookupConfig {
+    pub target_ttl: Duration,
+    pub store_timeout: Duration,
+    pub blob_cache_bytes: u64,
+    pub max_cached_file: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Timed {
+    deployment: Option<String>,
+    fetched: Instant,
+}
+
+pub struct Lookups {
+    store: DynStore,
+    config: LookupConfig,
+    targets: Cache<String, Timed>,
+    sites: Cache<String, Arc<Site>>,
+    blobs: Cache<String, Bytes>,
+    variants: Cache<(String, Encoding), Bytes>,
+    metrics: Arc<Metrics>,
+}
+
+impl Lookups {
+    pub fn new(store: DynStore, config: LookupConfig, metrics: Arc<Metrics>) -> Lookups {
+        let weigh = |_: &_, body: &Bytes| u32::try_from(body.len()).unwrap_or(u32::MAX);
+        Lookups {
+            store,
+            targets: Cache::builder().max_capacity(100_000).build(),
+            sites: Cache::builder().max_capacity(2_000).build(),
+            blobs: Cache::builder()
+                .max_capacity(config.blob_cache_bytes * 3 / 4)
+                .weigher(weigh)
+                .build(),
+            variants: Cache::builder()
+                .max_capacity(config.blob_cache_bytes / 4)
+                .weigher(|_: &(String, Encoding), body: &Bytes| {
+                    u32::try_from(body.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
+            config,
+            metrics,
+        }
+    }
+
+    pub fn max_cached_file(&self) -> u64 {
+        self.config.max_cached_file
+    }
+
+    /// Forgets every host target, so the next request reads the aliases again.
+    pub fn refresh(&self) {
+        self.targets.invalidate_all();
+    }
+
+    async fn timed<T>(
+        &self,
+        work: impl Future<Output = Result<T, PierError>>,
+    ) -> Result<T, LookupError> {
+        match tokio::time::timeout(self.config.store_timeout, work).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(LookupError::Store(e.to_string())),
+            Err(_) => Err(LookupError::Timeout),
+        }
+    }
+
+    /// The deployment a label under the base domain serves: a preview name's deployment, or a
+    /// project's production deployment.
+    pub async fn deployment_for_label(&self, label: &str) -> Result<Option<String>, LookupError> {
+        let store = self.store.clone();
+        let label_owned = label.to_string();
+        self.cached_target(format!("label:{label}"), async move {
+            if looks_like_preview(&label_owned)
+                && let Some(preview) =
+                    read_json::<PreviewRecord>(store.as_ref(), &keys::preview(&label_owned)).await?
+            {
+                return Ok(Some(preview.deployment));
+            }
+            production_of(store.as_ref(), &label_owned).await
+        })
+        .await
+    }
+
+    /// The deployment a custom domain serves: its project's production deployment.
+    pub async fn deployment_for_domain(&self, host: &str) -> Result<Option<String>, LookupError> {
+        let store = self.store.clone();
+        let host_owned = host.to_string();
+        self.cached_target(format!("domain:{host}"), async move {
+            match read_json::<DomainRecord>(store.as_ref(), &keys::domain(&host_owned)).await? {
+                Some(record) => production_of(store.as_ref(), &record.project).await,
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn cached_target(
+        &self,
+        key: String,
+        fetch: impl Future<Output = Result<Option<String>, PierError>>,
+    ) -> Result<Option<String>, LookupError> {
+        let cached = self.targets.get(&key).await;
+        if let Some(entry) = &cached
+            && entry.fetched.elapsed() < self.config.target_ttl
+        {
+            self.metrics.cache("target", true);
+            return Ok(entry.deployment.clone());
+        }
+        self.metrics.cache("target", false);
+        match self.timed(fetch).await {
+            Ok(deployment) => {
+                let entry = Timed {
+                    deployment: deployment.clone(),
+                    fetched: Instant::now(),
+                };
+                self.targets.insert(key, entry).await;
+                Ok(deployment)
+            }
+            Err(error) => match cached {
+                Some(stale) => {
+                    tracing::warn!(%error, target = %key, "store unavailable; serving the last known target");
+                    Ok(stale.deployment)
+                }
+                None => Err(error),
+            },
+        }
+    }
+
+    pub async fn site(&self, id: &str) -> Result<Option<Arc<Site>>, LookupError> {
+        if let Some(site) = self.sites.get(id).await {
+            self.metrics.cache("manifest", true);
+            return Ok(Some(site));
+        }
+        self.metrics.cache("manifest", false);
+        let manifest = self
+            .timed(read_json::<Manifest>(
+                self.store.as_ref(),
+                &keys::manifest(id),
+            ))
+            .await?;
+        Ok(match manifest {
+            Some(manifest) => {
+                let site = Arc::new(Site::new(manifest));
+                self.sites.insert(id.to_string(), site.clone()).await;
+                Some(site)
+            }
+            None => None,
+        })
+    }
+
+    /// A whole blob, from memory when it has been read before.
+    pub async fn blob(&self, sha256: &str) -> Result<Bytes, LookupError> {
+        if let Some(body) = self.blobs.get(sha256).await {
+            self.metrics.cache("blob", true);
+            return Ok(body);
+        }
+        self.metrics.cache("blob", false);
+        let key = keys::blob(sha256);
+        let object = self
+            .timed(async { Ok(self.store.get(&key).await?) })
+            .await?
+            .ok_or_else(|| LookupError::Store(format!("blob {sha256} is missing")))?;
+        self.blobs
+            .insert(sha256.to_string(), object.body.clone())
+            .await;
+        Ok(object.body)
+    }
+
+    /// A blob compressed with `encoding`, compressed once and then served from memory.
+    pub async fn variant(&self, sha256: &str, encoding: Encoding) -> Result<Bytes, LookupError> {
+        let key = (sha256.to_string(), encoding);
+        if let Some(body) = self.variants.get(&key).await {
+            self.metrics.cache("compressed", true);
+            return Ok(body);
+        }
+        self.metrics.cache("compressed", false);
+        let plain = self.blob(sha256).await?;
+        let compressed = tokio::task::spawn_blocking(move || compress::compress(&plain, encoding))
+            .await
+            .map_err(|e| LookupError::Store(e.to_string()))?;
+        let compressed = Bytes::from(compressed);
+        self.variants.insert(key, compressed.clone()).await;
+        Ok(compressed)
+    }
+
+    /// Streams a blob (or a byte range of it) straight from the store.
+    pub async fn stream(
+        &self,
+        sha256: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<ByteStream, LookupError> {
+        let key = keys::blob(sha256);
+        self.timed(async { Ok(self.store.get_stream(&key, range).await?) })
+            .await?
+            .ok_or_else(|| LookupError::Store(format!("blob {sha256} is missing")))
+    }
+}
+
+async fn production_of(
+    store: &dyn pier_core::store::Store,
+    project: &str,
+) -> Result<Option<String>, PierError> {
+    if project_name::validate(project).is_err() {
+        return Ok(None);
+    }
+    Ok(alias::read(store, project)
+        .await?
+        .and_then(|record| record.production))
+}
+
+fn looks_like_preview(label: &str) -> bool {
+    label.rsplit_once('-').is_some_and(|(project, short)| {
+        short.len() == SHORT_ID_LEN
+            && short
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && project_name::validate(project).is_ok()
+    })
+}

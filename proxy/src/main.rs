@@ -1,0 +1,105 @@
+//! `pier-proxy`: the edge proxy as a server process (the image that runs in the user's AWS
+//! account, behind CloudFront). Settings come from flags or the environment.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use pier_core::store::{self, StoreUrl};
+use pier_proxy::{Proxy, ProxyConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "pier-proxy",
+    version,
+    about = "Serve Pier deployments by host."
+)]
+struct Args {
+    /// The store to serve from (read-only): a folder, file:///path or s3://bucket[/prefix].
+    #[arg(long, env = "PIER_STORE")]
+    store: String,
+    /// Address for site traffic.
+    #[arg(long, env = "PIER_LISTEN", default_value = "0.0.0.0:8080")]
+    listen: String,
+    /// Address for /health, /metrics and POST /refresh; keep it private.
+    #[arg(long, env = "PIER_ADMIN_LISTEN")]
+    admin_listen: Option<String>,
+    /// Sites are served at <project>.<base domain>; repeat or comma-separate for several.
+    #[arg(long, env = "PIER_BASE_DOMAIN", value_delimiter = ',', required = true)]
+    base_domain: Vec<String>,
+    /// Seconds a host's deployment is trusted before the aliases are read again.
+    #[arg(long, env = "PIER_ALIAS_TTL_SECS", default_value_t = 2.0)]
+    alias_ttl_secs: f64,
+    /// Memory for cached files, in MiB.
+    #[arg(long, env = "PIER_CACHE_MIB", default_value_t = 256)]
+    cache_mib: u64,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "PIER_LOG_JSON")]
+    log_json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PIER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if args.log_json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let url = StoreUrl::parse(&args.store)?;
+    let store = store::open(&url).await?;
+    store
+        .check()
+        .await
+        .with_context(|| format!("cannot read the store {url}"))?;
+    let config = ProxyConfig {
+        base_domains: args
+            .base_domain
+            .iter()
+            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+            .collect(),
+        target_ttl: Duration::from_secs_f64(args.alias_ttl_secs.max(0.0)),
+        blob_cache_bytes: args.cache_mib * 1024 * 1024,
+        ..ProxyConfig::default()
+    };
+    let proxy = Proxy::new(store, config);
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, store = %url, "pier-proxy serving");
+    if let Some(admin) = &args.admin_listen {
+        let admin_listener = tokio::net::TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("cannot listen on {admin}"))?;
+        let admin_proxy = proxy.clone();
+        tokio::spawn(async move {
+            admin_proxy
+                .serve_admin(admin_listener, shutdown_signal())
+                .await
+        });
+    }
+    proxy.serve(listener, shutdown_signal()).await?;
+    tracing::info!("pier-proxy stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("signal handlers install");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
