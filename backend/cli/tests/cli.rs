@@ -361,3 +361,60 @@ fn assert_blobs_present(
             .unwrap_or_else(|_| panic!("blob of {} is missing", file["path"]));
     }
 }
+
+/// The embedded default end to end: deploy, then `pier serve` answers on
+/// `<project>.localhost:<port>`, and a promote shows up without restarting it.
+#[test]
+fn pier_serve_serves_what_pier_deploy_deployed() {
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<h1>first</h1>").unwrap();
+    let site_arg = site.path().to_str().unwrap();
+    let first = json(&run(
+        store,
+        &["deploy", site_arg, "--project", "hello", "--prod", "--json"],
+    ));
+    assert_eq!(first["production_url"], "http://hello.localhost:4800");
+
+    let port = pier_tests::free_port();
+    let mut server = pier(store, &["serve", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        pier_tests::wait_for_http(port, "/health", Duration::from_secs(20)),
+        "pier serve did not start"
+    );
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let host = format!("hello.localhost:{port}");
+    let page = pier_tests::http::get(addr, &host, "/");
+    assert_eq!((page.status, page.text().as_str()), (200, "<h1>first</h1>"));
+
+    std::fs::write(site.path().join("index.html"), "<h1>second</h1>").unwrap();
+    let second = json(&run(
+        store,
+        &["deploy", site_arg, "--project", "hello", "--json"],
+    ));
+    let preview = second["deployment"]["preview"].as_str().unwrap();
+    let preview_page = pier_tests::http::get(addr, &format!("{preview}.localhost:{port}"), "/");
+    assert_eq!(preview_page.text(), "<h1>second</h1>");
+    assert!(run(store, &["promote", preview]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pier_tests::http::get(addr, &host, "/").text() != "<h1>second</h1>" {
+        assert!(
+            Instant::now() < deadline,
+            "the promote never became visible"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill().unwrap();
+    let mut banner = String::new();
+    std::io::Read::read_to_string(server.stdout.as_mut().unwrap(), &mut banner).unwrap();
+    server.wait().unwrap();
+    assert!(
+        banner.contains(&format!("http://hello.localhost:{port}")),
+        "{banner}"
+    );
+}
