@@ -49,6 +49,8 @@ pub struct DeployRequest {
     pub production: bool,
     /// Where the files came from, when not the folder itself (a build's output).
     pub source: Option<Source>,
+    /// Hashes remembered from earlier deploys of the same folder (folder watch).
+    pub hash_cache: Option<std::sync::Arc<scan::HashCache>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,7 +130,7 @@ pub async fn deploy(
         files: walked.len() as u64,
         bytes: walked.iter().map(|(_, _, size)| size).sum(),
     });
-    let files = scan::hash_all(walked, &progress).await?;
+    let files = scan::hash_all(walked, request.hash_cache.clone(), &progress).await?;
 
     let created = OffsetDateTime::now_utc();
     let id = manifest::new_id(created);

@@ -19,5 +19,6 @@ pub mod records;
 pub mod scan;
 pub mod site_config;
 pub mod store;
+pub mod watch;
 
 pub use error::{PierError, StoreError};

@@ -147,18 +147,105 @@ pub fn walk(dir: &Path, progress: &Progress) -> Result<Vec<(String, PathBuf, u64
     Ok(files)
 }
 
-/// Hashes the walked files, a few at a time off the async threads.
+/// Remembers file hashes by path, size, times and inode, so a watched folder re-hashes only
+/// what changed. Entries whose mtime is within [`RACY_WINDOW`] of when they were hashed are not
+/// trusted later (git's "racy" rule): a write in the same clock tick could keep the same
+/// metadata. Whatever a cached hash says, every uploaded blob is verified against its content.
+#[derive(Debug, Default)]
+pub struct HashCache {
+    entries: std::sync::Mutex<std::collections::HashMap<PathBuf, (FileStamp, [u8; 32])>>,
+}
+
+pub const RACY_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    size: u64,
+    modified: Option<std::time::SystemTime>,
+    changed: i64,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let (changed, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.ctime() * 1_000_000_000 + meta.ctime_nsec(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (changed, inode) = (0, 0);
+        Some(FileStamp {
+            size: meta.len(),
+            modified: meta.modified().ok(),
+            changed,
+            inode,
+        })
+    }
+}
+
+impl HashCache {
+    fn lookup(&self, path: &Path) -> Option<([u8; 32], u64)> {
+        let stamp = FileStamp::of(path)?;
+        let entries = self.entries.lock().expect("not poisoned");
+        let (cached, hash) = entries.get(path)?;
+        (*cached == stamp).then_some((*hash, stamp.size))
+    }
+
+    fn remember(&self, path: &Path, hash: [u8; 32], before: Option<FileStamp>) {
+        let (Some(before), Some(after)) = (before, FileStamp::of(path)) else {
+            return;
+        };
+        let settled = after.modified.is_some_and(|modified| {
+            std::time::SystemTime::now()
+                .duration_since(modified)
+                .is_ok_and(|age| age > RACY_WINDOW)
+        });
+        let mut entries = self.entries.lock().expect("not poisoned");
+        if before == after && settled {
+            entries.insert(path.to_path_buf(), (after, hash));
+        } else {
+            entries.remove(path);
+        }
+    }
+
+    /// How many files have a trusted hash.
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("not poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Hashes the walked files, a few at a time off the async threads, reusing `cache` hits.
 pub async fn hash_all(
     files: Vec<(String, PathBuf, u64)>,
+    cache: Option<std::sync::Arc<HashCache>>,
     progress: &Progress,
 ) -> Result<Vec<ScannedFile>, PierError> {
     let mut hashed: Vec<ScannedFile> = futures::stream::iter(files)
-        .map(|(path, source, _)| async move {
-            tokio::task::spawn_blocking(move || {
-                hash_file(&source).map(|(sha256, size)| (path, source, size, sha256))
-            })
-            .await
-            .expect("hashing does not panic")
+        .map(|(path, source, _)| {
+            let cache = cache.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    if let Some(cache) = &cache
+                        && let Some((sha256, size)) = cache.lookup(&source)
+                    {
+                        return Ok((path, source, size, sha256));
+                    }
+                    let before = cache.as_ref().and_then(|_| FileStamp::of(&source));
+                    let (sha256, size) = hash_file(&source)?;
+                    if let Some(cache) = &cache {
+                        cache.remember(&source, sha256, before);
+                    }
+                    Ok::<_, PierError>((path, source, size, sha256))
+                })
+                .await
+                .expect("hashing does not panic")
+            }
         })
         .buffer_unordered(HASHES_IN_FLIGHT)
         .map(|result| {

@@ -1,8 +1,6 @@
 //! The deploy engine against real stores: what lands, what is reused, what survives failures
 //! and races. The S3 cases run on moto's server.
 
-mod spy;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,9 +12,9 @@ use pier_core::progress::{Progress, ProgressEvent};
 use pier_core::records::read_json;
 use pier_core::store::{self, DynStore, StoreUrl, keys};
 use pier_core::{PierError, deployments, gc};
+use pier_tests::spy::Spy;
 use pier_tests::{Moto, fixture_tree, many_files};
 use sha2::{Digest, Sha256};
-use spy::Spy;
 
 async fn local_store() -> (DynStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -40,6 +38,7 @@ async fn deploy_dir(
         project: Some(project.into()),
         production,
         source: None,
+        hash_cache: None,
     };
     deploy(store.as_ref(), &request, &Progress::silent()).await
 }
@@ -93,6 +92,7 @@ async fn awkward_tree_deploys_completely(store: DynStore) {
         project: Some("awkward".into()),
         production: true,
         source: None,
+        hash_cache: None,
     };
     let outcome = deploy(store.as_ref(), &request, &progress).await.unwrap();
     let manifest = manifest(&store, &outcome.summary.id).await;

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use moka::future::Cache;
 use pier_core::deployments::PreviewRecord;
 use pier_core::domains::DomainRecord;
-use pier_core::manifest::{Manifest, SHORT_ID_LEN};
+use pier_core::manifest::Manifest;
 use pier_core::records::read_json;
 use pier_core::store::{ByteStream, DynStore, keys};
 use pier_core::{PierError, alias, project_name};
@@ -244,12 +244,9 @@ async fn production_of(
         .and_then(|record| record.production))
 }
 
+/// Preview names are `<project>-<suffix>`: a deployment's short id, or a watch's `watch`.
 fn looks_like_preview(label: &str) -> bool {
-    label.rsplit_once('-').is_some_and(|(project, short)| {
-        short.len() == SHORT_ID_LEN
-            && short
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            && project_name::validate(project).is_ok()
+    label.rsplit_once('-').is_some_and(|(project, suffix)| {
+        !suffix.is_empty() && project_name::validate(project).is_ok()
     })
 }

@@ -61,6 +61,7 @@ async fn deploy_site(store: &DynStore, dir: &Path, project: &str, production: bo
         project: Some(project.into()),
         production,
         source: None,
+        hash_cache: None,
     };
     deploy(store.as_ref(), &request, &Progress::silent())
         .await

@@ -7,10 +7,12 @@
 //!   an empty file) and adds what git cannot carry portably: symlinks and a large file.
 //!
 //! - [`http`] is a raw HTTP/1.1 client for exact requests.
+//! - [`spy::Spy`] wraps a real store to count writes and inject failures and races.
 //!
 //! Tests talk to loopback only. Credentials are moto's fixed test values.
 
 pub mod http;
+pub mod spy;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

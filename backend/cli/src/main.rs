@@ -69,6 +69,24 @@ enum Command {
     },
     /// Remove a deployment (not the production one); its files go at the next gc.
     Rm { deployment: String },
+    /// Watch folders and deploy every saved change (Ctrl-C stops). Without folders, watches the
+    /// folders watched before.
+    Watch {
+        /// Folders to watch; each is remembered for the next `pier watch` and the desktop app.
+        dirs: Vec<PathBuf>,
+        /// Project name (only with one folder); defaults to the folder's name.
+        #[arg(long)]
+        project: Option<String>,
+        /// Make each change live in production, not at <project>-watch.
+        #[arg(long)]
+        prod: bool,
+        /// Stop remembering these folders instead of watching them.
+        #[arg(long)]
+        forget: bool,
+        /// List the remembered folders.
+        #[arg(long, conflicts_with = "forget")]
+        list: bool,
+    },
     /// Serve every deployment locally at http://<project>.localhost:<port>.
     Serve {
         /// Port to listen on (loopback only); defaults to the base URL's port, else 4800.
@@ -249,6 +267,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Watch {
+            dirs,
+            project,
+            prod,
+            forget,
+            list,
+        } => watch(store, &out, dirs, project, prod, forget, list).await?,
         Command::Serve { port, listen } => serve(store, &settings, port, listen).await?,
         Command::Gc { dry_run } => {
             let report = gc::collect(store.as_ref(), dry_run).await?;
@@ -282,6 +307,7 @@ async fn deploy(
         project,
         production: prod,
         source: None,
+        hash_cache: None,
     };
     let result = pier_core::deploy::deploy(store.as_ref(), &request, &progress).await;
     if let Some(bar) = bar.lock().expect("not poisoned").take() {
@@ -318,6 +344,155 @@ async fn deploy(
         None => println!("  promote with `pier promote {}`", outcome.summary.id),
     }
     Ok(())
+}
+
+async fn watch(
+    store: DynStore,
+    out: &Output<'_>,
+    dirs: Vec<PathBuf>,
+    project: Option<String>,
+    prod: bool,
+    forget: bool,
+    list: bool,
+) -> anyhow::Result<()> {
+    use pier_core::watch::{self, WatchEvent, WatchOptions, WatchSpec};
+    let list_file = watch::list::path();
+    if list {
+        let specs = watch::list::load(&list_file)?;
+        if out.json {
+            out.print(json!({ "watches": specs }));
+        } else if specs.is_empty() {
+            println!("No folders are watched. Start with `pier watch DIR`.");
+        }
+        if !out.json {
+            for spec in specs {
+                println!(
+                    "{}  →  {}",
+                    spec.dir.display(),
+                    out.settings.base_url.for_label(&spec.label())
+                );
+            }
+        }
+        return Ok(());
+    }
+    if forget {
+        for dir in &dirs {
+            let was = watch::list::forget(&list_file, dir)?;
+            println!(
+                "{} {}",
+                if was { "Forgot" } else { "Was not watching" },
+                dir.display()
+            );
+        }
+        return Ok(());
+    }
+    if project.is_some() && dirs.len() > 1 {
+        anyhow::bail!("--project names one folder's project; watch several folders without it");
+    }
+    let specs = if dirs.is_empty() {
+        let remembered = watch::list::load(&list_file)?;
+        if remembered.is_empty() {
+            anyhow::bail!("no folders to watch: pass one, as in `pier watch ./site`");
+        }
+        remembered
+    } else {
+        let mut specs = Vec::new();
+        for dir in &dirs {
+            let spec = WatchSpec::new(dir, project.clone(), prod)?;
+            watch::list::remember(&list_file, &spec)?;
+            specs.push(spec);
+        }
+        specs
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
+    });
+    let json = out.json;
+    let base_url = out.settings.base_url.clone();
+    let watches = specs.into_iter().map(|spec| {
+        let store = store.clone();
+        let base_url = base_url.clone();
+        let mut stopped = stopped.clone();
+        let project = spec.project.clone();
+        async move {
+            let report =
+                move |event: WatchEvent| print_watch_event(&project, &base_url, json, &event);
+            let shutdown = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            watch::watch(store, spec, WatchOptions::default(), report, shutdown).await
+        }
+    });
+    for result in futures::future::join_all(watches).await {
+        result?;
+    }
+    Ok(())
+}
+
+fn print_watch_event(
+    project: &str,
+    base_url: &pier_core::config::BaseUrl,
+    json: bool,
+    event: &pier_core::watch::WatchEvent,
+) {
+    use pier_core::watch::WatchEvent;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(event).expect("events serialise")
+        );
+        return;
+    }
+    match event {
+        WatchEvent::Watching { dir, label } => {
+            println!("Watching {} → {}", dir.display(), base_url.for_label(label))
+        }
+        WatchEvent::Deploying { changes } => println!("{project}: deploying {changes} changes"),
+        WatchEvent::Deployed {
+            outcome,
+            diff,
+            save_to_live_ms,
+            label,
+        } => {
+            let mut names: Vec<&str> = diff
+                .added
+                .iter()
+                .chain(&diff.changed)
+                .chain(&diff.removed)
+                .map(String::as_str)
+                .take(3)
+                .collect();
+            if diff.count() > 3 {
+                names.push("…");
+            }
+            println!(
+                "{project}: {} file(s) changed{}; {} uploaded; live in {save_to_live_ms} ms at {}",
+                diff.count(),
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", names.join(", "))
+                },
+                HumanBytes(outcome.uploaded_bytes),
+                base_url.for_label(label)
+            )
+        }
+        WatchEvent::Failed {
+            error,
+            hint,
+            retry_in_ms,
+        } => eprintln!(
+            "{project}: deploy failed: {error}\n  hint: {hint}\n  the last good deployment stays live; retrying in {:.1} s",
+            *retry_in_ms as f64 / 1000.0
+        ),
+        WatchEvent::FolderGone => {
+            eprintln!("{project}: the folder is gone; waiting for it to come back")
+        }
+        WatchEvent::FolderBack => println!("{project}: the folder is back"),
+        WatchEvent::Stopped => println!("{project}: stopped watching"),
+    }
 }
 
 async fn serve(

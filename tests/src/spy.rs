@@ -22,6 +22,7 @@ pub struct Spy {
     sabotaged: AtomicBool,
     gc_before_manifest: AtomicBool,
     gc_report: Mutex<Option<GcReport>>,
+    outage: AtomicBool,
 }
 
 impl Spy {
@@ -35,7 +36,23 @@ impl Spy {
             sabotaged: AtomicBool::new(false),
             gc_before_manifest: AtomicBool::new(false),
             gc_report: Mutex::default(),
+            outage: AtomicBool::new(false),
         }
+    }
+
+    /// While on, every call fails as if the store were unreachable.
+    pub fn set_outage(&self, on: bool) {
+        self.outage.store(on, Ordering::SeqCst);
+    }
+
+    fn reachable(&self) -> Result<(), StoreError> {
+        if self.outage.load(Ordering::SeqCst) {
+            return Err(StoreError::Unreachable {
+                endpoint: "spy".into(),
+                detail: "injected outage".into(),
+            });
+        }
+        Ok(())
     }
 
     /// Every key written, in order.
@@ -68,6 +85,7 @@ impl Spy {
     }
 
     async fn before_put(&self, key: &str) -> Result<(), StoreError> {
+        self.reachable()?;
         self.puts.lock().unwrap().push(key.to_string());
         if key.starts_with(keys::BLOBS) {
             let done = self.blob_puts.fetch_add(1, Ordering::SeqCst);
@@ -97,10 +115,12 @@ impl Store for Spy {
     }
 
     async fn check(&self) -> Result<(), StoreError> {
+        self.reachable()?;
         self.inner.check().await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        self.reachable()?;
         self.inner.get(key).await
     }
 
@@ -109,10 +129,12 @@ impl Store for Spy {
         key: &str,
         range: Option<(u64, u64)>,
     ) -> Result<Option<ByteStream>, StoreError> {
+        self.reachable()?;
         self.inner.get_stream(key, range).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        self.reachable()?;
         let found = self.inner.head(key).await?;
         let target = self.sabotage.lock().unwrap().clone();
         if found.is_some() && target.as_deref() == Some(key) && !self.sabotaged() {
@@ -137,14 +159,17 @@ impl Store for Spy {
     }
 
     async fn list_page(&self, prefix: &str, token: Option<String>) -> Result<ListPage, StoreError> {
+        self.reachable()?;
         self.inner.list_page(prefix, token).await
     }
 
     async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.reachable()?;
         self.inner.list_children(prefix).await
     }
 
     async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.reachable()?;
         self.inner.delete(keys).await
     }
 }

@@ -1,0 +1,270 @@
+//! Folder watch end to end: edits in a real folder, deployed by the real engine, served by the
+//! real proxy over HTTP.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pier_core::store::{self, DynStore, StoreUrl};
+use pier_core::watch::{self, WatchEvent, WatchOptions, WatchSpec};
+use pier_proxy::{Proxy, ProxyConfig};
+use pier_tests::http::get;
+use pier_tests::spy::Spy;
+
+struct Harness {
+    addr: SocketAddr,
+    events: Arc<Mutex<Vec<WatchEvent>>>,
+    _stop_proxy: tokio::sync::oneshot::Sender<()>,
+    _stop_watch: tokio::sync::oneshot::Sender<()>,
+    _store_dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn deployed(&self) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|event| matches!(event, WatchEvent::Deployed { .. }))
+            .count()
+    }
+
+    fn failures(&self) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|event| matches!(event, WatchEvent::Failed { .. }))
+            .count()
+    }
+
+    /// Polls the watch's preview host until `path` answers `expected` (status, body).
+    async fn eventually(&self, path: &str, status: u16, body: Option<&str>) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (addr, path_owned) = (self.addr, path.to_string());
+            let response =
+                tokio::task::spawn_blocking(move || get(addr, "site-watch.localhost", &path_owned))
+                    .await
+                    .unwrap();
+            if response.status == status && body.is_none_or(|b| response.text() == b) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} never became {status} {body:?}; last: {} {:?}; events: {:?}",
+                response.status,
+                response.text(),
+                self.events.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn start(dir: &Path, wrap: impl FnOnce(DynStore) -> DynStore) -> Harness {
+    let store_dir = tempfile::tempdir().unwrap();
+    let url = StoreUrl::parse(store_dir.path().to_str().unwrap()).unwrap();
+    let real = store::open(&url).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let proxy = Proxy::new(
+        real.clone(),
+        ProxyConfig {
+            target_ttl: Duration::from_millis(50),
+            ..ProxyConfig::default()
+        },
+    );
+    let (stop_proxy, proxy_stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        proxy
+            .serve(listener, async {
+                let _ = proxy_stopped.await;
+            })
+            .await
+    });
+
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let spec = WatchSpec::new(dir, Some("site".into()), false).unwrap();
+    let options = WatchOptions {
+        settle: Duration::from_millis(100),
+        retry_max: Duration::from_millis(400),
+        ..WatchOptions::default()
+    };
+    let (stop_watch, watch_stopped) = tokio::sync::oneshot::channel::<()>();
+    let watched_store = wrap(real);
+    tokio::spawn(async move {
+        watch::watch(
+            watched_store,
+            spec,
+            options,
+            move |event| sink.lock().unwrap().push(event),
+            async {
+                let _ = watch_stopped.await;
+            },
+        )
+        .await
+    });
+    Harness {
+        addr,
+        events,
+        _stop_proxy: stop_proxy,
+        _stop_watch: stop_watch,
+        _store_dir: store_dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_creates_deletes_and_renames_go_live() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    std::fs::write(root.join("index.html"), "v1").unwrap();
+    std::fs::write(root.join("a.html"), "page a").unwrap();
+    let harness = start(root, |store| store).await;
+    harness.eventually("/", 200, Some("v1")).await;
+
+    std::fs::write(root.join("index.html"), "v2").unwrap();
+    harness.eventually("/", 200, Some("v2")).await;
+
+    std::fs::write(root.join("new.html"), "brand new").unwrap();
+    harness
+        .eventually("/new.html", 200, Some("brand new"))
+        .await;
+
+    std::fs::remove_file(root.join("new.html")).unwrap();
+    harness.eventually("/new.html", 404, None).await;
+
+    std::fs::rename(root.join("a.html"), root.join("b.html")).unwrap();
+    harness.eventually("/b.html", 200, Some("page a")).await;
+    harness.eventually("/a.html", 404, None).await;
+
+    // An editor's atomic save: write a temp file, then rename it over the original.
+    std::fs::write(root.join(".index.html.swp"), "swap").unwrap();
+    std::fs::write(root.join("index.html.tmp~"), "v3").unwrap();
+    std::fs::rename(root.join("index.html.tmp~"), root.join("index.html")).unwrap();
+    harness.eventually("/", 200, Some("v3")).await;
+    harness
+        .eventually("/.index.html.swp", 200, Some("swap"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_500_writes_yields_a_few_deploys() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    std::fs::write(root.join("index.html"), "start").unwrap();
+    let harness = start(root, |store| store).await;
+    harness.eventually("/", 200, Some("start")).await;
+    let before = harness.deployed();
+
+    for i in 0..500 {
+        std::fs::write(root.join(format!("burst-{i}.html")), format!("file {i}")).unwrap();
+    }
+    harness
+        .eventually("/burst-499.html", 200, Some("file 499"))
+        .await;
+    harness
+        .eventually("/burst-0.html", 200, Some("file 0"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let burst_deploys = harness.deployed() - before;
+    assert!(
+        (1..=5).contains(&burst_deploys),
+        "500 writes became {burst_deploys} deploys"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_keeps_the_last_deploy_live_then_catches_up() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    std::fs::write(root.join("index.html"), "before the outage").unwrap();
+    let spy_slot: Arc<Mutex<Option<Arc<Spy>>>> = Arc::default();
+    let slot = spy_slot.clone();
+    let harness = start(root, move |store| {
+        let spy = Arc::new(Spy::new(store));
+        *slot.lock().unwrap() = Some(spy.clone());
+        spy
+    })
+    .await;
+    harness
+        .eventually("/", 200, Some("before the outage"))
+        .await;
+    let spy = spy_slot.lock().unwrap().clone().unwrap();
+
+    spy.set_outage(true);
+    std::fs::write(root.join("index.html"), "written during the outage").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while harness.failures() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the watch never reported the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    harness
+        .eventually("/", 200, Some("before the outage"))
+        .await;
+
+    spy.set_outage(false);
+    harness
+        .eventually("/", 200, Some("written during the outage"))
+        .await;
+}
+
+#[test]
+fn the_watch_list_survives_restarts() {
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("watches.json");
+    let site = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let spec = WatchSpec::new(site.path(), Some("one".into()), true).unwrap();
+    watch::list::remember(&file, &spec).unwrap();
+    watch::list::remember(
+        &file,
+        &WatchSpec::new(other.path(), Some("two".into()), false).unwrap(),
+    )
+    .unwrap();
+    watch::list::remember(&file, &spec).unwrap();
+    let loaded = watch::list::load(&file).unwrap();
+    assert_eq!(loaded.len(), 2, "re-adding a folder replaces its entry");
+    assert!(loaded.contains(&spec));
+    assert!(watch::list::forget(&file, site.path()).unwrap());
+    assert_eq!(watch::list::load(&file).unwrap().len(), 1);
+    assert!(!watch::list::forget(&file, site.path()).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_that_vanishes_keeps_its_site_live_and_is_picked_up_again() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("site");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("index.html"), "original").unwrap();
+    let harness = start(&root, |store| store).await;
+    harness.eventually("/", 200, Some("original")).await;
+
+    std::fs::remove_dir_all(&root).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !harness
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|event| matches!(event, WatchEvent::FolderGone))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the vanished folder was not noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    harness.eventually("/", 200, Some("original")).await;
+
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("index.html"), "restored").unwrap();
+    harness.eventually("/", 200, Some("restored")).await;
+    std::fs::write(root.join("index.html"), "edited after").unwrap();
+    harness.eventually("/", 200, Some("edited after")).await;
+}

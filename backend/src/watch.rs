@@ -1,0 +1,517 @@
+//! Folder watch: every settled change to a folder becomes a new immutable deployment, and the
+//! watch's alias moves to it.
+//!
+//! Changes come from `notify`. Events for paths the deploy would leave out (`.pierignore`,
+//! the built-in ignores) and editors' scratch files (`*.swp`, `*~`, `.#*`, `4913`) are
+//! dropped. A batch settles once the folder is quiet for `settle`, or after `max_wait` of
+//! continuous writes (a log file growing inside the folder cannot hold deploys off for
+//! ever). One deploy runs at a time; changes arriving meanwhile queue and coalesce into the
+//! next. Hashes are remembered between deploys, so only changed files are read again.
+//!
+//! The alias is a stable preview name, `<project>-watch`, or production with `--prod`. A
+//! deploy that fails (store unreachable, unreadable file) leaves the last good deployment live
+//! and is retried with backoff; a folder that disappears is waited for. Superseded watch
+//! deployments beyond the newest `keep` are removed, so a day of saves does not pile up.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::alias::{self, Action};
+use crate::deploy::{self, DeployOutcome, DeployRequest, default_project};
+use crate::deployments::{self, PreviewRecord};
+use crate::error::PierError;
+use crate::manifest::Manifest;
+use crate::progress::Progress;
+use crate::records::{read_json, write_json};
+use crate::scan::{self, HashCache};
+use crate::store::{DynStore, PutOptions, keys};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchSpec {
+    pub dir: PathBuf,
+    pub project: String,
+    pub production: bool,
+}
+
+impl WatchSpec {
+    pub fn new(dir: &Path, project: Option<String>, production: bool) -> Result<Self, PierError> {
+        scan::check_folder(dir)?;
+        let dir = dir.canonicalize().map_err(|source| PierError::Unreadable {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let project = match project {
+            Some(project) => {
+                crate::project_name::validate(&project)?;
+                project
+            }
+            None => default_project(&dir)?,
+        };
+        Ok(WatchSpec {
+            dir,
+            project,
+            production,
+        })
+    }
+
+    /// The host label this watch keeps up to date.
+    pub fn label(&self) -> String {
+        if self.production {
+            self.project.clone()
+        } else {
+            watch_preview_name(&self.project)
+        }
+    }
+}
+
+pub fn watch_preview_name(project: &str) -> String {
+    format!("{project}-watch")
+}
+
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub settle: Duration,
+    pub max_wait: Duration,
+    /// Watch deployments kept after they are superseded.
+    pub keep: usize,
+    pub retry_max: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            settle: Duration::from_millis(60),
+            max_wait: Duration::from_secs(1),
+            keep: 5,
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What changed between two deployments, by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Diff {
+    pub fn between(before: Option<&Manifest>, after: &Manifest) -> Diff {
+        let old: HashMap<&str, &str> = before
+            .map(|m| {
+                m.files
+                    .iter()
+                    .map(|f| (f.path.as_str(), f.sha256.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut diff = Diff::default();
+        for file in &after.files {
+            match old.get(file.path.as_str()) {
+                None => diff.added.push(file.path.clone()),
+                Some(hash) if *hash != file.sha256 => diff.changed.push(file.path.clone()),
+                Some(_) => {}
+            }
+        }
+        let new: std::collections::HashSet<&str> =
+            after.files.iter().map(|f| f.path.as_str()).collect();
+        diff.removed = old
+            .keys()
+            .filter(|path| !new.contains(**path))
+            .map(|path| path.to_string())
+            .collect();
+        diff.removed.sort();
+        diff
+    }
+
+    pub fn count(&self) -> usize {
+        self.added.len() + self.changed.len() + self.removed.len()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum WatchEvent {
+    Watching {
+        dir: PathBuf,
+        label: String,
+    },
+    Deploying {
+        changes: usize,
+    },
+    Deployed {
+        outcome: Box<DeployOutcome>,
+        diff: Diff,
+        /// From the first change of the batch to the alias pointing at the new deployment.
+        save_to_live_ms: u128,
+        label: String,
+    },
+    Failed {
+        error: String,
+        hint: String,
+        retry_in_ms: u128,
+    },
+    FolderGone,
+    FolderBack,
+    Stopped,
+}
+
+/// Watches until `shutdown` resolves, deploying each settled change.
+pub async fn watch(
+    store: DynStore,
+    spec: WatchSpec,
+    options: WatchOptions,
+    report: impl Fn(WatchEvent) + Send + Sync,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), PierError> {
+    let (sender, mut changes) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+    let mut watcher = start_watcher(&spec.dir, sender.clone())?;
+    let mut filter = Filter::new(&spec.dir);
+    let cache = Arc::new(HashCache::default());
+    let mut state = WatchState::default();
+    let mut shutdown = std::pin::pin!(shutdown);
+    report(WatchEvent::Watching {
+        dir: spec.dir.clone(),
+        label: spec.label(),
+    });
+
+    let mut pending_since = Some(Instant::now());
+    let mut folder_present = true;
+    let mut retry_delay = Duration::from_millis(500);
+    let mut poll = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        let present = spec.dir.is_dir();
+        if present != folder_present {
+            folder_present = present;
+            if present {
+                report(WatchEvent::FolderBack);
+                // The old watch followed the vanished folder's inode; start afresh.
+                watcher = start_watcher(&spec.dir, sender.clone())?;
+                pending_since = Some(Instant::now());
+            } else {
+                report(WatchEvent::FolderGone);
+            }
+        }
+        if let Some(since) = pending_since.filter(|_| folder_present) {
+            match deploy_once(&store, &spec, &options, &cache, &mut state).await {
+                Ok((outcome, diff)) => {
+                    report(WatchEvent::Deployed {
+                        outcome: Box::new(outcome),
+                        diff,
+                        save_to_live_ms: since.elapsed().as_millis(),
+                        label: spec.label(),
+                    });
+                    pending_since = None;
+                    retry_delay = Duration::from_millis(500);
+                }
+                Err(error) => {
+                    report(WatchEvent::Failed {
+                        error: error.to_string(),
+                        hint: error.hint().to_string(),
+                        retry_in_ms: retry_delay.as_millis(),
+                    });
+                    tokio::select! {
+                        () = tokio::time::sleep(retry_delay) => {}
+                        () = &mut shutdown => break,
+                    }
+                    retry_delay = (retry_delay * 2).min(options.retry_max);
+                    // A change during the wait joins this retry.
+                    while changes.try_recv().is_ok() {}
+                    continue;
+                }
+            }
+        }
+        tokio::select! {
+            changed = changes.recv() => {
+                let Some(path) = changed else { break };
+                if path.ends_with(scan::IGNORE_FILE) {
+                    filter = Filter::new(&spec.dir);
+                }
+                if !filter.matters(&path) {
+                    continue;
+                }
+                let first = Instant::now();
+                settle(&mut changes, &options, first).await;
+                pending_since = Some(first);
+            }
+            // Wakes the loop to notice a folder that vanished or came back.
+            _ = poll.tick() => {}
+            () = &mut shutdown => break,
+        }
+    }
+    drop(watcher);
+    report(WatchEvent::Stopped);
+    Ok(())
+}
+
+/// Drains events until the folder is quiet for `settle`, or `max_wait` has passed.
+async fn settle(
+    changes: &mut tokio::sync::mpsc::UnboundedReceiver<PathBuf>,
+    options: &WatchOptions,
+    first: Instant,
+) {
+    loop {
+        let left = options.max_wait.saturating_sub(first.elapsed());
+        if left.is_zero() {
+            return;
+        }
+        match tokio::time::timeout(options.settle.min(left), changes.recv()).await {
+            Ok(Some(_)) => continue,
+            _ => return,
+        }
+    }
+}
+
+#[derive(Default)]
+struct WatchState {
+    last: Option<Manifest>,
+    /// This watch's deployments, oldest first.
+    history: Vec<String>,
+}
+
+async fn deploy_once(
+    store: &DynStore,
+    spec: &WatchSpec,
+    options: &WatchOptions,
+    cache: &Arc<HashCache>,
+    state: &mut WatchState,
+) -> Result<(DeployOutcome, Diff), PierError> {
+    let request = DeployRequest {
+        dir: spec.dir.clone(),
+        project: Some(spec.project.clone()),
+        production: false,
+        source: None,
+        hash_cache: Some(cache.clone()),
+    };
+    let outcome = deploy::deploy(store.as_ref(), &request, &Progress::silent()).await?;
+    let id = outcome.summary.id.clone();
+    if spec.production {
+        alias::promote(store.as_ref(), &spec.project, &id, Action::Deploy).await?;
+    } else {
+        point_preview(
+            store,
+            &watch_preview_name(&spec.project),
+            &spec.project,
+            &id,
+        )
+        .await?;
+    }
+    let manifest: Manifest = read_json(store.as_ref(), &keys::manifest(&id))
+        .await?
+        .ok_or_else(|| PierError::UnknownDeployment {
+            reference: id.clone(),
+        })?;
+    let diff = Diff::between(state.last.as_ref(), &manifest);
+    state.last = Some(manifest);
+    state.history.push(id);
+    prune(store, options, state).await;
+    Ok((outcome, diff))
+}
+
+/// Points a named preview at a deployment (the watch's own alias; only the watch writes it).
+pub async fn point_preview(
+    store: &DynStore,
+    name: &str,
+    project: &str,
+    deployment: &str,
+) -> Result<(), PierError> {
+    let record = PreviewRecord {
+        project: project.to_string(),
+        deployment: deployment.to_string(),
+    };
+    write_json(
+        store.as_ref(),
+        &keys::preview(name),
+        &record,
+        PutOptions::json(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes superseded watch deployments beyond `keep`; failures only delay the cleanup.
+async fn prune(store: &DynStore, options: &WatchOptions, state: &mut WatchState) {
+    while state.history.len() > options.keep + 1 {
+        let oldest = state.history.remove(0);
+        if let Err(error) = deployments::remove(store.as_ref(), &oldest).await {
+            tracing::debug!(%error, deployment = %oldest, "kept a superseded watch deployment");
+        }
+    }
+}
+
+fn start_watcher(
+    dir: &Path,
+    sender: tokio::sync::mpsc::UnboundedSender<PathBuf>,
+) -> Result<notify::RecommendedWatcher, PierError> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            for path in event.paths {
+                let _ = sender.send(path);
+            }
+        }
+    })
+    .map_err(|e| watch_error(dir, e))?;
+    watcher
+        .watch(dir, notify::RecursiveMode::Recursive)
+        .map_err(|e| watch_error(dir, e))?;
+    Ok(watcher)
+}
+
+fn watch_error(dir: &Path, error: notify::Error) -> PierError {
+    let detail = match &error.kind {
+        notify::ErrorKind::MaxFilesWatch => {
+            "the system's limit of watched folders was reached; raise it with \
+             `sudo sysctl fs.inotify.max_user_watches=1048576`"
+                .to_string()
+        }
+        _ => error.to_string(),
+    };
+    PierError::Unreadable {
+        path: dir.to_path_buf(),
+        source: std::io::Error::other(detail),
+    }
+}
+
+/// Which changed paths can change a deployment.
+struct Filter {
+    root: PathBuf,
+    ignores: Gitignore,
+}
+
+impl Filter {
+    fn new(root: &Path) -> Filter {
+        let mut builder = GitignoreBuilder::new(root);
+        for line in [".git/", "node_modules/", ".DS_Store"] {
+            let _ = builder.add_line(None, line);
+        }
+        // A broken .pierignore is reported by the deploy itself; here it only filters events.
+        let _ = builder.add(root.join(scan::IGNORE_FILE));
+        Filter {
+            root: root.to_path_buf(),
+            ignores: builder.build().unwrap_or_else(|_| Gitignore::empty()),
+        }
+    }
+
+    fn matters(&self, path: &Path) -> bool {
+        let Ok(relative) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        if relative.as_os_str().is_empty() {
+            return true;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let scratch = name.ends_with(".swp")
+            || name.ends_with(".swx")
+            || name.ends_with('~')
+            || name.starts_with(".#")
+            || name == "4913"
+            || name.ends_with(".crswap");
+        if scratch {
+            return false;
+        }
+        let is_dir = path.is_dir();
+        !self
+            .ignores
+            .matched_path_or_any_parents(relative, is_dir)
+            .is_ignore()
+    }
+}
+
+/// The folders `pier watch` (and the desktop app) watch, kept in `<config dir>/pier/watches.json`.
+pub mod list {
+    use std::path::{Path, PathBuf};
+
+    use super::WatchSpec;
+    use crate::error::PierError;
+
+    pub fn path() -> PathBuf {
+        crate::config::config_path()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+            .join("watches.json")
+    }
+
+    pub fn load(file: &Path) -> Result<Vec<WatchSpec>, PierError> {
+        match std::fs::read(file) {
+            Ok(body) => serde_json::from_slice(&body).map_err(|e| PierError::BadConfig {
+                path: file.to_path_buf(),
+                detail: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(PierError::BadConfig {
+                path: file.to_path_buf(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    /// Adds or replaces the entry for `spec.dir`.
+    pub fn remember(file: &Path, spec: &WatchSpec) -> Result<(), PierError> {
+        let mut specs = load(file)?;
+        specs.retain(|existing| existing.dir != spec.dir);
+        specs.push(spec.clone());
+        save(file, &specs)
+    }
+
+    /// Removes `dir` from the list; returns whether it was there.
+    pub fn forget(file: &Path, dir: &Path) -> Result<bool, PierError> {
+        let mut specs = load(file)?;
+        let before = specs.len();
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        specs.retain(|existing| existing.dir != dir);
+        save(file, &specs)?;
+        Ok(specs.len() != before)
+    }
+
+    fn save(file: &Path, specs: &[WatchSpec]) -> Result<(), PierError> {
+        let bad = |e: std::io::Error| PierError::BadConfig {
+            path: file.to_path_buf(),
+            detail: e.to_string(),
+        };
+        let parent = file.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(bad)?;
+        let mut temp = tempfile::NamedTempFile::new_in(parent).map_err(bad)?;
+        serde_json::to_writer_pretty(&mut temp, specs).map_err(|e| bad(e.into()))?;
+        temp.persist(file).map_err(|e| bad(e.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_files_and_ignored_paths_do_not_matter() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".pierignore"), "logs/\n*.tmp\n").unwrap();
+        let filter = Filter::new(dir.path());
+        let root = dir.path();
+        assert!(filter.matters(&root.join("index.html")));
+        assert!(filter.matters(&root.join("css/site.css")));
+        for quiet in [
+            ".git/index",
+            "node_modules/x/y.js",
+            ".index.html.swp",
+            "index.html~",
+            ".#index.html",
+            "4913",
+            "logs/today.log",
+            "upload.tmp",
+        ] {
+            assert!(!filter.matters(&root.join(quiet)), "{quiet}");
+        }
+        assert!(!filter.matters(Path::new("/elsewhere/file")));
+    }
+}
