@@ -51,6 +51,8 @@ pub struct DeployRequest {
     pub source: Option<Source>,
     /// Hashes remembered from earlier deploys of the same folder (folder watch).
     pub hash_cache: Option<std::sync::Arc<scan::HashCache>>,
+    /// The id to use, when chosen up front (a build names its log after it).
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,8 +96,6 @@ pub async fn deploy(
         }
         None => default_project(&request.dir)?,
     };
-    store.check().await?;
-
     let warnings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let progress = {
         let warnings = warnings.clone();
@@ -108,35 +108,30 @@ pub async fn deploy(
         })
     };
 
-    let site_config = {
-        let dir = request.dir.clone();
-        tokio::task::spawn_blocking(move || site_config::read(&dir))
-            .await
-            .expect("reading config does not panic")?
+    // Asking the store what it holds overlaps with reading the folder. The fence is observed
+    // first: blobs found present after it are re-checked if a gc runs before the manifest.
+    let scanning = scan_folder(request, &progress);
+    let probing = async {
+        store.check().await?;
+        let fence = Fence::observe(store).await?;
+        Ok::<_, PierError>((fence, known_blobs(store, &project).await?))
     };
-    let dir = request.dir.clone();
-    let walked = {
-        let progress = progress.clone();
-        tokio::task::spawn_blocking(move || scan::walk(&dir, &progress))
-            .await
-            .expect("walking does not panic")?
-    };
-    if walked.is_empty() {
-        return Err(PierError::EmptyFolder {
-            path: request.dir.clone(),
-        });
-    }
-    progress.emit(ProgressEvent::Hashing {
-        files: walked.len() as u64,
-        bytes: walked.iter().map(|(_, _, size)| size).sum(),
-    });
-    let files = scan::hash_all(walked, request.hash_cache.clone(), &progress).await?;
+    let (scanned, probed) = tokio::join!(scanning, probing);
+    let (site_config, files) = scanned?;
+    let (fence, known) = probed?;
 
     let created = OffsetDateTime::now_utc();
-    let id = manifest::new_id(created);
+    let id = match &request.id {
+        Some(id) if manifest::is_id(id) => id.clone(),
+        Some(id) => {
+            return Err(PierError::UnknownDeployment {
+                reference: format!("{id} (not a deployment id)"),
+            });
+        }
+        None => manifest::new_id(created),
+    };
     let unique = unique_blobs(&files);
 
-    let fence = Fence::observe(store).await?;
     gc::write_lease(
         store,
         &Lease {
@@ -147,7 +142,7 @@ pub async fn deploy(
     )
     .await?;
 
-    let uploaded = upload_blobs(store, &project, &unique, fence, &progress).await;
+    let uploaded = upload_blobs(store, &known, &unique, fence, &progress).await;
     if uploaded.is_err() {
         // Best effort: a lease left behind only delays gc of these blobs until it expires.
         let _ = gc::drop_lease(store, &id).await;
@@ -210,15 +205,45 @@ pub async fn deploy(
     })
 }
 
+/// Reads the site's serving config, walks the folder and hashes what it deploys.
+async fn scan_folder(
+    request: &DeployRequest,
+    progress: &Progress,
+) -> Result<(site_config::SiteConfig, Vec<ScannedFile>), PierError> {
+    let site_config = {
+        let dir = request.dir.clone();
+        tokio::task::spawn_blocking(move || site_config::read(&dir))
+            .await
+            .expect("reading config does not panic")?
+    };
+    let dir = request.dir.clone();
+    let walked = {
+        let progress = progress.clone();
+        tokio::task::spawn_blocking(move || scan::walk(&dir, &progress))
+            .await
+            .expect("walking does not panic")?
+    };
+    if walked.is_empty() {
+        return Err(PierError::EmptyFolder {
+            path: request.dir.clone(),
+        });
+    }
+    progress.emit(ProgressEvent::Hashing {
+        files: walked.len() as u64,
+        bytes: walked.iter().map(|(_, _, size)| size).sum(),
+    });
+    let files = scan::hash_all(walked, request.hash_cache.clone(), progress).await?;
+    Ok((site_config, files))
+}
+
 /// Puts every blob the store lacks, then passes the gc fence; returns blobs and bytes sent.
 async fn upload_blobs(
     store: &dyn Store,
-    project: &str,
+    known: &HashSet<String>,
     unique: &HashMap<String, &ScannedFile>,
     mut fence: Fence,
     progress: &Progress,
 ) -> Result<(u64, u64), PierError> {
-    let known = known_blobs(store, project).await?;
     let unknown: Vec<&str> = unique
         .keys()
         .map(String::as_str)

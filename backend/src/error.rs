@@ -117,6 +117,14 @@ pub enum PierError {
     AliasContention { project: String },
     #[error("the record `{key}` in the store is corrupt: {detail}")]
     Corrupt { key: String, detail: String },
+    #[error(transparent)]
+    Detect(#[from] crate::build::detect::DetectError),
+    #[error("the build step `{step}` failed: {detail}")]
+    BuildFailed { step: String, detail: String },
+    #[error("the build was canceled")]
+    BuildCanceled,
+    #[error("Redis at `{url}` failed: {detail}")]
+    Redis { url: String, detail: String },
     #[error("the config file `{}` is invalid: {detail}", path.display())]
     BadConfig { path: PathBuf, detail: String },
 }
@@ -158,6 +166,14 @@ impl PierError {
             PierError::BadConfig { .. } => {
                 "fix or remove the file; `pier --help` lists the settings"
             }
+            PierError::Redis { .. } => {
+                "check PIER_REDIS_URL (redis:// or rediss://), that Redis runs and accepts the password"
+            }
+            PierError::Detect(e) => e.hint(),
+            PierError::BuildFailed { .. } => {
+                "read the build log above (or `pier logs ID`); nothing was deployed or promoted"
+            }
+            PierError::BuildCanceled => "nothing was deployed; start the build again when ready",
         }
     }
 }

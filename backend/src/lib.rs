@@ -5,6 +5,7 @@
 //! the store's key layout and the invariants.
 
 pub mod alias;
+pub mod build;
 pub mod config;
 pub mod content_type;
 pub mod deploy;
@@ -12,6 +13,7 @@ pub mod deployments;
 pub mod domains;
 pub mod error;
 pub mod gc;
+pub mod logs;
 pub mod manifest;
 pub mod progress;
 pub mod project_name;

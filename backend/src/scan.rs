@@ -158,7 +158,7 @@ pub struct HashCache {
 
 pub const RACY_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct FileStamp {
     size: u64,
     modified: Option<std::time::SystemTime>,
@@ -208,6 +208,64 @@ impl HashCache {
         } else {
             entries.remove(path);
         }
+    }
+
+    /// The cache saved for `dir` by an earlier run (empty when there is none or it is unreadable:
+    /// it only saves time).
+    pub fn load_for(dir: &Path) -> HashCache {
+        let entries = Self::file_for(dir)
+            .and_then(|file| std::fs::read(file).ok())
+            .and_then(|body| {
+                serde_json::from_slice::<Vec<(PathBuf, FileStamp, String)>>(&body).ok()
+            })
+            .map(|rows| {
+                rows.into_iter()
+                    .filter_map(|(path, stamp, hash)| {
+                        let mut bytes = [0u8; 32];
+                        hex::decode_to_slice(&hash, &mut bytes).ok()?;
+                        Some((path, (stamp, bytes)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        HashCache {
+            entries: std::sync::Mutex::new(entries),
+        }
+    }
+
+    /// Saves the cache for the next run over `dir`; failures are ignored (it only saves time).
+    pub fn save_for(&self, dir: &Path) {
+        let Some(file) = Self::file_for(dir) else {
+            return;
+        };
+        let rows: Vec<(PathBuf, FileStamp, String)> = self
+            .entries
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|(path, (stamp, hash))| (path.clone(), *stamp, hex::encode(hash)))
+            .collect();
+        let Some(parent) = file.parent() else { return };
+        if std::fs::create_dir_all(parent).is_err() {
+            return;
+        }
+        if let Ok(mut temp) = tempfile::NamedTempFile::new_in(parent)
+            && serde_json::to_writer(&mut temp, &rows).is_ok()
+        {
+            let _ = temp.persist(&file);
+        }
+    }
+
+    /// `<cache dir>/pier/hashes/<digest of the folder's path>.json`.
+    fn file_for(dir: &Path) -> Option<PathBuf> {
+        let dir = dir.canonicalize().ok()?;
+        let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+        Some(
+            dirs::cache_dir()?
+                .join("pier")
+                .join("hashes")
+                .join(format!("{}.json", &hex::encode(digest)[..24])),
+        )
     }
 
     /// How many files have a trusted hash.

@@ -288,6 +288,7 @@ async fn deploy_once(
         production: false,
         source: None,
         hash_cache: Some(cache.clone()),
+        id: None,
     };
     let outcome = deploy::deploy(store.as_ref(), &request, &Progress::silent()).await?;
     let id = outcome.summary.id.clone();

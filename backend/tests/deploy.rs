@@ -39,6 +39,7 @@ async fn deploy_dir(
         production,
         source: None,
         hash_cache: None,
+        id: None,
     };
     deploy(store.as_ref(), &request, &Progress::silent()).await
 }
@@ -93,6 +94,7 @@ async fn awkward_tree_deploys_completely(store: DynStore) {
         production: true,
         source: None,
         hash_cache: None,
+        id: None,
     };
     let outcome = deploy(store.as_ref(), &request, &progress).await.unwrap();
     let manifest = manifest(&store, &outcome.summary.id).await;

@@ -62,6 +62,7 @@ async fn deploy_site(store: &DynStore, dir: &Path, project: &str, production: bo
         production,
         source: None,
         hash_cache: None,
+        id: None,
     };
     deploy(store.as_ref(), &request, &Progress::silent())
         .await

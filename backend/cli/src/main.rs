@@ -302,14 +302,20 @@ async fn deploy(
     prod: bool,
 ) -> anyhow::Result<()> {
     let (progress, bar) = bars::deploy_progress(!out.json);
+    // Hashes remembered from the last deploy of this folder: unchanged files are not read again.
+    let hash_cache = std::sync::Arc::new(pier_core::scan::HashCache::load_for(&dir));
     let request = DeployRequest {
-        dir,
+        dir: dir.clone(),
         project,
         production: prod,
         source: None,
-        hash_cache: None,
+        hash_cache: Some(hash_cache.clone()),
+        id: None,
     };
     let result = pier_core::deploy::deploy(store.as_ref(), &request, &progress).await;
+    if result.is_ok() {
+        hash_cache.save_for(&dir);
+    }
     if let Some(bar) = bar.lock().expect("not poisoned").take() {
         bar.finish_and_clear();
     }

@@ -1,0 +1,313 @@
+//! Build logs: every line a build prints and every status change, numbered in order.
+//!
+//! A [`LogWriter`] numbers records (`seq` from 1), keeps the whole log in memory for the
+//! archive, and hands each record to a [`LogBackend`] as it happens: in-process for the
+//! embedded default ([`memory::LogBus`]), Redis Streams otherwise ([`redis::RedisLogs`]). At
+//! the end the whole log is archived to the store as `logs/<deployment id>.jsonl`, so logs
+//! outlive Redis. Followers resume from any `seq`, get each record once and in order, and fall
+//! back to the archive when the live stream is gone.
+
+pub mod memory;
+pub mod redis;
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+
+use crate::error::PierError;
+use crate::store::{PutOptions, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildStatus {
+    Queued,
+    Cloning,
+    Installing,
+    Building,
+    Uploading,
+    Ready,
+    Failed,
+    Canceled,
+}
+
+impl BuildStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            BuildStatus::Ready | BuildStatus::Failed | BuildStatus::Canceled
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    /// Pier's own lines: which command runs, how long it took.
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum LogKind {
+    Line {
+        stream: LogStream,
+        text: String,
+    },
+    Status {
+        status: BuildStatus,
+        message: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    #[serde(flatten)]
+    pub kind: LogKind,
+}
+
+impl LogRecord {
+    pub fn terminal_status(&self) -> Option<BuildStatus> {
+        match &self.kind {
+            LogKind::Status { status, .. } if status.is_terminal() => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Where live records go. Publishing never fails the build: a backend that cannot deliver
+/// buffers and retries, and the archive has everything anyway.
+#[async_trait]
+pub trait LogBackend: Send + Sync {
+    async fn publish(&self, deployment: &str, record: &LogRecord);
+    /// Waits until everything published so far is delivered (or delivery gave up).
+    async fn flush(&self, deployment: &str);
+}
+
+pub type RecordStream = std::pin::Pin<Box<dyn Stream<Item = Result<LogRecord, PierError>> + Send>>;
+
+/// The build side of a log.
+#[derive(Clone)]
+pub struct LogWriter {
+    deployment: String,
+    backend: Arc<dyn LogBackend>,
+    records: Arc<Mutex<Vec<LogRecord>>>,
+    secrets: Arc<Vec<String>>,
+}
+
+/// What masks a secret in a line.
+pub const MASK: &str = "••••••";
+
+impl LogWriter {
+    pub fn new(deployment: &str, backend: Arc<dyn LogBackend>, secrets: Vec<String>) -> LogWriter {
+        LogWriter {
+            deployment: deployment.to_string(),
+            backend,
+            records: Arc::default(),
+            // Longest first, so a secret containing another is masked whole.
+            secrets: Arc::new({
+                let mut secrets: Vec<String> =
+                    secrets.into_iter().filter(|s| s.len() >= 3).collect();
+                secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+                secrets
+            }),
+        }
+    }
+
+    pub fn deployment(&self) -> &str {
+        &self.deployment
+    }
+
+    pub async fn line(&self, stream: LogStream, text: &str) {
+        let mut text = text.to_string();
+        for secret in self.secrets.iter() {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), MASK);
+            }
+        }
+        self.push(LogKind::Line { stream, text }).await;
+    }
+
+    pub async fn status(&self, status: BuildStatus, message: Option<String>) {
+        let message = message.map(|m| {
+            self.secrets
+                .iter()
+                .fold(m, |m, secret| m.replace(secret.as_str(), MASK))
+        });
+        self.push(LogKind::Status { status, message }).await;
+    }
+
+    async fn push(&self, kind: LogKind) {
+        let record = {
+            let mut records = self.records.lock().expect("not poisoned");
+            let record = LogRecord {
+                seq: records.len() as u64 + 1,
+                at_ms: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+                kind,
+            };
+            records.push(record.clone());
+            record
+        };
+        self.backend.publish(&self.deployment, &record).await;
+    }
+
+    pub fn records(&self) -> Vec<LogRecord> {
+        self.records.lock().expect("not poisoned").clone()
+    }
+
+    /// Delivers what is pending and writes the whole log to the store.
+    pub async fn finish(&self, store: &dyn Store) -> Result<(), PierError> {
+        self.backend.flush(&self.deployment).await;
+        archive(store, &self.deployment, &self.records()).await
+    }
+}
+
+pub fn archive_key(deployment: &str) -> String {
+    format!("logs/{deployment}.jsonl")
+}
+
+pub async fn archive(
+    store: &dyn Store,
+    deployment: &str,
+    records: &[LogRecord],
+) -> Result<(), PierError> {
+    let mut body = Vec::new();
+    for record in records {
+        serde_json::to_writer(&mut body, record).expect("records serialise");
+        body.push(b'\n');
+    }
+    let options = PutOptions {
+        content_type: Some("application/x-ndjson".into()),
+        ..Default::default()
+    };
+    store
+        .put(&archive_key(deployment), Bytes::from(body), options)
+        .await?;
+    Ok(())
+}
+
+/// The archived log, or `None` when there is none.
+pub async fn read_archive(
+    store: &dyn Store,
+    deployment: &str,
+) -> Result<Option<Vec<LogRecord>>, PierError> {
+    let key = archive_key(deployment);
+    let Some(object) = store.get(&key).await? else {
+        return Ok(None);
+    };
+    let mut records = Vec::new();
+    for line in object.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        records.push(crate::records::parse_json(&key, line)?);
+    }
+    Ok(Some(records))
+}
+
+/// Follows a log from just after `after` (0 for the start): live records from `live` while the
+/// build runs, else the archive. Ends after the terminal status.
+pub fn follow(
+    live: Option<Arc<dyn LiveLogs>>,
+    store: crate::store::DynStore,
+    deployment: String,
+    after: u64,
+) -> RecordStream {
+    Box::pin(async_stream_follow(live, store, deployment, after))
+}
+
+/// A source of live records.
+#[async_trait]
+pub trait LiveLogs: Send + Sync {
+    /// Records after `after`, waiting up to `wait` for at least one. `Ok(None)` means the live
+    /// log does not exist (never started here, or expired).
+    async fn read_after(
+        &self,
+        deployment: &str,
+        after: u64,
+        wait: std::time::Duration,
+    ) -> Result<Option<Vec<LogRecord>>, PierError>;
+}
+
+fn async_stream_follow(
+    live: Option<Arc<dyn LiveLogs>>,
+    store: crate::store::DynStore,
+    deployment: String,
+    after: u64,
+) -> impl Stream<Item = Result<LogRecord, PierError>> + Send {
+    struct State {
+        live: Option<Arc<dyn LiveLogs>>,
+        store: crate::store::DynStore,
+        deployment: String,
+        after: u64,
+        queue: std::collections::VecDeque<LogRecord>,
+        done: bool,
+    }
+    let state = State {
+        live,
+        store,
+        deployment,
+        after,
+        queue: Default::default(),
+        done: false,
+    };
+    futures::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(record) = state.queue.pop_front() {
+                state.after = record.seq;
+                if record.terminal_status().is_some() {
+                    state.done = true;
+                    state.queue.clear();
+                }
+                return Some((Ok(record), state));
+            }
+            if state.done {
+                return None;
+            }
+            let live = match &state.live {
+                Some(live) => {
+                    live.read_after(
+                        &state.deployment,
+                        state.after,
+                        std::time::Duration::from_secs(2),
+                    )
+                    .await
+                }
+                None => Ok(None),
+            };
+            match live {
+                Ok(Some(records)) => {
+                    state
+                        .queue
+                        .extend(records.into_iter().filter(|r| r.seq > state.after));
+                }
+                Ok(None) => {
+                    state.done = true;
+                    match read_archive(state.store.as_ref(), &state.deployment).await {
+                        Ok(Some(records)) => state
+                            .queue
+                            .extend(records.into_iter().filter(|r| r.seq > state.after)),
+                        Ok(None) => {
+                            return Some((
+                                Err(PierError::UnknownDeployment {
+                                    reference: format!("{} (no build log)", state.deployment),
+                                }),
+                                state,
+                            ));
+                        }
+                        Err(e) => return Some((Err(e), state)),
+                    }
+                }
+                Err(e) => {
+                    // The live source hiccupped (Redis restarting): try again shortly.
+                    tracing::debug!(error = %e, "live log read failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            }
+        }
+    })
+}
