@@ -4,6 +4,7 @@
 //! ```toml
 //! store = "s3://my-bucket/pier"          # or a folder path; default: <data dir>/pier/store
 //! base_url = "https://sites.example.com" # where deployments are served; default below
+//! redis_url = "redis://127.0.0.1:6379"   # live build logs; default: in-process
 //! ```
 //!
 //! The file never holds a secret: AWS credentials come from the AWS chain.
@@ -23,6 +24,9 @@ pub const DEFAULT_PORT: u16 = 4800;
 pub struct ConfigFile {
     pub store: Option<String>,
     pub base_url: Option<String>,
+    /// `redis://` or `rediss://`; a password here is read but never printed. Prefer the
+    /// environment (`PIER_REDIS_URL`) for URLs with passwords.
+    pub redis_url: Option<String>,
 }
 
 pub fn config_path() -> PathBuf {
@@ -156,6 +160,7 @@ mod tests {
         let file = ConfigFile {
             store: Some("s3://from-file".into()),
             base_url: Some("https://sites.example.com".into()),
+            redis_url: None,
         };
         let settings = Settings::resolve(Some("/tmp/flag-store"), None, &file).unwrap();
         assert_eq!(settings.store, StoreUrl::Local("/tmp/flag-store".into()));

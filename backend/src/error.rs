@@ -121,6 +121,8 @@ pub enum PierError {
     Detect(#[from] crate::build::detect::DetectError),
     #[error("the build step `{step}` failed: {detail}")]
     BuildFailed { step: String, detail: String },
+    #[error("the {what} is not allowed: {rule}")]
+    BadGitSource { what: String, rule: String },
     #[error("the build was canceled")]
     BuildCanceled,
     #[error("Redis at `{url}` failed: {detail}")]
@@ -174,6 +176,9 @@ impl PierError {
                 "read the build log above (or `pier logs ID`); nothing was deployed or promoted"
             }
             PierError::BuildCanceled => "nothing was deployed; start the build again when ready",
+            PierError::BadGitSource { .. } => {
+                "pass a repository URL such as https://github.com/you/site.git and a branch or tag"
+            }
         }
     }
 }

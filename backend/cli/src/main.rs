@@ -32,6 +32,9 @@ struct Cli {
     /// The origin sites are served under, e.g. https://sites.example.com.
     #[arg(long, env = "PIER_BASE_URL", global = true)]
     base_url: Option<String>,
+    /// Redis for live build logs (redis:// or rediss://); without it, logs stay in-process.
+    #[arg(long, env = "PIER_REDIS_URL", global = true, hide_env_values = true)]
+    redis_url: Option<String>,
     /// Print one JSON document instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -43,15 +46,30 @@ struct Cli {
 enum Command {
     /// Deploy a folder as a new immutable deployment.
     Deploy {
-        /// The folder holding the built site.
+        /// A built site, or a source tree with a build script (built first).
         #[arg(default_value = ".")]
         dir: PathBuf,
-        /// Project name (a DNS label); defaults to the folder's name.
+        /// Project name (a DNS label); defaults to the folder's (or repository's) name.
         #[arg(long)]
         project: Option<String>,
         /// Also make it the project's production deployment.
         #[arg(long)]
         prod: bool,
+        /// Deploy the folder as it is, even if it has a build script.
+        #[arg(long)]
+        no_build: bool,
+        /// Clone this repository (shallow) and build it instead of a local folder.
+        #[arg(long, conflicts_with = "no_build")]
+        git: Option<String>,
+        /// The branch or tag to clone with --git.
+        #[arg(long = "ref", requires = "git")]
+        git_ref: Option<String>,
+    },
+    /// Show a build's log; --follow streams it live until the build ends.
+    Logs {
+        deployment: String,
+        #[arg(long, short)]
+        follow: bool,
     },
     /// List projects, or one project's deployments.
     Ls { project: Option<String> },
@@ -139,13 +157,38 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = ConfigFile::load(&config_path())?;
     let settings = Settings::resolve(cli.store.as_deref(), cli.base_url.as_deref(), &file)?;
+    let cli_redis = cli.redis_url.clone().or(file.redis_url.clone());
     let store = store::open(&settings.store).await?;
     let out = Output {
         json: cli.json,
         settings: &settings,
     };
     match cli.command {
-        Command::Deploy { dir, project, prod } => deploy(&store, &out, dir, project, prod).await?,
+        Command::Deploy {
+            dir,
+            project,
+            prod,
+            no_build,
+            git,
+            git_ref,
+        } => {
+            let plan = match &git {
+                Some(_) => None,
+                None if no_build => None,
+                None => pier_core::build::detect::detect(&dir, &Default::default())
+                    .ok()
+                    .filter(|plan| plan.needs_build()),
+            };
+            if git.is_some() || plan.is_some() {
+                let redis = cli_redis.as_deref();
+                build(&store, &out, redis, dir, project, prod, git, git_ref).await?
+            } else {
+                deploy(&store, &out, dir, project, prod).await?
+            }
+        }
+        Command::Logs { deployment, follow } => {
+            logs(&store, &out, cli_redis.as_deref(), &deployment, follow).await?
+        }
         Command::Ls { project: None } => {
             let projects = deployments::list_projects(store.as_ref()).await?;
             if out.json {
@@ -350,6 +393,190 @@ async fn deploy(
         None => println!("  promote with `pier promote {}`", outcome.summary.id),
     }
     Ok(())
+}
+
+fn live_logs(
+    redis: Option<&str>,
+) -> anyhow::Result<std::sync::Arc<dyn pier_core::logs::LiveAndBackend>> {
+    Ok(match redis {
+        Some(url) => std::sync::Arc::new(pier_core::logs::redis::RedisLogs::open(
+            url,
+            std::time::Duration::from_secs(7 * 24 * 3600),
+        )?),
+        None => std::sync::Arc::new(pier_core::logs::memory::LogBus::new()),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn build(
+    store: &DynStore,
+    out: &Output<'_>,
+    redis: Option<&str>,
+    dir: PathBuf,
+    project: Option<String>,
+    prod: bool,
+    git: Option<String>,
+    git_ref: Option<String>,
+) -> anyhow::Result<()> {
+    use pier_core::build::{self, BuildRequest, detect::BuildOverrides};
+    use pier_core::logs::{self, LogWriter};
+    let live = live_logs(redis)?;
+    let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
+    let log = LogWriter::new(&id, live.clone().as_backend(), Vec::new());
+    let checkout = tempfile::tempdir()?;
+    let (source_dir, source, default_name) = match &git {
+        Some(url) => {
+            let into = checkout.path().join("source");
+            let cloned =
+                build::git::clone(url, git_ref.as_deref(), &into, &log, build::DEFAULT_TIMEOUT)
+                    .await;
+            if let Err(error) = cloned {
+                log.status(logs::BuildStatus::Failed, Some(error.to_string()))
+                    .await;
+                let _ = log.finish(store.as_ref()).await;
+                print_records(&log.records(), out.json);
+                return Err(error.into());
+            }
+            let name = url
+                .trim_end_matches('/')
+                .trim_end_matches(".git")
+                .rsplit(['/', ':'])
+                .next()
+                .unwrap_or("site")
+                .to_string();
+            let source = pier_core::manifest::Source::Git {
+                url: url.clone(),
+                reference: git_ref.clone().unwrap_or_else(|| "HEAD".into()),
+            };
+            (
+                into,
+                Some(source),
+                pier_core::project_name::from_folder_name(&name),
+            )
+        }
+        None => {
+            pier_core::scan::check_folder(&dir)?;
+            (dir.clone(), None, default_project(&dir).ok())
+        }
+    };
+    let project = match project.or(default_name) {
+        Some(project) => project,
+        None => anyhow::bail!("cannot make a project name from the source; pass --project NAME"),
+    };
+    pier_core::project_name::validate(&project)?;
+    let request = BuildRequest {
+        dir: source_dir,
+        project,
+        production: prod,
+        overrides: BuildOverrides::default(),
+        env: Vec::new(),
+        timeout: build::DEFAULT_TIMEOUT,
+        source,
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        on_interrupt.cancel();
+    });
+    let json = out.json;
+    let follower = {
+        let stream = logs::follow(Some(live.clone().as_live()), store.clone(), id.clone(), 0);
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            let mut stream = stream;
+            while let Some(Ok(record)) = stream.next().await {
+                if !json {
+                    print_records(std::slice::from_ref(&record), false);
+                }
+            }
+        })
+    };
+    let (progress, _bar) = bars::deploy_progress(false);
+    let result = build::build_and_deploy(store.as_ref(), &request, &log, &cancel, &progress).await;
+    let _ = follower.await;
+    let outcome = result?;
+    let preview_url = out.settings.base_url.for_label(&outcome.summary.preview);
+    let production_url = outcome
+        .promoted
+        .as_ref()
+        .map(|change| out.settings.base_url.for_label(&change.project));
+    if out.json {
+        out.print(json!({
+            "deployment": outcome,
+            "preview_url": preview_url,
+            "production_url": production_url,
+            "log": log.records(),
+        }));
+    } else {
+        println!(
+            "Built and deployed {} as {}",
+            outcome.summary.project, outcome.summary.id
+        );
+        println!("  preview     {preview_url}");
+        if let Some(url) = production_url {
+            println!("  production  {url}");
+        }
+    }
+    Ok(())
+}
+
+async fn logs(
+    store: &DynStore,
+    out: &Output<'_>,
+    redis: Option<&str>,
+    deployment: &str,
+    follow: bool,
+) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    let live = match redis {
+        Some(_) => Some(live_logs(redis)?.as_live()),
+        None => None,
+    };
+    let mut stream = pier_core::logs::follow(live, store.clone(), deployment.to_string(), 0);
+    let mut all = Vec::new();
+    while let Some(record) = stream.next().await {
+        let record = record?;
+        if follow && !out.json {
+            print_records(std::slice::from_ref(&record), false);
+        }
+        all.push(record);
+    }
+    if out.json {
+        out.print(json!({ "deployment": deployment, "log": all }));
+    } else if !follow {
+        print_records(&all, false);
+    }
+    Ok(())
+}
+
+/// Prints log records as a terminal reader wants them: output lines as they were, Pier's own
+/// lines and status changes marked.
+fn print_records(records: &[pier_core::logs::LogRecord], json: bool) {
+    use pier_core::logs::{LogKind, LogStream};
+    if json {
+        return;
+    }
+    for record in records {
+        match &record.kind {
+            LogKind::Line {
+                stream: LogStream::Stdout,
+                text,
+            } => eprintln!("  │ {text}"),
+            LogKind::Line {
+                stream: LogStream::Stderr,
+                text,
+            } => eprintln!("  ┃ {text}"),
+            LogKind::Line {
+                stream: LogStream::System,
+                text,
+            } => eprintln!("  ▸ {text}"),
+            LogKind::Status { status, message } => match message {
+                Some(message) => eprintln!("  ● {status:?}: {message}"),
+                None => eprintln!("  ● {status:?}"),
+            },
+        }
+    }
 }
 
 async fn watch(

@@ -418,3 +418,181 @@ fn pier_serve_serves_what_pier_deploy_deployed() {
         "{banner}"
     );
 }
+
+/// A real Vite project, installed from the npm registry and built by `pier deploy`.
+#[test]
+fn pier_deploy_builds_a_vite_source_tree_and_keeps_its_log() {
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let source = tempfile::tempdir().unwrap();
+    let root = source.path();
+    std::fs::write(
+        root.join("package.json"),
+        r#"{"name":"vite-app","private":true,"type":"module",
+            "scripts":{"build":"vite build"},"devDependencies":{"vite":"^5.4.0"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("index.html"),
+        "<!doctype html><title>vite</title><div id=app></div><script type=module src=/main.js></script>",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("main.js"),
+        "document.querySelector('#app').textContent = 'built with ' + 'vite';",
+    )
+    .unwrap();
+
+    let output = run(
+        store,
+        &["deploy", root.to_str().unwrap(), "--prod", "--json"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let deployed = json(&output);
+    let id = deployed["deployment"]["id"].as_str().unwrap().to_string();
+    let project = deployed["deployment"]["project"].as_str().unwrap();
+    assert!(
+        !project.is_empty() && project != "dist",
+        "named after the source folder, not its output: {project}"
+    );
+    let inspected = json(&run(store, &["inspect", &id, "--json"]));
+    let paths: Vec<&str> = inspected["deployment"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"index.html"), "{paths:?}");
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("assets/index-") && p.ends_with(".js")),
+        "the bundle is deployed: {paths:?}"
+    );
+    assert!(!paths.iter().any(|p| p.contains("node_modules")));
+
+    let log = json(&run(store, &["logs", &id, "--json"]));
+    let text = log["log"].to_string();
+    assert!(text.contains("npm install"), "the install is in the log");
+    assert!(
+        text.contains("vite build") || text.contains("vite v5"),
+        "{text}"
+    );
+    assert!(text.contains("\"ready\""), "the log ends ready");
+}
+
+#[test]
+fn a_failing_build_from_the_cli_says_why_and_deploys_nothing() {
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(
+        source.path().join("package.json"),
+        r#"{"name":"broken","scripts":{"build":"node -e \"console.error('SyntaxError: nope'); process.exit(2)\""}}"#,
+    )
+    .unwrap();
+    let output = run(
+        store,
+        &[
+            "deploy",
+            source.path().to_str().unwrap(),
+            "--project",
+            "broken",
+            "--prod",
+        ],
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("SyntaxError: nope"),
+        "stderr is streamed: {text}"
+    );
+    assert!(text.contains("exited with status 2"), "{text}");
+    assert!(text.contains("hint: read the build log"), "{text}");
+    let listing = run(store, &["ls", "broken", "--json"]);
+    assert_eq!(listing.status.code(), Some(1), "no deployment, no project");
+}
+
+#[test]
+fn git_sources_are_cloned_shallow_and_bad_ones_explained() {
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(repo.path().join("index.html"), "<h1>from git</h1>").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "site"]);
+    let url = format!("file://{}", repo.path().display());
+
+    let output = run(
+        store,
+        &[
+            "deploy",
+            "--git",
+            &url,
+            "--ref",
+            "main",
+            "--project",
+            "from-git",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let deployed = json(&output);
+    assert_eq!(deployed["deployment"]["source"]["kind"], "git");
+    assert_eq!(deployed["deployment"]["file_count"], 1);
+
+    fails_with(
+        store,
+        &[
+            "deploy",
+            "--git",
+            &url,
+            "--ref",
+            "no-such-branch",
+            "--project",
+            "from-git",
+        ],
+        "does not exist",
+        "read the build log",
+    );
+    fails_with(
+        store,
+        &[
+            "deploy",
+            "--git",
+            "file:///nowhere/repo.git",
+            "--project",
+            "from-git",
+        ],
+        "cannot be reached or does not exist",
+        "read the build log",
+    );
+    fails_with(
+        store,
+        &[
+            "deploy",
+            "--git=--upload-pack=touch /tmp/pwned",
+            "--project",
+            "x",
+        ],
+        "not allowed",
+        "pass a repository URL",
+    );
+}

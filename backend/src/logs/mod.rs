@@ -93,6 +93,22 @@ pub trait LogBackend: Send + Sync {
 
 pub type RecordStream = std::pin::Pin<Box<dyn Stream<Item = Result<LogRecord, PierError>> + Send>>;
 
+/// A log service that both takes records and serves them live (in-process or Redis).
+pub trait LiveAndBackend: LogBackend + LiveLogs {
+    fn as_backend(self: Arc<Self>) -> Arc<dyn LogBackend>;
+    fn as_live(self: Arc<Self>) -> Arc<dyn LiveLogs>;
+}
+
+impl<T: LogBackend + LiveLogs + 'static> LiveAndBackend for T {
+    fn as_backend(self: Arc<Self>) -> Arc<dyn LogBackend> {
+        self
+    }
+
+    fn as_live(self: Arc<Self>) -> Arc<dyn LiveLogs> {
+        self
+    }
+}
+
 /// The build side of a log.
 #[derive(Clone)]
 pub struct LogWriter {
@@ -220,6 +236,9 @@ pub fn follow(
     Box::pin(async_stream_follow(live, store, deployment, after))
 }
 
+/// How long a live log may be missing mid-build before the follower gives up on it.
+const LIVE_GAP_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A source of live records.
 #[async_trait]
 pub trait LiveLogs: Send + Sync {
@@ -246,6 +265,9 @@ fn async_stream_follow(
         after: u64,
         queue: std::collections::VecDeque<LogRecord>,
         done: bool,
+        /// When the live log was last seen; a log that vanishes mid-build (Redis restarting
+        /// empty) is waited for, not mistaken for a finished one.
+        live_seen: Option<std::time::Instant>,
     }
     let state = State {
         live,
@@ -254,6 +276,7 @@ fn async_stream_follow(
         after,
         queue: Default::default(),
         done: false,
+        live_seen: None,
     };
     futures::stream::unfold(state, |mut state| async move {
         loop {
@@ -281,13 +304,22 @@ fn async_stream_follow(
             };
             match live {
                 Ok(Some(records)) => {
+                    state.live_seen = Some(std::time::Instant::now());
                     state
                         .queue
                         .extend(records.into_iter().filter(|r| r.seq > state.after));
                 }
                 Ok(None) => {
+                    let archived = read_archive(state.store.as_ref(), &state.deployment).await;
+                    let vanished_recently = state
+                        .live_seen
+                        .is_some_and(|seen| seen.elapsed() < LIVE_GAP_TOLERANCE);
+                    if matches!(archived, Ok(None)) && vanished_recently {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
                     state.done = true;
-                    match read_archive(state.store.as_ref(), &state.deployment).await {
+                    match archived {
                         Ok(Some(records)) => state
                             .queue
                             .extend(records.into_iter().filter(|r| r.seq > state.after)),
