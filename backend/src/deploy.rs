@@ -110,15 +110,37 @@ pub async fn deploy(
 
     // Asking the store what it holds overlaps with reading the folder. The fence is observed
     // first: blobs found present after it are re-checked if a gc runs before the manifest.
-    let scanning = scan_folder(request, &progress);
+    let scanning = async {
+        let scanned = scan_folder(request, &progress).await;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "folder scanned"
+        );
+        scanned
+    };
     let probing = async {
-        store.check().await?;
-        let fence = Fence::observe(store).await?;
-        Ok::<_, PierError>((fence, known_blobs(store, &project).await?))
+        let reading = async {
+            let fence = Fence::observe(store).await?;
+            Ok::<_, PierError>((fence, known_blobs(store, &project).await?))
+        };
+        // The check's error, when there is one, is the clearest (bucket, region, credentials).
+        let (checked, read) = tokio::join!(store.check(), reading);
+        checked?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "store probed"
+        );
+        read
     };
     let (scanned, probed) = tokio::join!(scanning, probing);
     let (site_config, files) = scanned?;
     let (fence, known) = probed?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        files = files.len(),
+        known = known.len(),
+        "scanned and probed"
+    );
 
     let created = OffsetDateTime::now_utc();
     let id = match &request.id {
@@ -148,6 +170,11 @@ pub async fn deploy(
         let _ = gc::drop_lease(store, &id).await;
     }
     let (uploaded_blobs, uploaded_bytes) = uploaded?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        uploaded_blobs,
+        "blobs in place"
+    );
 
     progress.emit(ProgressEvent::Finalizing);
     let manifest = Manifest {
@@ -188,6 +215,10 @@ pub async fn deploy(
     .await?;
     gc::drop_lease(store, &id).await?;
 
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "manifest written"
+    );
     let promoted = if request.production {
         Some(alias::promote(store, &project, &id, Action::Deploy).await?)
     } else {
@@ -292,16 +323,21 @@ fn unique_blobs(files: &[ScannedFile]) -> HashMap<String, &ScannedFile> {
 /// Blobs the store is known to hold: those of the project's production deployment and its
 /// newest one. A manifest exists only once all its blobs do, and gc keeps them while it does.
 async fn known_blobs(store: &dyn Store, project: &str) -> Result<HashSet<String>, PierError> {
+    let index_prefix = keys::project_deployments(project);
+    let (record, index) = tokio::join!(
+        alias::read(store, project),
+        crate::store::list_all(store, &index_prefix)
+    );
     let mut ids = Vec::new();
-    if let Some(production) = alias::read(store, project)
-        .await?
-        .and_then(|r| r.production)
-    {
+    if let Some(production) = record?.and_then(|r| r.production) {
         ids.push(production);
     }
-    let index = crate::store::list_all(store, &keys::project_deployments(project)).await?;
+    let index = index?;
     if let Some(newest) = index.last() {
-        ids.push(keys::stem(&newest.key).to_string());
+        let newest = keys::stem(&newest.key).to_string();
+        if !ids.contains(&newest) {
+            ids.push(newest);
+        }
     }
     let mut known = HashSet::new();
     for id in ids {

@@ -249,8 +249,12 @@ impl HashCache {
         if std::fs::create_dir_all(parent).is_err() {
             return;
         }
-        if let Ok(mut temp) = tempfile::NamedTempFile::new_in(parent)
-            && serde_json::to_writer(&mut temp, &rows).is_ok()
+        let Ok(temp) = tempfile::NamedTempFile::new_in(parent) else {
+            return;
+        };
+        let mut writer = std::io::BufWriter::new(temp);
+        if serde_json::to_writer(&mut writer, &rows).is_ok()
+            && let Ok(temp) = writer.into_inner()
         {
             let _ = temp.persist(&file);
         }
@@ -284,22 +288,47 @@ pub async fn hash_all(
     cache: Option<std::sync::Arc<HashCache>>,
     progress: &Progress,
 ) -> Result<Vec<ScannedFile>, PierError> {
-    let mut hashed: Vec<ScannedFile> = futures::stream::iter(files)
+    // Cache hits cost one stat each: check them all in one blocking task, not a task a file.
+    let (mut hashed, misses) = match cache.clone() {
+        Some(cache) => tokio::task::spawn_blocking(move || {
+            let mut hits = Vec::new();
+            let mut misses = Vec::new();
+            for (path, source, size) in files {
+                match cache.lookup(&source) {
+                    Some((sha256, size)) => hits.push(ScannedFile {
+                        path,
+                        source,
+                        size,
+                        sha256,
+                    }),
+                    None => misses.push((path, source, size)),
+                }
+            }
+            (hits, misses)
+        })
+        .await
+        .expect("cache lookups do not panic"),
+        None => (Vec::new(), files),
+    };
+    for hit in &hashed {
+        progress.emit(ProgressEvent::Hashed { bytes: hit.size });
+    }
+    let fresh: Vec<ScannedFile> = futures::stream::iter(misses)
         .map(|(path, source, _)| {
             let cache = cache.clone();
             async move {
                 tokio::task::spawn_blocking(move || {
-                    if let Some(cache) = &cache
-                        && let Some((sha256, size)) = cache.lookup(&source)
-                    {
-                        return Ok((path, source, size, sha256));
-                    }
                     let before = cache.as_ref().and_then(|_| FileStamp::of(&source));
                     let (sha256, size) = hash_file(&source)?;
                     if let Some(cache) = &cache {
                         cache.remember(&source, sha256, before);
                     }
-                    Ok::<_, PierError>((path, source, size, sha256))
+                    Ok::<_, PierError>(ScannedFile {
+                        path,
+                        source,
+                        size,
+                        sha256,
+                    })
                 })
                 .await
                 .expect("hashing does not panic")
@@ -307,20 +336,16 @@ pub async fn hash_all(
         })
         .buffer_unordered(HASHES_IN_FLIGHT)
         .map(|result| {
-            result.map(|(path, source, size, sha256)| {
-                progress.emit(ProgressEvent::Hashed { bytes: size });
-                ScannedFile {
-                    path,
-                    source,
-                    size,
-                    sha256,
-                }
-            })
+            if let Ok(file) = &result {
+                progress.emit(ProgressEvent::Hashed { bytes: file.size });
+            }
+            result
         })
         .collect::<Vec<_>>()
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
+    hashed.extend(fresh);
     hashed.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(hashed)
 }

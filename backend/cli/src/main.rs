@@ -158,7 +158,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = ConfigFile::load(&config_path())?;
     let settings = Settings::resolve(cli.store.as_deref(), cli.base_url.as_deref(), &file)?;
     let cli_redis = cli.redis_url.clone().or(file.redis_url.clone());
+    tracing::debug!("settings resolved");
     let store = store::open(&settings.store).await?;
+    tracing::debug!("store opened");
     let out = Output {
         json: cli.json,
         settings: &settings,
@@ -356,9 +358,11 @@ async fn deploy(
         id: None,
     };
     let result = pier_core::deploy::deploy(store.as_ref(), &request, &progress).await;
+    tracing::debug!("deploy returned");
     if result.is_ok() {
         hash_cache.save_for(&dir);
     }
+    tracing::debug!("hash cache saved");
     if let Some(bar) = bar.lock().expect("not poisoned").take() {
         bar.finish_and_clear();
     }
@@ -423,6 +427,8 @@ async fn build(
     let live = live_logs(redis)?;
     let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
     let log = LogWriter::new(&id, live.clone().as_backend(), Vec::new());
+    // The log exists from here on, so the follower below never mistakes it for a missing one.
+    log.status(logs::BuildStatus::Queued, None).await;
     let checkout = tempfile::tempdir()?;
     let (source_dir, source, default_name) = match &git {
         Some(url) => {

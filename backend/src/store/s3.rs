@@ -309,15 +309,24 @@ impl Store for S3Store {
 
     async fn check(&self) -> Result<(), StoreError> {
         self.check_credentials().await?;
-        self.client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&self.prefix)
-            .max_keys(1)
-            .send()
-            .await
-            .map_err(|e| self.error("", e))?;
-        Ok(())
+        // HeadBucket costs the same however many objects the bucket holds. Its errors have no
+        // body, so the status tells: 404 no bucket, 403 denied, 301 another region.
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.raw_response().map(|raw| raw.status().as_u16()) {
+                Some(404) => Err(StoreError::NoSuchBucket {
+                    bucket: self.bucket.clone(),
+                }),
+                Some(301) => Err(StoreError::Other {
+                    key: String::new(),
+                    detail: format!(
+                        "the bucket `{}` is in another region; set AWS_REGION or ?region= in the store URL",
+                        self.bucket
+                    ),
+                }),
+                _ => Err(self.error("", e)),
+            },
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
