@@ -36,10 +36,18 @@ pub struct WatchSpec {
     pub dir: PathBuf,
     pub project: String,
     pub production: bool,
+    /// Run the folder's build on each change and deploy its output.
+    #[serde(default)]
+    pub build: bool,
 }
 
 impl WatchSpec {
-    pub fn new(dir: &Path, project: Option<String>, production: bool) -> Result<Self, PierError> {
+    pub fn new(
+        dir: &Path,
+        project: Option<String>,
+        production: bool,
+        build: bool,
+    ) -> Result<Self, PierError> {
         scan::check_folder(dir)?;
         let dir = dir.canonicalize().map_err(|source| PierError::Unreadable {
             path: dir.to_path_buf(),
@@ -56,6 +64,7 @@ impl WatchSpec {
             dir,
             project,
             production,
+            build,
         })
     }
 
@@ -73,8 +82,10 @@ pub fn watch_preview_name(project: &str) -> String {
     format!("{project}-watch")
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WatchOptions {
+    /// Where build logs go live (in-process by default).
+    pub logs: Arc<dyn crate::logs::LogBackend>,
     pub settle: Duration,
     pub max_wait: Duration,
     /// Watch deployments kept after they are superseded.
@@ -85,6 +96,7 @@ pub struct WatchOptions {
 impl Default for WatchOptions {
     fn default() -> Self {
         WatchOptions {
+            logs: Arc::new(crate::logs::memory::LogBus::new()),
             settle: Duration::from_millis(60),
             max_wait: Duration::from_secs(1),
             keep: 5,
@@ -145,6 +157,10 @@ pub enum WatchEvent {
     Deploying {
         changes: usize,
     },
+    /// A build started; follow its log by this id.
+    Building {
+        deployment: String,
+    },
     Deployed {
         outcome: Box<DeployOutcome>,
         diff: Diff,
@@ -172,7 +188,7 @@ pub async fn watch(
 ) -> Result<(), PierError> {
     let (sender, mut changes) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = start_watcher(&spec.dir, sender.clone())?;
-    let mut filter = Filter::new(&spec.dir);
+    let mut filter = Filter::new(&spec.dir, &build_output(&spec));
     let cache = Arc::new(HashCache::default());
     let mut state = WatchState::default();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -199,7 +215,7 @@ pub async fn watch(
             }
         }
         if let Some(since) = pending_since.filter(|_| folder_present) {
-            match deploy_once(&store, &spec, &options, &cache, &mut state).await {
+            match deploy_once(&store, &spec, &options, &cache, &mut state, &report).await {
                 Ok((outcome, diff)) => {
                     report(WatchEvent::Deployed {
                         outcome: Box::new(outcome),
@@ -209,6 +225,15 @@ pub async fn watch(
                     });
                     pending_since = None;
                     retry_delay = Duration::from_millis(500);
+                }
+                Err(error @ (PierError::BuildFailed { .. } | PierError::Detect(_))) => {
+                    // The site's own fault: retrying cannot help; the next change might.
+                    report(WatchEvent::Failed {
+                        error: error.to_string(),
+                        hint: error.hint().to_string(),
+                        retry_in_ms: 0,
+                    });
+                    pending_since = None;
                 }
                 Err(error) => {
                     report(WatchEvent::Failed {
@@ -231,13 +256,14 @@ pub async fn watch(
             changed = changes.recv() => {
                 let Some(path) = changed else { break };
                 if path.ends_with(scan::IGNORE_FILE) {
-                    filter = Filter::new(&spec.dir);
+                    filter = Filter::new(&spec.dir, &build_output(&spec));
                 }
                 if !filter.matters(&path) {
                     continue;
                 }
                 let first = Instant::now();
-                settle(&mut changes, &options, first).await;
+                let count = 1 + settle(&mut changes, &options, first).await;
+                report(WatchEvent::Deploying { changes: count });
                 pending_since = Some(first);
             }
             // Wakes the loop to notice a folder that vanished or came back.
@@ -250,20 +276,22 @@ pub async fn watch(
     Ok(())
 }
 
-/// Drains events until the folder is quiet for `settle`, or `max_wait` has passed.
+/// Drains events until the folder is quiet for `settle`, or `max_wait` has passed; returns
+/// how many more paths changed meanwhile.
 async fn settle(
     changes: &mut tokio::sync::mpsc::UnboundedReceiver<PathBuf>,
     options: &WatchOptions,
     first: Instant,
-) {
+) -> usize {
+    let mut more = 0;
     loop {
         let left = options.max_wait.saturating_sub(first.elapsed());
         if left.is_zero() {
-            return;
+            return more;
         }
         match tokio::time::timeout(options.settle.min(left), changes.recv()).await {
-            Ok(Some(_)) => continue,
-            _ => return,
+            Ok(Some(_)) => more += 1,
+            _ => return more,
         }
     }
 }
@@ -281,16 +309,37 @@ async fn deploy_once(
     options: &WatchOptions,
     cache: &Arc<HashCache>,
     state: &mut WatchState,
+    report: &(impl Fn(WatchEvent) + Send + Sync),
 ) -> Result<(DeployOutcome, Diff), PierError> {
-    let request = DeployRequest {
-        dir: spec.dir.clone(),
-        project: Some(spec.project.clone()),
-        production: false,
-        source: None,
-        hash_cache: Some(cache.clone()),
-        id: None,
+    let outcome = if spec.build {
+        let id = crate::manifest::new_id(time::OffsetDateTime::now_utc());
+        report(WatchEvent::Building {
+            deployment: id.clone(),
+        });
+        let log = crate::logs::LogWriter::new(&id, options.logs.clone(), Vec::new());
+        let request = crate::build::BuildRequest {
+            dir: spec.dir.clone(),
+            project: spec.project.clone(),
+            production: false,
+            overrides: Default::default(),
+            env: Vec::new(),
+            timeout: crate::build::DEFAULT_TIMEOUT,
+            source: None,
+        };
+        let cancel = tokio_util::sync::CancellationToken::new();
+        crate::build::build_and_deploy(store.as_ref(), &request, &log, &cancel, &Progress::silent())
+            .await?
+    } else {
+        let request = DeployRequest {
+            dir: spec.dir.clone(),
+            project: Some(spec.project.clone()),
+            production: false,
+            source: None,
+            hash_cache: Some(cache.clone()),
+            id: None,
+        };
+        deploy::deploy(store.as_ref(), &request, &Progress::silent()).await?
     };
-    let outcome = deploy::deploy(store.as_ref(), &request, &Progress::silent()).await?;
     let id = outcome.summary.id.clone();
     if spec.production {
         alias::promote(store.as_ref(), &spec.project, &id, Action::Deploy).await?;
@@ -353,6 +402,16 @@ fn start_watcher(
     use notify::Watcher;
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
+            // Reads (our own hashing, the build opening its sources) change nothing.
+            if matches!(
+                event.kind,
+                notify::EventKind::Access(_)
+                    | notify::EventKind::Modify(notify::event::ModifyKind::Metadata(
+                        notify::event::MetadataKind::AccessTime
+                    ))
+            ) {
+                return;
+            }
             for path in event.paths {
                 let _ = sender.send(path);
             }
@@ -380,6 +439,20 @@ fn watch_error(dir: &Path, error: notify::Error) -> PierError {
     }
 }
 
+/// The build output folder, relative, when the watch builds: its own writes must not
+/// trigger another build.
+fn build_output(spec: &WatchSpec) -> Vec<String> {
+    if !spec.build {
+        return Vec::new();
+    }
+    match crate::build::detect::detect(&spec.dir, &Default::default()) {
+        Ok(plan) if plan.output_dir != "." => {
+            vec![format!("/{}/", plan.output_dir.trim_matches('/'))]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Which changed paths can change a deployment.
 struct Filter {
     root: PathBuf,
@@ -387,9 +460,12 @@ struct Filter {
 }
 
 impl Filter {
-    fn new(root: &Path) -> Filter {
+    fn new(root: &Path, extra: &[String]) -> Filter {
         let mut builder = GitignoreBuilder::new(root);
-        for line in [".git/", "node_modules/", ".DS_Store"] {
+        for line in [".git/", "node_modules/", ".DS_Store"]
+            .into_iter()
+            .chain(extra.iter().map(String::as_str))
+        {
             let _ = builder.add_line(None, line);
         }
         // A broken .pierignore is reported by the deploy itself; here it only filters events.
@@ -497,7 +573,7 @@ mod tests {
     fn scratch_files_and_ignored_paths_do_not_matter() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(".pierignore"), "logs/\n*.tmp\n").unwrap();
-        let filter = Filter::new(dir.path());
+        let filter = Filter::new(dir.path(), &["/dist/".to_string()]);
         let root = dir.path();
         assert!(filter.matters(&root.join("index.html")));
         assert!(filter.matters(&root.join("css/site.css")));
@@ -510,6 +586,7 @@ mod tests {
             "4913",
             "logs/today.log",
             "upload.tmp",
+            "dist/index.html",
         ] {
             assert!(!filter.matters(&root.join(quiet)), "{quiet}");
         }

@@ -98,6 +98,10 @@ enum Command {
         /// Make each change live in production, not at <project>-watch.
         #[arg(long)]
         prod: bool,
+        /// Run the folder's build on each change and deploy its output; a failed build
+        /// leaves the last good deployment live.
+        #[arg(long)]
+        build: bool,
         /// Stop remembering these folders instead of watching them.
         #[arg(long)]
         forget: bool,
@@ -316,9 +320,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dirs,
             project,
             prod,
+            build,
             forget,
             list,
-        } => watch(store, &out, dirs, project, prod, forget, list).await?,
+        } => watch(store, &out, dirs, project, prod, build, forget, list).await?,
         Command::Serve { port, listen } => serve(store, &settings, port, listen).await?,
         Command::Gc { dry_run } => {
             let report = gc::collect(store.as_ref(), dry_run).await?;
@@ -585,12 +590,14 @@ fn print_records(records: &[pier_core::logs::LogRecord], json: bool) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn watch(
     store: DynStore,
     out: &Output<'_>,
     dirs: Vec<PathBuf>,
     project: Option<String>,
     prod: bool,
+    build: bool,
     forget: bool,
     list: bool,
 ) -> anyhow::Result<()> {
@@ -637,7 +644,7 @@ async fn watch(
     } else {
         let mut specs = Vec::new();
         for dir in &dirs {
-            let spec = WatchSpec::new(dir, project.clone(), prod)?;
+            let spec = WatchSpec::new(dir, project.clone(), prod, build)?;
             watch::list::remember(&list_file, &spec)?;
             specs.push(spec);
         }
@@ -689,6 +696,9 @@ fn print_watch_event(
             println!("Watching {} → {}", dir.display(), base_url.for_label(label))
         }
         WatchEvent::Deploying { changes } => println!("{project}: deploying {changes} changes"),
+        WatchEvent::Building { deployment } => {
+            println!("{project}: building (log: `pier logs {deployment}`)")
+        }
         WatchEvent::Deployed {
             outcome,
             diff,

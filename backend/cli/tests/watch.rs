@@ -64,6 +64,10 @@ impl Harness {
 }
 
 async fn start(dir: &Path, wrap: impl FnOnce(DynStore) -> DynStore) -> Harness {
+    start_with(dir, false, wrap).await
+}
+
+async fn start_with(dir: &Path, build: bool, wrap: impl FnOnce(DynStore) -> DynStore) -> Harness {
     let store_dir = tempfile::tempdir().unwrap();
     let url = StoreUrl::parse(store_dir.path().to_str().unwrap()).unwrap();
     let real = store::open(&url).await.unwrap();
@@ -87,7 +91,7 @@ async fn start(dir: &Path, wrap: impl FnOnce(DynStore) -> DynStore) -> Harness {
 
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
-    let spec = WatchSpec::new(dir, Some("site".into()), false).unwrap();
+    let spec = WatchSpec::new(dir, Some("site".into()), false, build).unwrap();
     let options = WatchOptions {
         settle: Duration::from_millis(100),
         retry_max: Duration::from_millis(400),
@@ -220,11 +224,11 @@ fn the_watch_list_survives_restarts() {
     let file = config.path().join("watches.json");
     let site = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir().unwrap();
-    let spec = WatchSpec::new(site.path(), Some("one".into()), true).unwrap();
+    let spec = WatchSpec::new(site.path(), Some("one".into()), true, false).unwrap();
     watch::list::remember(&file, &spec).unwrap();
     watch::list::remember(
         &file,
-        &WatchSpec::new(other.path(), Some("two".into()), false).unwrap(),
+        &WatchSpec::new(other.path(), Some("two".into()), false, true).unwrap(),
     )
     .unwrap();
     watch::list::remember(&file, &spec).unwrap();
@@ -267,4 +271,52 @@ async fn a_folder_that_vanishes_keeps_its_site_live_and_is_picked_up_again() {
     harness.eventually("/", 200, Some("restored")).await;
     std::fs::write(root.join("index.html"), "edited after").unwrap();
     harness.eventually("/", 200, Some("edited after")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_building_watch_deploys_build_output_and_survives_a_failing_build() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    std::fs::write(
+        root.join("package.json"),
+        r#"{"name":"w","scripts":{"build":"node build.js"}}"#,
+    )
+    .unwrap();
+    let build_script = |body: &str| {
+        format!(
+            "const fs = require('fs'); const page = fs.readFileSync('page.txt', 'utf8');\n\
+             if (page.includes('BROKEN')) {{ console.error('cannot build: BROKEN'); process.exit(1); }}\n\
+             fs.mkdirSync('dist', {{ recursive: true }}); fs.writeFileSync('dist/index.html', '{body}' + page);"
+        )
+    };
+    std::fs::write(root.join("build.js"), build_script("built: ")).unwrap();
+    std::fs::write(root.join("page.txt"), "one").unwrap();
+    let harness = start_with(root, true, |store| store).await;
+    harness.eventually("/", 200, Some("built: one")).await;
+
+    std::fs::write(root.join("page.txt"), "two").unwrap();
+    harness.eventually("/", 200, Some("built: two")).await;
+
+    let failures = harness.failures();
+    std::fs::write(root.join("page.txt"), "BROKEN").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while harness.failures() == failures {
+        assert!(
+            Instant::now() < deadline,
+            "the failed build was not reported"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    harness.eventually("/", 200, Some("built: two")).await;
+
+    std::fs::write(root.join("page.txt"), "three").unwrap();
+    harness.eventually("/", 200, Some("built: three")).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let settled = harness.deployed();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        harness.deployed(),
+        settled,
+        "the build's own output does not trigger more builds"
+    );
 }
