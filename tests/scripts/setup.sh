@@ -9,9 +9,15 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_packages=()
-for package in build-essential pkg-config python3-venv python3-pip curl ca-certificates; do
+for package in build-essential pkg-config python3-venv python3-pip curl ca-certificates git; do
   dpkg -s "$package" >/dev/null 2>&1 || need_packages+=("$package")
 done
+if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
+  # The build tests run real node/npm builds and follow logs through a real redis-server.
+  command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
+  command -v node >/dev/null 2>&1 || need_packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need_packages+=(npm)
+fi
 if [ "${#need_packages[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_packages[*]}"
   sudo_if_needed apt-get update -qq

@@ -768,10 +768,17 @@ async fn serve(
     if settings.base_url.host() != "localhost" {
         base_domains.push(settings.base_url.host().to_string());
     }
+    // A local store answers in microseconds: re-reading aliases often makes a `pier watch` in
+    // another terminal show up almost at once.
+    let target_ttl = match settings.store {
+        pier_core::store::StoreUrl::Local(_) => std::time::Duration::from_millis(150),
+        pier_core::store::StoreUrl::S3 { .. } => pier_proxy::ProxyConfig::default().target_ttl,
+    };
     let proxy = pier_proxy::Proxy::new(
         store.clone(),
         pier_proxy::ProxyConfig {
             base_domains,
+            target_ttl,
             ..Default::default()
         },
     );
