@@ -202,18 +202,22 @@ pub async fn deploy(
     let create = || PutOptions::json().with_condition(Condition::IfNoneMatch);
     write_json(store, &keys::manifest(&id), &manifest, create()).await?;
     let summary = manifest.summary();
-    write_json(store, &keys::index_entry(&project, &id), &summary, create()).await?;
-    write_json(
-        store,
-        &keys::preview(&summary.preview),
-        &PreviewRecord {
-            project: project.clone(),
-            deployment: id.clone(),
-        },
-        create(),
-    )
-    .await?;
-    gc::drop_lease(store, &id).await?;
+    // The deployment exists now; its listing entry, preview name and the lease's release do
+    // not depend on each other.
+    let index_key = keys::index_entry(&project, &id);
+    let preview_key = keys::preview(&summary.preview);
+    let preview = PreviewRecord {
+        project: project.clone(),
+        deployment: id.clone(),
+    };
+    let (indexed, named, released) = tokio::join!(
+        write_json(store, &index_key, &summary, create()),
+        write_json(store, &preview_key, &preview, create()),
+        gc::drop_lease(store, &id),
+    );
+    indexed?;
+    named?;
+    released?;
 
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,

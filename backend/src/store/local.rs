@@ -4,7 +4,8 @@
 //! so a reader sees the old object or the new one and never a torn one (POSIX `rename(2)` is
 //! atomic). Conditional writes take an exclusive lock on `<root>/.lock` around the check and
 //! the rename, which gives the same `If-Match` / `If-None-Match` guarantees as S3 between
-//! processes on one machine. An ETag is the SHA-256 of the object's bytes.
+//! processes on one machine. An ETag names the file version (inode, mtime, size), read without
+//! touching the content.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -75,7 +76,7 @@ impl LocalStore {
         temp: tempfile::NamedTempFile,
         target: &Path,
         condition: &Condition,
-    ) -> Result<(), StoreError> {
+    ) -> Result<String, StoreError> {
         let parent = target.parent().expect("keys have a parent");
         std::fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
         let _lock = match condition {
@@ -89,8 +90,8 @@ impl LocalStore {
                     return Err(StoreError::PreconditionFailed { key: key.into() });
                 }
             }
-            Condition::IfMatch(expected) => match std::fs::read(target) {
-                Ok(current) if &etag_of(&current) == expected => {}
+            Condition::IfMatch(expected) => match std::fs::metadata(target) {
+                Ok(current) if &version_of(&current) == expected => {}
                 Ok(_) => return Err(StoreError::PreconditionFailed { key: key.into() }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(StoreError::PreconditionFailed { key: key.into() });
@@ -98,9 +99,15 @@ impl LocalStore {
                 Err(e) => return Err(StoreError::io(target, e)),
             },
         }
+        // The tag is read from the file before the rename, while it is ours alone.
+        let version = temp
+            .as_file()
+            .metadata()
+            .map(|meta| version_of(&meta))
+            .map_err(|e| StoreError::io(temp.path(), e))?;
         temp.persist(target)
             .map_err(|e| StoreError::io(target, e.error))?;
-        Ok(())
+        Ok(version)
     }
 
     fn lock(&self) -> Result<std::fs::File, StoreError> {
@@ -126,8 +133,8 @@ impl LocalStore {
         temp.write_all(body)
             .and_then(|_| temp.as_file().sync_data())
             .map_err(|e| StoreError::io(temp.path(), e))?;
-        self.commit(key, temp, &target, &options.condition)?;
-        Ok(etag_of(body))
+        let written = self.commit(key, temp, &target, &options.condition)?;
+        Ok(written)
     }
 
     fn put_file_blocking(&self, key: &str, body: &FileBody<'_>) -> Result<(), StoreError> {
@@ -156,7 +163,7 @@ impl LocalStore {
         temp.as_file()
             .sync_data()
             .map_err(|e| StoreError::io(temp.path(), e))?;
-        self.commit(key, temp, &target, &Condition::None)
+        self.commit(key, temp, &target, &Condition::None).map(drop)
     }
 
     fn list_blocking(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
@@ -218,8 +225,19 @@ impl LocalStore {
     }
 }
 
-pub fn etag_of(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
+/// A version tag from the file's identity: every write renames a new file into place, so a
+/// new inode (or, on reuse, a new mtime) marks every version, and no content is read.
+pub fn version_of(meta: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("\"{inode:x}-{modified:x}-{:x}\"", meta.len())
 }
 
 async fn blocking<T: Send + 'static>(
@@ -257,15 +275,26 @@ impl Store for LocalStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        use tokio::io::AsyncReadExt;
         let path = self.path_of(key)?;
-        match tokio::fs::read(&path).await {
-            Ok(body) => Ok(Some(Object {
-                etag: etag_of(&body),
-                body: Bytes::from(body),
-            })),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io(path, e)),
-        }
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::io(path, e)),
+        };
+        // The tag comes from the open file, so it names exactly the version being read.
+        let meta = file
+            .metadata()
+            .await
+            .map_err(|e| StoreError::io(&path, e))?;
+        let mut body = Vec::with_capacity(meta.len() as usize);
+        file.read_to_end(&mut body)
+            .await
+            .map_err(|e| StoreError::io(&path, e))?;
+        Ok(Some(Object {
+            etag: version_of(&meta),
+            body: Bytes::from(body),
+        }))
     }
 
     async fn get_stream(
