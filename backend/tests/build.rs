@@ -14,15 +14,11 @@ use pier_core::logs::{
     self, BuildStatus, LiveAndBackend, LogBackend, LogKind, LogRecord, LogStream, LogWriter,
 };
 use pier_core::progress::Progress;
-use pier_core::store::{self, DynStore, StoreUrl, keys};
+use pier_core::store::{DynStore, keys};
 use pier_core::{PierError, alias};
 use tokio_util::sync::CancellationToken;
 
-async fn local_store() -> (DynStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = StoreUrl::parse(dir.path().to_str().unwrap()).unwrap();
-    (store::open(&url).await.unwrap(), dir)
-}
+use pier_tests::local_store;
 
 /// A source tree whose build script is `script` (run by node), with no dependencies.
 fn source(script: &str) -> tempfile::TempDir {

@@ -16,11 +16,7 @@ use pier_tests::spy::Spy;
 use pier_tests::{Moto, fixture_tree, many_files};
 use sha2::{Digest, Sha256};
 
-async fn local_store() -> (DynStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = StoreUrl::parse(dir.path().to_str().unwrap()).unwrap();
-    (store::open(&url).await.unwrap(), dir)
-}
+use pier_tests::local_store;
 
 async fn moto_store(moto: &Moto, bucket: &str) -> DynStore {
     let url = StoreUrl::parse(&moto.bucket(bucket).await).unwrap();

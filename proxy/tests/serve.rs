@@ -49,11 +49,7 @@ fn test_config() -> ProxyConfig {
     }
 }
 
-async fn local_store() -> (DynStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = StoreUrl::parse(dir.path().to_str().unwrap()).unwrap();
-    (store::open(&url).await.unwrap(), dir)
-}
+use pier_tests::local_store;
 
 async fn deploy_site(store: &DynStore, dir: &Path, project: &str, production: bool) -> String {
     let request = DeployRequest {

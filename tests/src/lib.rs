@@ -23,6 +23,16 @@ pub const TEST_ACCESS_KEY: &str = "test";
 pub const TEST_SECRET_KEY: &str = "test";
 pub const TEST_REGION: &str = "us-east-1";
 
+/// A store in a fresh temporary folder; keep the folder alive as long as the store.
+pub async fn local_store() -> (pier_core::store::DynStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dirs can be made");
+    let url = pier_core::store::StoreUrl::Local(dir.path().to_path_buf());
+    let store = pier_core::store::open(&url)
+        .await
+        .expect("a local store opens");
+    (store, dir)
+}
+
 /// A free TCP port on 127.0.0.1, as the kernel hands out.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

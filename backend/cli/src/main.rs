@@ -372,11 +372,7 @@ async fn deploy(
         bar.finish_and_clear();
     }
     let outcome = result?;
-    let preview_url = out.settings.base_url.for_label(&outcome.summary.preview);
-    let production_url = outcome
-        .promoted
-        .as_ref()
-        .map(|change| out.settings.base_url.for_label(&change.project));
+    let (preview_url, production_url) = out.urls(&outcome);
     if out.json {
         out.print(json!({
             "deployment": outcome,
@@ -507,11 +503,7 @@ async fn build(
     let result = build::build_and_deploy(store.as_ref(), &request, &log, &cancel, &progress).await;
     let _ = follower.await;
     let outcome = result?;
-    let preview_url = out.settings.base_url.for_label(&outcome.summary.preview);
-    let production_url = outcome
-        .promoted
-        .as_ref()
-        .map(|change| out.settings.base_url.for_label(&change.project));
+    let (preview_url, production_url) = out.urls(&outcome);
     if out.json {
         out.print(json!({
             "deployment": outcome,
@@ -812,6 +804,16 @@ impl Output<'_> {
             "{}",
             serde_json::to_string_pretty(&value).expect("values serialise")
         );
+    }
+
+    /// The preview URL of a new deployment, and the production URL when it was promoted.
+    fn urls(&self, outcome: &pier_core::deploy::DeployOutcome) -> (String, Option<String>) {
+        let base = &self.settings.base_url;
+        let production = outcome
+            .promoted
+            .as_ref()
+            .map(|change| base.for_label(&change.project));
+        (base.for_label(&outcome.summary.preview), production)
     }
 
     fn alias_change(&self, change: &alias::AliasChange) {
