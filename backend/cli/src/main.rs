@@ -412,6 +412,27 @@ fn live_logs(
     })
 }
 
+/// Live logs for a build run here: Redis when it answers; otherwise a warning, and the log
+/// stays in-process (it is archived to the store either way).
+async fn build_logs(
+    redis: Option<&str>,
+) -> anyhow::Result<std::sync::Arc<dyn pier_core::logs::LiveAndBackend>> {
+    if let Some(url) = redis {
+        let logs = pier_core::logs::redis::RedisLogs::open(
+            url,
+            std::time::Duration::from_secs(7 * 24 * 3600),
+        )?;
+        match logs.check().await {
+            Ok(()) => return Ok(std::sync::Arc::new(logs)),
+            Err(error) => eprintln!(
+                "warning: {error}; live logs stay in this terminal, and the whole log is archived \
+                 to the store (`pier logs ID`)"
+            ),
+        }
+    }
+    live_logs(None)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn build(
     store: &DynStore,
@@ -425,7 +446,7 @@ async fn build(
 ) -> anyhow::Result<()> {
     use pier_core::build::{self, BuildRequest, detect::BuildOverrides};
     use pier_core::logs::{self, LogWriter};
-    let live = live_logs(redis)?;
+    let live = build_logs(redis).await?;
     let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
     let log = LogWriter::new(&id, live.clone().as_backend(), Vec::new());
     // The log exists from here on, so the follower below never mistakes it for a missing one.

@@ -596,3 +596,57 @@ fn git_sources_are_cloned_shallow_and_bad_ones_explained() {
         "pass a repository URL",
     );
 }
+
+/// Builds publish to Redis when it answers, so `pier logs` elsewhere can follow; with Redis
+/// down they warn, keep going, and the log is still archived.
+#[test]
+fn build_logs_go_to_redis_when_it_answers_and_are_archived_either_way() {
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(
+        source.path().join("package.json"),
+        r#"{"name":"logged","scripts":{"build":"node -e \"require('fs').mkdirSync('dist',{recursive:true});require('fs').writeFileSync('dist/index.html','ok');console.log('hello from the build')\""}}"#,
+    )
+    .unwrap();
+    let dir = source.path().to_str().unwrap();
+
+    let redis = pier_tests::Redis::start();
+    let output = pier(store, &["deploy", dir, "--project", "logged", "--json"])
+        .env("PIER_REDIS_URL", redis.url())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let id = json(&output)["deployment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let from_redis = pier(store, &["logs", &id, "--json"])
+        .env("PIER_REDIS_URL", redis.url())
+        .output()
+        .unwrap();
+    assert!(
+        json(&from_redis)["log"]
+            .to_string()
+            .contains("hello from the build")
+    );
+
+    let down = format!("redis://:hunter2@127.0.0.1:{}", pier_tests::free_port());
+    let output = pier(store, &["deploy", dir, "--project", "logged", "--json"])
+        .env("PIER_REDIS_URL", &down)
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("warning: Redis at"), "{text}");
+    assert!(
+        !text.contains("hunter2"),
+        "the password never shows: {text}"
+    );
+    let id = json(&output)["deployment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let archived = json(&run(store, &["logs", &id, "--json"]));
+    assert!(archived["log"].to_string().contains("hello from the build"));
+}

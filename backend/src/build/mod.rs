@@ -145,9 +145,14 @@ async fn run_build(
         dir: output,
         project: Some(request.project.clone()),
         production: request.production,
-        source: Some(request.source.clone().unwrap_or_else(|| Source::Folder {
-            path: request.dir.display().to_string(),
-            host: None,
+        source: Some(request.source.clone().unwrap_or_else(|| {
+            Source::Folder {
+                path: std::path::absolute(&request.dir)
+                    .unwrap_or_else(|_| request.dir.clone())
+                    .display()
+                    .to_string(),
+                host: None,
+            }
         })),
         hash_cache: None,
         id: Some(log.deployment().to_string()),
