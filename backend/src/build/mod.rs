@@ -5,6 +5,7 @@
 //! deployed, let alone promoted, from a failed, timed-out or canceled build.
 
 pub mod detect;
+pub mod ecs;
 pub mod git;
 pub mod runner;
 
