@@ -10,12 +10,11 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{PierError, StoreError};
-use crate::records::parse_json;
+use crate::records::{parse_json, write_json};
 use crate::store::{Condition, PutOptions, Store, keys};
 
 const MAX_ATTEMPTS: u32 = 64;
@@ -110,21 +109,20 @@ where
             return Ok(None);
         };
         trim(&mut record);
-        let body = serde_json::to_vec_pretty(&record).expect("alias records serialise");
-        match store
-            .put(
-                &key,
-                Bytes::from(body),
-                PutOptions::json().with_condition(condition),
-            )
-            .await
+        match write_json(
+            store,
+            &key,
+            &record,
+            PutOptions::json().with_condition(condition),
+        )
+        .await
         {
             Ok(_) => return Ok(Some(outcome)),
-            Err(StoreError::PreconditionFailed { .. }) => {
+            Err(PierError::Store(StoreError::PreconditionFailed { .. })) => {
                 let jitter = rand::random_range(0..=10u64 * u64::from(attempt.min(10) + 1));
                 tokio::time::sleep(Duration::from_millis(jitter)).await;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     Err(PierError::AliasContention {

@@ -55,6 +55,20 @@ pub struct DeployRequest {
     pub id: Option<String>,
 }
 
+impl DeployRequest {
+    /// A plain deploy of a folder: its own source, a fresh id, no remembered hashes.
+    pub fn folder(dir: impl Into<PathBuf>, project: Option<String>, production: bool) -> Self {
+        DeployRequest {
+            dir: dir.into(),
+            project,
+            production,
+            source: None,
+            hash_cache: None,
+            id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployOutcome {
     #[serde(flatten)]
@@ -110,14 +124,7 @@ pub async fn deploy(
 
     // Asking the store what it holds overlaps with reading the folder. The fence is observed
     // first: blobs found present after it are re-checked if a gc runs before the manifest.
-    let scanning = async {
-        let scanned = scan_folder(request, &progress).await;
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "folder scanned"
-        );
-        scanned
-    };
+    let scanning = scan_folder(request, &progress);
     let probing = async {
         let reading = async {
             let fence = Fence::observe(store).await?;
@@ -126,10 +133,6 @@ pub async fn deploy(
         // The check's error, when there is one, is the clearest (bucket, region, credentials).
         let (checked, read) = tokio::join!(store.check(), reading);
         checked?;
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "store probed"
-        );
         read
     };
     let (scanned, probed) = tokio::join!(scanning, probing);

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use crate::deployments::PreviewRecord;
 use crate::error::{PierError, StoreError};
 use crate::manifest::{Manifest, is_id};
-use crate::records::{parse_json, read_all};
+use crate::records::{parse_json, read_all, write_json};
 use crate::store::{Condition, PutOptions, Store, keys, list_all};
 
 /// A gc lock older than this was left by a crashed gc and may be taken over.
@@ -94,14 +94,13 @@ async fn live_lock(store: &dyn Store) -> Result<Option<(GcLock, String)>, PierEr
 }
 
 pub async fn write_lease(store: &dyn Store, lease: &Lease) -> Result<(), PierError> {
-    let body = serde_json::to_vec(lease).expect("leases serialise");
-    store
-        .put(
-            &keys::lease(&lease.deployment),
-            Bytes::from(body),
-            PutOptions::json(),
-        )
-        .await?;
+    write_json(
+        store,
+        &keys::lease(&lease.deployment),
+        lease,
+        PutOptions::json(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -179,10 +178,13 @@ async fn collect_locked(store: &dyn Store, dry_run: bool) -> Result<GcReport, Pi
         ..Default::default()
     };
     let epoch = read_epoch(store).await? + 1;
-    let body = serde_json::to_vec(&GcEpoch { epoch }).expect("epochs serialise");
-    store
-        .put(keys::GC_EPOCH, Bytes::from(body), PutOptions::json())
-        .await?;
+    write_json(
+        store,
+        keys::GC_EPOCH,
+        &GcEpoch { epoch },
+        PutOptions::json(),
+    )
+    .await?;
 
     // Blobs are listed first: a blob uploaded after this listing is never a candidate.
     let blobs = list_all(store, keys::BLOBS).await?;

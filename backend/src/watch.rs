@@ -331,12 +331,8 @@ async fn deploy_once(
             .await?
     } else {
         let request = DeployRequest {
-            dir: spec.dir.clone(),
-            project: Some(spec.project.clone()),
-            production: false,
-            source: None,
             hash_cache: Some(cache.clone()),
-            id: None,
+            ..DeployRequest::folder(&spec.dir, Some(spec.project.clone()), false)
         };
         deploy::deploy(store.as_ref(), &request, &Progress::silent()).await?
     };

@@ -29,14 +29,7 @@ async fn deploy_dir(
     project: &str,
     production: bool,
 ) -> Result<DeployOutcome, PierError> {
-    let request = DeployRequest {
-        dir: dir.to_path_buf(),
-        project: Some(project.into()),
-        production,
-        source: None,
-        hash_cache: None,
-        id: None,
-    };
+    let request = DeployRequest::folder(dir.to_path_buf(), Some(project.into()), production);
     deploy(store.as_ref(), &request, &Progress::silent()).await
 }
 
@@ -84,14 +77,7 @@ async fn awkward_tree_deploys_completely(store: DynStore) {
             sink.lock().unwrap().push(message);
         }
     });
-    let request = DeployRequest {
-        dir: site.path().to_path_buf(),
-        project: Some("awkward".into()),
-        production: true,
-        source: None,
-        hash_cache: None,
-        id: None,
-    };
+    let request = DeployRequest::folder(site.path().to_path_buf(), Some("awkward".into()), true);
     let outcome = deploy(store.as_ref(), &request, &progress).await.unwrap();
     let manifest = manifest(&store, &outcome.summary.id).await;
     let paths: BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();

@@ -52,14 +52,7 @@ fn test_config() -> ProxyConfig {
 use pier_tests::local_store;
 
 async fn deploy_site(store: &DynStore, dir: &Path, project: &str, production: bool) -> String {
-    let request = DeployRequest {
-        dir: dir.to_path_buf(),
-        project: Some(project.into()),
-        production,
-        source: None,
-        hash_cache: None,
-        id: None,
-    };
+    let request = DeployRequest::folder(dir.to_path_buf(), Some(project.into()), production);
     deploy(store.as_ref(), &request, &Progress::silent())
         .await
         .unwrap()

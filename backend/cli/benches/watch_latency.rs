@@ -56,14 +56,7 @@ async fn measure(name: &str, url: StoreUrl, goal: &str) {
         let copy = tempfile::tempdir().unwrap();
         generate(copy.path());
         let started = Instant::now();
-        let request = DeployRequest {
-            dir: copy.path().to_path_buf(),
-            project: Some("full".into()),
-            production: true,
-            source: None,
-            hash_cache: None,
-            id: None,
-        };
+        let request = DeployRequest::folder(copy.path(), Some("full".into()), true);
         deploy(store.as_ref(), &request, &Progress::silent())
             .await
             .unwrap();

@@ -162,9 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = ConfigFile::load(&config_path())?;
     let settings = Settings::resolve(cli.store.as_deref(), cli.base_url.as_deref(), &file)?;
     let cli_redis = cli.redis_url.clone().or(file.redis_url.clone());
-    tracing::debug!("settings resolved");
     let store = store::open(&settings.store).await?;
-    tracing::debug!("store opened");
     let out = Output {
         json: cli.json,
         settings: &settings,
@@ -355,19 +353,13 @@ async fn deploy(
     // Hashes remembered from the last deploy of this folder: unchanged files are not read again.
     let hash_cache = std::sync::Arc::new(pier_core::scan::HashCache::load_for(&dir));
     let request = DeployRequest {
-        dir: dir.clone(),
-        project,
-        production: prod,
-        source: None,
         hash_cache: Some(hash_cache.clone()),
-        id: None,
+        ..DeployRequest::folder(&dir, project, prod)
     };
     let result = pier_core::deploy::deploy(store.as_ref(), &request, &progress).await;
-    tracing::debug!("deploy returned");
     if result.is_ok() {
         hash_cache.save_for(&dir);
     }
-    tracing::debug!("hash cache saved");
     if let Some(bar) = bar.lock().expect("not poisoned").take() {
         bar.finish_and_clear();
     }
@@ -400,13 +392,16 @@ async fn deploy(
     Ok(())
 }
 
+/// How long Redis keeps a build's live log; the store's archive keeps it for good.
+const LIVE_LOG_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 fn live_logs(
     redis: Option<&str>,
 ) -> anyhow::Result<std::sync::Arc<dyn pier_core::logs::LiveAndBackend>> {
     Ok(match redis {
         Some(url) => std::sync::Arc::new(pier_core::logs::redis::RedisLogs::open(
             url,
-            std::time::Duration::from_secs(7 * 24 * 3600),
+            LIVE_LOG_RETENTION,
         )?),
         None => std::sync::Arc::new(pier_core::logs::memory::LogBus::new()),
     })
@@ -418,10 +413,7 @@ async fn build_logs(
     redis: Option<&str>,
 ) -> anyhow::Result<std::sync::Arc<dyn pier_core::logs::LiveAndBackend>> {
     if let Some(url) = redis {
-        let logs = pier_core::logs::redis::RedisLogs::open(
-            url,
-            std::time::Duration::from_secs(7 * 24 * 3600),
-        )?;
+        let logs = pier_core::logs::redis::RedisLogs::open(url, LIVE_LOG_RETENTION)?;
         match logs.check().await {
             Ok(()) => return Ok(std::sync::Arc::new(logs)),
             Err(error) => eprintln!(

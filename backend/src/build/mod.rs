@@ -143,9 +143,7 @@ async fn run_build(
     }
     log.status(BuildStatus::Uploading, None).await;
     let deploy_request = DeployRequest {
-        dir: output,
-        project: Some(request.project.clone()),
-        production: request.production,
+        id: Some(log.deployment().to_string()),
         source: Some(request.source.clone().unwrap_or_else(|| {
             Source::Folder {
                 path: std::path::absolute(&request.dir)
@@ -155,8 +153,7 @@ async fn run_build(
                 host: None,
             }
         })),
-        hash_cache: None,
-        id: Some(log.deployment().to_string()),
+        ..DeployRequest::folder(output, Some(request.project.clone()), request.production)
     };
     let outcome = deploy::deploy(store, &deploy_request, progress).await?;
     log.line(
