@@ -5,6 +5,17 @@
 //! store = "s3://my-bucket/pier"          # or a folder path; default: <data dir>/pier/store
 //! base_url = "https://sites.example.com" # where deployments are served; default below
 //! redis_url = "redis://127.0.0.1:6379"   # live build logs; default: in-process
+//!
+//! [builds]                               # written by `pier setup aws`
+//! runner = "queue"                       # local (default), queue or ecs
+//! queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/pier-builds"
+//! [builds.ecs]                           # where one-off builder tasks run
+//! cluster = "pier"
+//! task_definition = "pier-builder"
+//! container = "builder"
+//! subnets = ["subnet-0abc"]
+//! security_groups = ["sg-0abc"]
+//! assign_public_ip = true
 //! ```
 //!
 //! The file never holds a secret: AWS credentials come from the AWS chain.
@@ -27,6 +38,18 @@ pub struct ConfigFile {
     /// `redis://` or `rediss://`; a password here is read but never printed. Prefer the
     /// environment (`PIER_REDIS_URL`) for URLs with passwords.
     pub redis_url: Option<String>,
+    #[serde(default)]
+    pub builds: BuildsConfig,
+}
+
+/// Where builds run when not on this machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildsConfig {
+    /// `local`, `queue` or `ecs`; `--runner` overrides it.
+    pub runner: Option<String>,
+    pub queue_url: Option<String>,
+    pub ecs: Option<crate::build::ecs::EcsTarget>,
 }
 
 pub fn config_path() -> PathBuf {
@@ -161,6 +184,7 @@ mod tests {
             store: Some("s3://from-file".into()),
             base_url: Some("https://sites.example.com".into()),
             redis_url: None,
+            builds: Default::default(),
         };
         let settings = Settings::resolve(Some("/tmp/flag-store"), None, &file).unwrap();
         assert_eq!(settings.store, StoreUrl::Local("/tmp/flag-store".into()));

@@ -129,6 +129,14 @@ pub enum PierError {
     Redis { url: String, detail: String },
     #[error("the config file `{}` is invalid: {detail}", path.display())]
     BadConfig { path: PathBuf, detail: String },
+    #[error("the source folder `{}` packs to {} MiB, over the 512 MiB limit", path.display(), bytes / (1024 * 1024))]
+    SourceTooLarge { path: PathBuf, bytes: u64 },
+    #[error("the build queue `{queue}` failed: {detail}")]
+    Queue { queue: String, detail: String },
+    #[error("the build job is malformed: {detail}")]
+    BadJob { detail: String },
+    #[error("remote builds need {what}")]
+    RemoteBuildsNotSetUp { what: String },
 }
 
 impl PierError {
@@ -179,6 +187,33 @@ impl PierError {
             PierError::BadGitSource { .. } => {
                 "pass a repository URL such as https://github.com/you/site.git and a branch or tag"
             }
+            PierError::SourceTooLarge { .. } => {
+                "list build output and dependencies in .gitignore or .pierignore, or build here with `--runner local`"
+            }
+            PierError::Queue { .. } => {
+                "check the queue URL (`pier setup aws` writes it), the region and that your credentials may use SQS"
+            }
+            PierError::BadJob { .. } => {
+                "the job was not made by this version of Pier; start the build again with `pier deploy`"
+            }
+            PierError::RemoteBuildsNotSetUp { .. } => {
+                "run `pier setup aws` first, or build on this machine with `--runner local`"
+            }
+        }
+    }
+
+    /// Whether trying the same work again later may succeed: the store or a service was
+    /// unreachable, as opposed to a build that failed on its own terms.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PierError::Store(error) => matches!(
+                error,
+                StoreError::Unreachable { .. } | StoreError::Other { .. } | StoreError::Io { .. }
+            ),
+            PierError::Queue { .. }
+            | PierError::Redis { .. }
+            | PierError::AliasContention { .. } => true,
+            _ => false,
         }
     }
 }

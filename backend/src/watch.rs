@@ -325,6 +325,7 @@ async fn deploy_once(
             env: Vec::new(),
             timeout: crate::build::DEFAULT_TIMEOUT,
             source: None,
+            store_cache: false,
         };
         let cancel = tokio_util::sync::CancellationToken::new();
         crate::build::build_and_deploy(store.as_ref(), &request, &log, &cancel, &Progress::silent())

@@ -41,6 +41,7 @@ fn request(dir: &Path, env: Vec<EnvVar>, timeout: Duration) -> BuildRequest {
         env,
         timeout,
         source: None,
+        store_cache: false,
     }
 }
 

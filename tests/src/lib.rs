@@ -12,6 +12,7 @@
 //! Tests talk to loopback only. Credentials are moto's fixed test values.
 
 pub mod http;
+pub mod queues;
 pub mod spy;
 
 use std::net::TcpListener;

@@ -64,6 +64,11 @@ enum Command {
         /// The branch or tag to clone with --git.
         #[arg(long = "ref", requires = "git")]
         git_ref: Option<String>,
+        /// Where a build runs: `local` (this machine), `queue` (builder workers through the SQS
+        /// build queue) or `ecs` (a one-off Fargate task). Defaults to the config's
+        /// `[builds] runner`, else local.
+        #[arg(long, env = "PIER_BUILD_RUNNER", value_parser = ["local", "queue", "ecs"])]
+        runner: Option<String>,
     },
     /// Show a build's log; --follow streams it live until the build ends.
     Logs {
@@ -175,6 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             no_build,
             git,
             git_ref,
+            runner,
         } => {
             let plan = match &git {
                 Some(_) => None,
@@ -184,8 +190,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .filter(|plan| plan.needs_build()),
             };
             if git.is_some() || plan.is_some() {
+                let runner = runner
+                    .or(file.builds.runner.clone())
+                    .unwrap_or_else(|| "local".into());
                 let redis = cli_redis.as_deref();
-                build(&store, &out, redis, dir, project, prod, git, git_ref).await?
+                let job = build_job(&dir, project, prod, git, git_ref)?;
+                match runner.as_str() {
+                    "local" => build(&store, &out, redis, job).await?,
+                    remote => {
+                        build_remotely(&store, &out, redis, &file.builds, remote, job).await?
+                    }
+                }
             } else {
                 deploy(&store, &out, dir, project, prod).await?
             }
@@ -425,38 +440,17 @@ async fn build_logs(
     live_logs(None)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn build(
-    store: &DynStore,
-    out: &Output<'_>,
-    redis: Option<&str>,
-    dir: PathBuf,
+/// The job for `pier deploy`: a git clone, or the folder itself.
+fn build_job(
+    dir: &std::path::Path,
     project: Option<String>,
     prod: bool,
     git: Option<String>,
     git_ref: Option<String>,
-) -> anyhow::Result<()> {
-    use pier_core::build::{self, BuildRequest, detect::BuildOverrides};
-    use pier_core::logs::{self, LogWriter};
-    let live = build_logs(redis).await?;
-    let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
-    let log = LogWriter::new(&id, live.clone().as_backend(), Vec::new());
-    // The log exists from here on, so the follower below never mistakes it for a missing one.
-    log.status(logs::BuildStatus::Queued, None).await;
-    let checkout = tempfile::tempdir()?;
-    let (source_dir, source, default_name) = match &git {
+) -> anyhow::Result<pier_core::build::job::BuildJob> {
+    use pier_core::build::job::{BuildJob, JobSource};
+    let (source, default_name) = match git {
         Some(url) => {
-            let into = checkout.path().join("source");
-            let cloned =
-                build::git::clone(url, git_ref.as_deref(), &into, &log, build::DEFAULT_TIMEOUT)
-                    .await;
-            if let Err(error) = cloned {
-                log.status(logs::BuildStatus::Failed, Some(error.to_string()))
-                    .await;
-                let _ = log.finish(store.as_ref()).await;
-                print_records(&log.records(), out.json);
-                return Err(error.into());
-            }
             let name = url
                 .trim_end_matches('/')
                 .trim_end_matches(".git")
@@ -464,56 +458,89 @@ async fn build(
                 .next()
                 .unwrap_or("site")
                 .to_string();
-            let source = pier_core::manifest::Source::Git {
-                url: url.clone(),
-                reference: git_ref.clone().unwrap_or_else(|| "HEAD".into()),
-            };
             (
-                into,
-                Some(source),
+                JobSource::Git {
+                    url,
+                    reference: git_ref,
+                },
                 pier_core::project_name::from_folder_name(&name),
             )
         }
         None => {
-            pier_core::scan::check_folder(&dir)?;
-            (dir.clone(), None, default_project(&dir).ok())
+            pier_core::scan::check_folder(dir)?;
+            (
+                JobSource::Folder {
+                    path: std::path::absolute(dir)?,
+                },
+                default_project(dir).ok(),
+            )
         }
     };
-    let project = match project.or(default_name) {
-        Some(project) => project,
-        None => anyhow::bail!("cannot make a project name from the source; pass --project NAME"),
+    let Some(project) = project.or(default_name) else {
+        anyhow::bail!("cannot make a project name from the source; pass --project NAME")
     };
-    pier_core::project_name::validate(&project)?;
-    let request = BuildRequest {
-        dir: source_dir,
-        project,
-        production: prod,
-        overrides: BuildOverrides::default(),
-        env: Vec::new(),
-        timeout: build::DEFAULT_TIMEOUT,
-        source,
-    };
+    let job = BuildJob::new(&project, prod, source);
+    job.validate()?;
+    Ok(job)
+}
+
+/// Follows a build's log on the terminal until it ends; returns its last status.
+fn print_follow(
+    live: std::sync::Arc<dyn pier_core::logs::LiveLogs>,
+    store: &DynStore,
+    id: &str,
+    json: bool,
+) -> tokio::task::JoinHandle<Vec<pier_core::logs::LogRecord>> {
+    let stream = pier_core::logs::follow(Some(live), store.clone(), id.to_string(), 0);
+    tokio::spawn(async move {
+        use futures::StreamExt;
+        let mut stream = stream;
+        let mut seen = Vec::new();
+        while let Some(Ok(record)) = stream.next().await {
+            if !json {
+                print_records(std::slice::from_ref(&record), false);
+            }
+            seen.push(record);
+        }
+        seen
+    })
+}
+
+async fn build(
+    store: &DynStore,
+    out: &Output<'_>,
+    redis: Option<&str>,
+    job: pier_core::build::job::BuildJob,
+) -> anyhow::Result<()> {
+    use pier_core::build::job::{self, JobContext};
+    use pier_core::logs::{self, LogWriter};
+    let live = build_logs(redis).await?;
+    let log = LogWriter::new(&job.deployment, live.clone().as_backend(), Vec::new());
+    // The log exists from here on, so the follower below never mistakes it for a missing one.
+    log.status(logs::BuildStatus::Queued, None).await;
+    let checkout = tempfile::tempdir()?;
     let cancel = tokio_util::sync::CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
         on_interrupt.cancel();
     });
-    let json = out.json;
-    let follower = {
-        let stream = logs::follow(Some(live.clone().as_live()), store.clone(), id.clone(), 0);
-        tokio::spawn(async move {
-            use futures::StreamExt;
-            let mut stream = stream;
-            while let Some(Ok(record)) = stream.next().await {
-                if !json {
-                    print_records(std::slice::from_ref(&record), false);
-                }
-            }
-        })
-    };
+    let follower = print_follow(live.clone().as_live(), store, &job.deployment, out.json);
     let (progress, _bar) = bars::deploy_progress(false);
-    let result = build::build_and_deploy(store.as_ref(), &request, &log, &cancel, &progress).await;
+    let result = job::run(
+        store.as_ref(),
+        &job,
+        JobContext {
+            log: &log,
+            env: job.environment(|name| std::env::var(name).ok())?,
+            cancel: &cancel,
+            progress: &progress,
+            workdir: checkout.path(),
+            store_cache: false,
+            retry_on_transient: false,
+        },
+    )
+    .await;
     let _ = follower.await;
     let outcome = result?;
     let (preview_url, production_url) = out.urls(&outcome);
@@ -535,6 +562,128 @@ async fn build(
         }
     }
     Ok(())
+}
+
+/// Hands the build to builder workers (the SQS queue) or a one-off ECS task, then follows
+/// its log through Redis until it ends. A local folder travels as a source archive.
+async fn build_remotely(
+    store: &DynStore,
+    out: &Output<'_>,
+    redis: Option<&str>,
+    builds: &pier_core::config::BuildsConfig,
+    runner: &str,
+    mut job: pier_core::build::job::BuildJob,
+) -> anyhow::Result<()> {
+    use pier_core::build::job::JobSource;
+    use pier_core::logs::{self, LogWriter};
+    if let JobSource::Folder { path } = &job.source {
+        eprintln!("Uploading the source of {}…", path.display());
+        let key = pier_core::build::archive::upload(store.as_ref(), path).await?;
+        job.source = JobSource::Archive {
+            key,
+            folder: path.display().to_string(),
+        };
+    }
+    let live = live_logs(redis)?;
+    let id = job.deployment.clone();
+    let mut stop_task = None;
+    match runner {
+        "queue" => {
+            let url =
+                builds
+                    .queue_url
+                    .as_deref()
+                    .ok_or_else(|| PierError::RemoteBuildsNotSetUp {
+                        what: "a build queue (`[builds] queue_url` in the config)".into(),
+                    })?;
+            let queue = pier_core::build::queue::BuildQueue::connect(url, None).await;
+            queue.submit(&job, live.clone().as_backend()).await?;
+        }
+        _ => {
+            let target = builds
+                .ecs
+                .clone()
+                .ok_or_else(|| PierError::RemoteBuildsNotSetUp {
+                    what: "an ECS target (`[builds.ecs]` in the config)".into(),
+                })?;
+            let runner = pier_core::build::ecs::EcsRunner::connect(target, None).await;
+            let log = LogWriter::new(&id, live.clone().as_backend(), Vec::new());
+            log.status(
+                logs::BuildStatus::Queued,
+                Some("starting a builder task".into()),
+            )
+            .await;
+            log.flush().await;
+            let task = runner
+                .start(&pier_core::build::ecs::EcsBuild {
+                    deployment: id.clone(),
+                    environment: vec![("PIER_BUILD_JOB".into(), serde_json::to_string(&job)?)],
+                })
+                .await?;
+            stop_task = Some((runner, task));
+        }
+    }
+    if redis.is_none() {
+        if out.json {
+            out.print(json!({ "deployment": id, "status": "queued" }));
+        } else {
+            println!("Queued the build of {} as {id}", job.project);
+            println!(
+                "  follow it with `pier logs {id} --follow` (live with --redis-url), or see it in                  `pier ls {}` when it is done",
+                job.project
+            );
+        }
+        return Ok(());
+    }
+    let follower = print_follow(live.as_live(), store, &id, out.json);
+    let aborted = tokio::select! {
+        seen = follower => seen.ok(),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    let Some(seen) = aborted else {
+        if let Some((runner, task)) = &stop_task {
+            runner.stop(task, "canceled from pier deploy").await?;
+            anyhow::bail!("canceled: the builder task is stopping and nothing is deployed");
+        }
+        anyhow::bail!(
+            "stopped following; the build goes on (`pier logs {id} --follow` to watch it again)"
+        );
+    };
+    let last = seen.iter().rev().find_map(|record| match &record.kind {
+        logs::LogKind::Status { status, message } => Some((*status, message.clone())),
+        _ => None,
+    });
+    match last {
+        Some((logs::BuildStatus::Ready, _)) => {
+            let manifest = deployments::resolve(store.as_ref(), &id).await?;
+            let summary = manifest.summary();
+            let preview_url = out.settings.base_url.for_label(&summary.preview);
+            let production_url = job
+                .production
+                .then(|| out.settings.base_url.for_label(&summary.project));
+            if out.json {
+                out.print(json!({
+                    "deployment": summary,
+                    "preview_url": preview_url,
+                    "production_url": production_url,
+                    "log": seen,
+                }));
+            } else {
+                println!("Built and deployed {} as {id}", summary.project);
+                println!("  preview     {preview_url}");
+                if let Some(url) = production_url {
+                    println!("  production  {url}");
+                }
+            }
+            Ok(())
+        }
+        Some((status, message)) => Err(PierError::BuildFailed {
+            step: format!("{status:?}").to_lowercase(),
+            detail: message.unwrap_or_else(|| "see the log above".into()),
+        }
+        .into()),
+        None => anyhow::bail!("the build's log ended without a status; see `pier logs {id}`"),
+    }
 }
 
 async fn logs(

@@ -650,3 +650,107 @@ fn build_logs_go_to_redis_when_it_answers_and_are_archived_either_way() {
     let archived = json(&run(store, &["logs", &id, "--json"]));
     assert!(archived["log"].to_string().contains("hello from the build"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_with_the_queue_runner_ships_the_folder_to_a_builder_worker_and_follows_it() {
+    use std::sync::Arc;
+    let moto = Moto::start();
+    let redis = pier_tests::Redis::start();
+    let queues = pier_tests::queues::BuildQueues::create(&moto, 3).await;
+    let (store, store_dir) = pier_tests::local_store().await;
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(
+        source.path().join("package.json"),
+        r#"{"name":"queued","scripts":{"build":"node -e \"require('fs').mkdirSync('dist',{recursive:true});require('fs').writeFileSync('dist/index.html','built remotely');console.log('hello from the builder')\""}}"#,
+    )
+    .unwrap();
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        format!(
+            "[builds]\nrunner = \"queue\"\nqueue_url = \"{}\"\n",
+            queues.work
+        ),
+    )
+    .unwrap();
+
+    // A builder worker, as the builder image runs it, on the same store and Redis.
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let work = tempfile::tempdir().unwrap();
+    let worker = tokio::spawn(pier_core::build::worker::work(
+        pier_core::build::queue::BuildQueue::connect(&queues.work, Some(&moto.endpoint)).await,
+        store.clone(),
+        Arc::new(
+            pier_core::logs::redis::RedisLogs::open(&redis.url(), Duration::from_secs(600))
+                .unwrap(),
+        ),
+        pier_core::build::worker::WorkerOptions {
+            poll: Duration::from_secs(1),
+            workdir: work.path().to_path_buf(),
+            store_cache: false,
+            ..Default::default()
+        },
+        Arc::default(),
+        shutdown.clone(),
+    ));
+
+    let store_path = store_dir.path().to_str().unwrap().to_string();
+    let dir = source.path().to_str().unwrap().to_string();
+    let (endpoint, redis_url, config_path) = (
+        moto.endpoint.clone(),
+        redis.url(),
+        config.path().to_path_buf(),
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        pier(
+            &store_path,
+            &["deploy", &dir, "--project", "queued", "--prod"],
+        )
+        .env("PIER_CONFIG", config_path)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("PIER_REDIS_URL", redis_url)
+        .output()
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    shutdown.cancel();
+    worker.await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", stderr(&output));
+    // The worker's build log reached this terminal live, and the result names its URLs.
+    let streamed = format!("{stdout}{}", stderr(&output));
+    assert!(streamed.contains("hello from the builder"), "{streamed}");
+    assert!(stdout.contains("Built and deployed queued"), "{stdout}");
+    assert!(stdout.contains("http://queued.localhost:4800"), "{stdout}");
+    let alias = pier_core::alias::read(store.as_ref(), "queued")
+        .await
+        .unwrap()
+        .unwrap();
+    let live =
+        pier_core::deployments::resolve(store.as_ref(), alias.production.as_deref().unwrap())
+            .await
+            .unwrap();
+    assert!(matches!(
+        live.source,
+        pier_core::manifest::Source::Folder { .. }
+    ));
+    assert_eq!(queues.depth(&queues.work).await, 0);
+
+    // Without a queue configured, the runner says what to set up.
+    let bare = run(
+        store_dir.path().to_str().unwrap(),
+        &[
+            "deploy",
+            source.path().to_str().unwrap(),
+            "--runner",
+            "queue",
+        ],
+    );
+    assert_eq!(bare.status.code(), Some(1));
+    assert!(
+        stderr(&bare).contains("hint: run `pier setup aws` first"),
+        "{}",
+        stderr(&bare)
+    );
+}

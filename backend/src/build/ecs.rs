@@ -52,11 +52,7 @@ pub struct EcsRunner {
 impl EcsRunner {
     /// A runner through the standard AWS chain; `endpoint` points at an emulator in tests.
     pub async fn connect(target: EcsTarget, endpoint: Option<&str>) -> EcsRunner {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(endpoint) = endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let config = loader.load().await;
+        let config = crate::aws::load(endpoint, None).await;
         EcsRunner {
             client: Client::new(&config),
             target,

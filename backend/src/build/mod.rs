@@ -4,10 +4,15 @@
 //! log ([`crate::logs`]), which is archived beside the deployment at the end. Nothing is
 //! deployed, let alone promoted, from a failed, timed-out or canceled build.
 
+pub mod archive;
+pub mod cache;
 pub mod detect;
 pub mod ecs;
 pub mod git;
+pub mod job;
+pub mod queue;
 pub mod runner;
+pub mod worker;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -43,6 +48,9 @@ pub struct BuildRequest {
     pub env: Vec<EnvVar>,
     pub timeout: Duration,
     pub source: Option<Source>,
+    /// Save the package manager's cache to the store and restore it next time. Worth it where
+    /// the disk starts empty (builder tasks); a machine's own cache is faster where it exists.
+    pub store_cache: bool,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -64,7 +72,13 @@ pub async fn build_and_deploy(
     progress: &Progress,
 ) -> Result<DeployOutcome, PierError> {
     let result = run_build(store, request, log, cancel, progress).await;
-    match &result {
+    conclude(store, log, result.as_ref().map(|_| ())).await;
+    result
+}
+
+/// Writes the terminal status for `result` and archives the whole log.
+pub(crate) async fn conclude(store: &dyn Store, log: &LogWriter, outcome: Result<(), &PierError>) {
+    match outcome {
         Ok(_) => log.status(BuildStatus::Ready, None).await,
         Err(PierError::BuildCanceled) => log.status(BuildStatus::Canceled, None).await,
         Err(error) => {
@@ -75,10 +89,9 @@ pub async fn build_and_deploy(
     if let Err(error) = log.finish(store).await {
         tracing::warn!(%error, "could not archive the build log");
     }
-    result
 }
 
-async fn run_build(
+pub(crate) async fn run_build(
     store: &dyn Store,
     request: &BuildRequest,
     log: &LogWriter,
@@ -95,11 +108,24 @@ async fn run_build(
     )
     .await;
     let deadline = tokio::time::Instant::now() + request.timeout;
-    let env: Vec<(String, String)> = request
+    let mut env: Vec<(String, String)> = request
         .env
         .iter()
         .map(|var| (var.name.clone(), var.value.clone()))
         .collect();
+    let cache_home = tempfile::tempdir().map_err(|source| PierError::Unreadable {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let cache = match (request.store_cache, plan.package_manager, &plan.install) {
+        (true, Some(manager), Some(_)) => {
+            restore_cache(store, &request.dir, manager, cache_home.path(), log).await
+        }
+        _ => None,
+    };
+    if let Some(cache) = &cache {
+        env.extend(cache.environment());
+    }
     for (status, step) in [
         (BuildStatus::Installing, &plan.install),
         (BuildStatus::Building, &plan.build),
@@ -164,7 +190,59 @@ async fn run_build(
         ),
     )
     .await;
+    if let Some(cache) = &cache {
+        match cache.save(store).await {
+            Ok(0) => {}
+            Ok(bytes) => {
+                log.line(
+                    LogStream::System,
+                    &format!(
+                        "Saved the build cache ({:.1} MiB)",
+                        bytes as f64 / 1048576.0
+                    ),
+                )
+                .await
+            }
+            Err(error) => {
+                log.line(
+                    LogStream::System,
+                    &format!("warning: could not save the build cache: {error}"),
+                )
+                .await
+            }
+        }
+    }
     Ok(outcome)
+}
+
+/// A cache problem is never a build failure: the install just downloads everything.
+async fn restore_cache(
+    store: &dyn Store,
+    source: &std::path::Path,
+    manager: detect::PackageManager,
+    cache_home: &std::path::Path,
+    log: &LogWriter,
+) -> Option<cache::BuildCache> {
+    let found = cache::BuildCache::for_source(source, manager, cache_home.join("packages"));
+    let cache = match found {
+        Ok(Some(cache)) => cache,
+        Ok(None) => return None,
+        Err(error) => {
+            log.line(
+                LogStream::System,
+                &format!("warning: no build cache: {error}"),
+            )
+            .await;
+            return None;
+        }
+    };
+    let message = match cache.restore(store).await {
+        Ok(true) => "Restored the build cache for this lockfile".to_string(),
+        Ok(false) => "No build cache for this lockfile yet; it is saved after the build".into(),
+        Err(error) => format!("warning: could not restore the build cache: {error}"),
+    };
+    log.line(LogStream::System, &message).await;
+    Some(cache)
 }
 
 fn check(step: &Step, outcome: RunOutcome, timeout: Duration) -> Result<(), PierError> {

@@ -137,8 +137,26 @@ impl LogWriter {
         }
     }
 
+    /// Continues a log an earlier attempt started (a retried queue job): numbering goes on
+    /// after `previous`, and the archive holds every attempt.
+    pub fn resume(
+        deployment: &str,
+        backend: Arc<dyn LogBackend>,
+        secrets: Vec<String>,
+        previous: Vec<LogRecord>,
+    ) -> LogWriter {
+        let writer = LogWriter::new(deployment, backend, secrets);
+        *writer.records.lock().expect("not poisoned") = previous;
+        writer
+    }
+
     pub fn deployment(&self) -> &str {
         &self.deployment
+    }
+
+    /// Waits until the live backend has everything written so far.
+    pub async fn flush(&self) {
+        self.backend.flush(&self.deployment).await;
     }
 
     pub async fn line(&self, stream: LogStream, text: &str) {
@@ -164,7 +182,7 @@ impl LogWriter {
         let record = {
             let mut records = self.records.lock().expect("not poisoned");
             let record = LogRecord {
-                seq: records.len() as u64 + 1,
+                seq: records.last().map_or(0, |last| last.seq) + 1,
                 at_ms: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
                 kind,
             };

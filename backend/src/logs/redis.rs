@@ -152,7 +152,9 @@ async fn publish_loop(
     let mut closed = false;
     loop {
         // Take everything queued without waiting, or wait when there is nothing to send.
-        let idle = delivered as usize == log.len();
+        // Records are kept by `seq`, which need not start at 1 (a resumed log).
+        let newest = log.last().map_or(0, |record| record.seq);
+        let idle = delivered >= newest;
         if idle {
             for flushed in waiting.drain(..) {
                 let _ = flushed.send(());
@@ -185,10 +187,7 @@ async fn publish_loop(
             match connect(&client, &display).await {
                 Ok(mut fresh) => {
                     // Redis may have restarted empty: re-send from what the stream holds.
-                    delivered = top_seq(&mut fresh, &key)
-                        .await
-                        .unwrap_or(0)
-                        .min(log.len() as u64);
+                    delivered = top_seq(&mut fresh, &key).await.unwrap_or(0).min(newest);
                     connection = Some(fresh);
                     backoff = Duration::from_millis(50);
                 }
@@ -201,7 +200,8 @@ async fn publish_loop(
             }
         }
         let active = connection.as_mut().expect("connected above");
-        let batch = &log[delivered as usize..(delivered as usize + BATCH).min(log.len())];
+        let start = log.partition_point(|record| record.seq <= delivered);
+        let batch = &log[start..(start + BATCH).min(log.len())];
         let mut pipe = redis::pipe();
         for record in batch {
             pipe.cmd("XADD")
@@ -227,13 +227,10 @@ async fn publish_loop(
             .arg(retention.as_secs())
             .ignore();
         match pipe.query_async::<()>(active).await {
-            Ok(()) => delivered += batch.len() as u64,
+            Ok(()) => delivered = batch.last().map_or(delivered, |record| record.seq),
             Err(error) if error.to_string().contains("equal or smaller") => {
                 // Already there (sent before a reconnect): find out how far the stream is.
-                delivered = top_seq(active, &key)
-                    .await
-                    .unwrap_or(delivered)
-                    .min(log.len() as u64);
+                delivered = top_seq(active, &key).await.unwrap_or(delivered).min(newest);
             }
             Err(error) => {
                 tracing::warn!(error = %display_url(&error.to_string()), "live logs: Redis write failed; reconnecting");
@@ -299,11 +296,13 @@ impl LiveLogs for RedisLogs {
         }
         let connection = reader.as_mut().expect("connected above");
         let key = stream_key(deployment);
-        let result: Result<redis::streams::StreamReadReply, _> = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(BATCH * 4)
-            .arg("BLOCK")
-            .arg(wait.as_millis() as u64)
+        let mut xread = redis::cmd("XREAD");
+        xread.arg("COUNT").arg(BATCH * 4);
+        // `BLOCK 0` would wait forever: a zero wait means "do not block".
+        if !wait.is_zero() {
+            xread.arg("BLOCK").arg(wait.as_millis().max(1) as u64);
+        }
+        let result: Result<redis::streams::StreamReadReply, _> = xread
             .arg("STREAMS")
             .arg(&key)
             .arg(format!("{after}-0"))

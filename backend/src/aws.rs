@@ -1,0 +1,44 @@
+//! One place that loads the AWS configuration for every service client but S3's store (which
+//! has its own timeouts and retry rules): the standard chain (environment, profiles, SSO,
+//! instance roles), with an optional endpoint override that points every call at an emulator
+//! such as moto. Real AWS is the default; the override is the one switch tests flip.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// The SDK configuration from the standard chain; `region` wins over the chain's region.
+pub async fn load(endpoint: Option<&str>, region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// The region inside an SQS queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`);
+/// `None` for an emulator's URL.
+pub fn region_of_queue_url(url: &str) -> Option<&str> {
+    let host = url.split("://").nth(1)?.split('/').next()?;
+    let rest = host.strip_prefix("sqs.")?;
+    let region = rest.split('.').next()?;
+    rest[region.len()..]
+        .starts_with(".amazonaws.com")
+        .then_some(region)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn queue_urls_name_their_region() {
+        assert_eq!(
+            super::region_of_queue_url("https://sqs.eu-west-1.amazonaws.com/1234/pier-builds"),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            super::region_of_queue_url("http://127.0.0.1:5000/123456789012/pier-builds"),
+            None
+        );
+    }
+}
