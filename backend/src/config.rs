@@ -77,6 +77,21 @@ impl ConfigFile {
             }),
         }
     }
+
+    /// Writes the file whole (temp file, then rename), creating its folder.
+    pub fn save(&self, path: &Path) -> Result<(), PierError> {
+        let fail = |detail: String| PierError::BadConfig {
+            path: path.to_path_buf(),
+            detail,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+        }
+        let text = toml::to_string(self).map_err(|e| fail(e.to_string()))?;
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(|e| fail(e.to_string()))?;
+        std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
+    }
 }
 
 /// The resolved settings a command runs with.

@@ -133,6 +133,14 @@ pub enum PierError {
     SourceTooLarge { path: PathBuf, bytes: u64 },
     #[error("the build queue `{queue}` failed: {detail}")]
     Queue { queue: String, detail: String },
+    #[error("AWS {call} failed: {code} {detail}")]
+    Aws {
+        call: String,
+        code: String,
+        detail: String,
+    },
+    #[error("the setup settings are invalid: {detail}")]
+    BadSetup { detail: String },
     #[error("the build job is malformed: {detail}")]
     BadJob { detail: String },
     #[error("remote builds need {what}")]
@@ -193,6 +201,18 @@ impl PierError {
             PierError::Queue { .. } => {
                 "check the queue URL (`pier setup aws` writes it), the region and that your credentials may use SQS"
             }
+            PierError::Aws { code, .. } => match code.as_str() {
+                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+                    "your AWS identity lacks this permission; use an administrator profile for setup (`--profile`)"
+                }
+                "ExpiredToken" | "ExpiredTokenException" => {
+                    "your AWS session expired; sign in again (`aws sso login`)"
+                }
+                _ => {
+                    "fix the cause above and run the same command again; it resumes where it stopped"
+                }
+            },
+            PierError::BadSetup { .. } => "run `pier setup aws --help` for the settings",
             PierError::BadJob { .. } => {
                 "the job was not made by this version of Pier; start the build again with `pier deploy`"
             }

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod project_name;
 pub mod records;
 pub mod scan;
+pub mod setup;
 pub mod site_config;
 pub mod store;
 pub mod watch;

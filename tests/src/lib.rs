@@ -98,6 +98,10 @@ impl Moto {
             let port = free_port();
             let mut child = match Command::new(&program)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                // Certificates validate after 1 s instead of a minute.
+                .env("MOTO_ACM_VALIDATION_WAIT", "1")
+                // AWS's managed IAM policies exist in every real account.
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -6,6 +6,7 @@
 //! hint of what to do next.
 
 mod bars;
+mod setup_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -123,11 +124,43 @@ enum Command {
         #[arg(long, conflicts_with = "port")]
         listen: Option<String>,
     },
+    /// Make an AWS account ready for Pier: store bucket, build queue, IAM roles, ECS, load
+    /// balancer, CloudFront with a certificate, DNS. Idempotent; --plan shows what it would do.
+    Setup {
+        #[command(subcommand)]
+        target: SetupTarget,
+    },
+    /// Remove exactly what `pier setup` made (a bucket holding deployments is kept).
+    Teardown {
+        #[command(subcommand)]
+        target: TeardownTarget,
+    },
     /// Delete stored files that no deployment uses.
     Gc {
         /// Report what would be deleted, delete nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SetupTarget {
+    /// Set up (or check, with --plan) Pier in an AWS account.
+    Aws {
+        /// Print what would be created or changed, and change nothing.
+        #[arg(long)]
+        plan: bool,
+        #[command(flatten)]
+        args: setup_cmd::AwsArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TeardownTarget {
+    /// Remove what `pier setup aws` made.
+    Aws {
+        #[command(flatten)]
+        args: setup_cmd::AwsArgs,
     },
 }
 
@@ -164,6 +197,16 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Setup works on an account, not a store: it runs before there is one to open.
+    match cli.command {
+        Command::Setup {
+            target: SetupTarget::Aws { plan, args },
+        } => return setup_cmd::setup(args, plan, cli.json).await,
+        Command::Teardown {
+            target: TeardownTarget::Aws { args },
+        } => return setup_cmd::teardown(args, cli.json).await,
+        _ => {}
+    }
     let file = ConfigFile::load(&config_path())?;
     let settings = Settings::resolve(cli.store.as_deref(), cli.base_url.as_deref(), &file)?;
     let cli_redis = cli.redis_url.clone().or(file.redis_url.clone());
@@ -338,6 +381,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             list,
         } => watch(store, &out, dirs, project, prod, build, forget, list).await?,
         Command::Serve { port, listen } => serve(store, &settings, port, listen).await?,
+        Command::Setup { .. } | Command::Teardown { .. } => unreachable!("handled above"),
         Command::Gc { dry_run } => {
             let report = gc::collect(store.as_ref(), dry_run).await?;
             if out.json {

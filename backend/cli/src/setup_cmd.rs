@@ -1,0 +1,205 @@
+//! `pier setup aws` and `pier teardown aws`: argument parsing and printing over
+//! `pier_core::setup`. After an apply, the config file points Pier at what was made (the
+//! store bucket, the base URL, the build queue and the ECS target).
+
+use pier_core::PierError;
+use pier_core::config::{ConfigFile, config_path};
+use pier_core::setup::{self, Action, Change, Clients, Mode, SetupSpec, TaskRange, record};
+use serde_json::json;
+
+#[derive(clap::Args)]
+pub struct AwsArgs {
+    /// Sites are served at <project>.<base-domain>; its Route53 zone must be in the account.
+    #[arg(long, env = "PIER_BASE_DOMAIN")]
+    base_domain: Option<String>,
+    /// The AWS region; defaults to the AWS profile's region.
+    #[arg(long, env = "AWS_REGION")]
+    region: Option<String>,
+    /// The store bucket; defaults to <name>-<base domain with dashes>.
+    #[arg(long)]
+    bucket: Option<String>,
+    /// The prefix of every resource name.
+    #[arg(long, default_value = "pier")]
+    name: String,
+    /// The builder image (built from backend/builder/Dockerfile, pushed to your registry).
+    #[arg(long, default_value = concat!("pier-builder:", env!("CARGO_PKG_VERSION")))]
+    builder_image: String,
+    /// The proxy image (built from proxy/Dockerfile, pushed to your registry).
+    #[arg(long, default_value = concat!("pier-proxy:", env!("CARGO_PKG_VERSION")))]
+    proxy_image: String,
+    /// Proxy tasks, as MIN-MAX.
+    #[arg(long, default_value = "1-4", value_parser = parse_range)]
+    proxy_tasks: TaskRange,
+    /// Builder workers, as MIN-MAX (0 lets the fleet sleep when no build waits).
+    #[arg(long, default_value = "0-4", value_parser = parse_range)]
+    builders: TaskRange,
+    /// Scale the proxy out above this many requests per task per minute.
+    #[arg(long, default_value_t = 1000)]
+    proxy_requests_per_task: u32,
+    /// Scale builders out above this many waiting jobs per worker.
+    #[arg(long, default_value_t = 2)]
+    jobs_per_builder: u32,
+    /// Where the setup record lives; defaults beside the config file.
+    #[arg(long, hide = true)]
+    record: Option<std::path::PathBuf>,
+}
+
+fn parse_range(text: &str) -> Result<TaskRange, String> {
+    let (min, max) = text
+        .split_once('-')
+        .ok_or_else(|| format!("`{text}` is not MIN-MAX, as in 1-4"))?;
+    let number = |n: &str| {
+        n.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{n}` is not a whole number"))
+    };
+    Ok(TaskRange {
+        min: number(min)?,
+        max: number(max)?,
+    })
+}
+
+async fn region(args: &AwsArgs) -> anyhow::Result<String> {
+    if let Some(region) = &args.region {
+        return Ok(region.clone());
+    }
+    let config = pier_core::aws::load(None, None).await;
+    config.region().map(|r| r.to_string()).ok_or_else(|| {
+        PierError::BadSetup {
+            detail: "no AWS region is set; pass --region or set one in your AWS profile".into(),
+        }
+        .into()
+    })
+}
+
+fn record_path(args: &AwsArgs, region: &str) -> std::path::PathBuf {
+    args.record
+        .clone()
+        .unwrap_or_else(|| record::default_path(&args.name, region))
+}
+
+pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> {
+    let region = region(&args).await?;
+    let Some(base_domain) = args.base_domain.clone() else {
+        return Err(PierError::BadSetup {
+            detail: "--base-domain is required, as in --base-domain sites.example.com".into(),
+        }
+        .into());
+    };
+    let base_domain = pier_core::domains::normalize(&base_domain)?;
+    let spec = SetupSpec {
+        name: args.name.clone(),
+        region: region.clone(),
+        bucket: args
+            .bucket
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", args.name, base_domain.replace('.', "-"))),
+        base_domain: base_domain.clone(),
+        builder_image: args.builder_image.clone(),
+        proxy_image: args.proxy_image.clone(),
+        proxy_tasks: args.proxy_tasks,
+        builder_tasks: args.builders,
+        proxy_requests_per_task: args.proxy_requests_per_task,
+        jobs_per_builder: args.jobs_per_builder,
+    };
+    let clients = Clients::connect(&region, None).await;
+    let mut record = record::SetupRecord::open(&record_path(&args, &region), &spec.name, &region)?;
+    let mode = if plan { Mode::Plan } else { Mode::Apply };
+    let report = setup::run(&clients, &spec, mode, &mut record).await?;
+    if !plan {
+        record.outputs = report.outputs.clone();
+        record.save()?;
+        let path = config_path();
+        let mut file = ConfigFile::load(&path)?;
+        file.store = Some(format!("s3://{}", spec.bucket));
+        file.base_url = Some(format!("https://{base_domain}"));
+        file.builds.runner = Some("queue".into());
+        file.builds.queue_url = report.outputs.queue_url.clone();
+        file.builds.ecs = Some(setup::compute::ecs_target(&spec, &report.outputs));
+        file.save(&path)?;
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "plan": plan,
+                "changes": report.changes,
+                "outputs": report.outputs,
+                "record": record.path(),
+            }))?
+        );
+        return Ok(());
+    }
+    println!(
+        "{} for {base_domain} in {region}:",
+        if plan { "Plan" } else { "Setup" }
+    );
+    print_changes(&report.changes, plan);
+    let waiting = report.changes.iter().any(|c| c.action == Action::Waiting);
+    if plan {
+        println!("\nNothing was changed. Run `pier setup aws` without --plan to apply.");
+    } else if waiting {
+        println!(
+            "\nSome steps wait on something outside Pier (above); run the same command again to continue."
+        );
+    } else {
+        println!(
+            "\nDone. Pier now deploys to s3://{} and builds on the queue; the config is {}.",
+            spec.bucket,
+            config_path().display()
+        );
+    }
+    Ok(())
+}
+
+pub async fn teardown(args: AwsArgs, json: bool) -> anyhow::Result<()> {
+    let region = region(&args).await?;
+    let path = record_path(&args, &region);
+    if !path.exists() {
+        return Err(PierError::BadSetup {
+            detail: format!(
+                "there is no setup record at {}; nothing that Pier made is known here",
+                path.display()
+            ),
+        }
+        .into());
+    }
+    let clients = Clients::connect(&region, None).await;
+    let mut record = record::SetupRecord::open(&path, &args.name, &region)?;
+    let changes = setup::teardown(&clients, &mut record).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "changes": changes }))?
+        );
+    } else {
+        println!("Teardown in {region}:");
+        for change in &changes {
+            println!(
+                "  {:<18} {:<40} {}",
+                change.resource,
+                change.name,
+                change.detail.as_deref().unwrap_or("")
+            );
+        }
+        println!("\nRemoved what `pier setup aws` made; nothing else was touched.");
+    }
+    Ok(())
+}
+
+fn print_changes(changes: &[Change], plan: bool) {
+    for change in changes {
+        let verb = match (change.action, plan) {
+            (Action::Exists, _) => "exists",
+            (Action::Create, true) => "create",
+            (Action::Create, false) => "created",
+            (Action::Update, true) => "update",
+            (Action::Update, false) => "updated",
+            (Action::Waiting, _) => "waiting",
+        };
+        println!("  {verb:<8} {:<18} {}", change.resource, change.name);
+        if let Some(detail) = &change.detail {
+            println!("           {detail}");
+        }
+    }
+}
