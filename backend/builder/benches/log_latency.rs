@@ -112,7 +112,9 @@ async fn raw_redis(url: &str) {
             .arg("t")
             .arg(now_ns().to_string())
             .arg("l")
-            .arg(format!("line {i} of a chatty build, padded to a typical log line length"))
+            .arg(format!(
+                "line {i} of a chatty build, padded to a typical log line length"
+            ))
             .query_async(&mut writer)
             .await
             .unwrap();
@@ -155,10 +157,7 @@ async fn builder(url: &str) {
         chatty_tree(&copy);
         let started = Instant::now();
         let status = Command::new("sh")
-            .args([
-                "-c",
-                "npm install --no-audit --no-fund && npm run build",
-            ])
+            .args(["-c", "npm install --no-audit --no-fund && npm run build"])
             .current_dir(&copy)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -6,6 +6,7 @@
 //! hint of what to do next.
 
 mod bars;
+mod domains_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -122,6 +123,11 @@ enum Command {
         /// Listen on this address instead, e.g. 0.0.0.0:8080 to serve your network.
         #[arg(long, conflicts_with = "port")]
         listen: Option<String>,
+    },
+    /// Custom domains on the CloudFront distribution: add, ls, rm, verify.
+    Domains {
+        #[command(subcommand)]
+        command: domains_cmd::DomainsCommand,
     },
     /// Delete stored files that no deployment uses.
     Gc {
@@ -338,6 +344,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             list,
         } => watch(store, &out, dirs, project, prod, build, forget, list).await?,
         Command::Serve { port, listen } => serve(store, &settings, port, listen).await?,
+        Command::Domains { command } => domains_cmd::run(store, out.json, command).await?,
         Command::Gc { dry_run } => {
             let report = gc::collect(store.as_ref(), dry_run).await?;
             if out.json {
