@@ -69,7 +69,7 @@ async fn set_up_aws(moto: &Moto) -> String {
         )
         .build()
         .unwrap();
-    let config = DistributionConfig::builder()
+    let distribution = DistributionConfig::builder()
         .caller_reference("cli-test")
         .comment("pier")
         .enabled(true)
@@ -91,7 +91,7 @@ async fn set_up_aws(moto: &Moto) -> String {
         .unwrap();
     aws_sdk_cloudfront::Client::new(&config)
         .create_distribution()
-        .distribution_config(config)
+        .distribution_config(distribution)
         .send()
         .await
         .unwrap()

@@ -965,15 +965,14 @@ pub async fn list(store: &dyn Store) -> Result<Vec<DomainListing>, PierError> {
         if let Some(host) = rest
             .strip_suffix(".json")
             .filter(|host| !host.contains('/'))
+            && let Some(record) = domains::lookup(store, host).await?
         {
-            if let Some(record) = domains::lookup(store, host).await? {
-                listings.push(DomainListing {
-                    domain: record.domain,
-                    project: record.project,
-                    attached: true,
-                    reached: None,
-                });
-            }
+            listings.push(DomainListing {
+                domain: record.domain,
+                project: record.project,
+                attached: true,
+                reached: None,
+            });
         }
     }
     for object in &objects {
