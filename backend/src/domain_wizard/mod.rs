@@ -89,7 +89,7 @@ impl DomainError {
     pub fn hint(&self) -> &'static str {
         match self {
             DomainError::ZoneNotInAccount { .. } => {
-                "create a public hosted zone for the domain in Route53 and delegate to its name servers, or create the CNAME records above at your DNS host; then run `pier domains add` again"
+                "create a public hosted zone for the domain in Route53 and set its NS records at your registrar, or create the CNAME records named above at your DNS host; then run `pier domains add` again"
             }
             DomainError::NoDistribution => {
                 "pass --distribution ID or set PIER_DISTRIBUTION_ID (`pier setup aws` creates the distribution)"
