@@ -38,6 +38,8 @@ pub struct ConfigFile {
     /// `redis://` or `rediss://`; a password here is read but never printed. Prefer the
     /// environment (`PIER_REDIS_URL`) for URLs with passwords.
     pub redis_url: Option<String>,
+    /// The CloudFront distribution `pier setup aws` made; custom domains go on it.
+    pub distribution_id: Option<String>,
     #[serde(default)]
     pub builds: BuildsConfig,
 }
@@ -199,6 +201,7 @@ mod tests {
             store: Some("s3://from-file".into()),
             base_url: Some("https://sites.example.com".into()),
             redis_url: None,
+            distribution_id: None,
             builds: Default::default(),
         };
         let settings = Settings::resolve(Some("/tmp/flag-store"), None, &file).unwrap();

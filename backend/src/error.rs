@@ -145,6 +145,8 @@ pub enum PierError {
     BadJob { detail: String },
     #[error("remote builds need {what}")]
     RemoteBuildsNotSetUp { what: String },
+    #[error(transparent)]
+    Domain(#[from] crate::domain_wizard::DomainError),
 }
 
 impl PierError {
@@ -219,6 +221,7 @@ impl PierError {
             PierError::RemoteBuildsNotSetUp { .. } => {
                 "run `pier setup aws` first, or build on this machine with `--runner local`"
             }
+            PierError::Domain(e) => e.hint(),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod content_type;
 pub mod deploy;
 pub mod deployments;
+pub mod domain_wizard;
 pub mod domains;
 pub mod error;
 pub mod gc;

@@ -6,6 +6,7 @@
 //! hint of what to do next.
 
 mod bars;
+mod domains_cmd;
 mod setup_cmd;
 
 use std::path::PathBuf;
@@ -134,6 +135,11 @@ enum Command {
     Teardown {
         #[command(subcommand)]
         target: TeardownTarget,
+    },
+    /// Custom domains on the CloudFront distribution: add, ls, rm, verify.
+    Domains {
+        #[command(subcommand)]
+        command: domains_cmd::DomainsCommand,
     },
     /// Delete stored files that no deployment uses.
     Gc {
@@ -382,6 +388,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => watch(store, &out, dirs, project, prod, build, forget, list).await?,
         Command::Serve { port, listen } => serve(store, &settings, port, listen).await?,
         Command::Setup { .. } | Command::Teardown { .. } => unreachable!("handled above"),
+        Command::Domains { command } => domains_cmd::run(store, out.json, command).await?,
         Command::Gc { dry_run } => {
             let report = gc::collect(store.as_ref(), dry_run).await?;
             if out.json {

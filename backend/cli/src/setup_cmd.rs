@@ -113,6 +113,7 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
         let mut file = ConfigFile::load(&path)?;
         file.store = Some(format!("s3://{}", spec.bucket));
         file.base_url = Some(format!("https://{base_domain}"));
+        file.distribution_id = report.outputs.distribution_id.clone();
         file.builds.runner = Some("queue".into());
         file.builds.queue_url = report.outputs.queue_url.clone();
         file.builds.ecs = Some(setup::compute::ecs_target(&spec, &report.outputs));
