@@ -5,6 +5,7 @@
 //! the store's key layout and the invariants.
 
 pub mod alias;
+pub mod app;
 pub mod build;
 pub mod config;
 pub mod content_type;
