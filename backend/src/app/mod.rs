@@ -14,6 +14,7 @@ pub mod log_follow;
 pub mod meter;
 pub mod secrets;
 pub mod settings;
+pub mod switch_store;
 pub mod target;
 pub mod views;
 pub mod watches;
@@ -45,6 +46,17 @@ struct Inner {
     jobs: Mutex<std::collections::HashMap<String, views::JobState>>,
     watches: watches::Watches,
     follow: log_follow::Follower,
+    /// Why the saved settings could not be used at start (the app runs on the embedded
+    /// default meanwhile, so it always opens).
+    startup_problem: Option<UserError>,
+}
+
+/// What the sidebar shows: where deployments go and where they are served.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AppInfo {
+    pub serve_url: String,
+    pub store: String,
+    pub startup_problem: Option<UserError>,
 }
 
 impl App {
@@ -52,8 +64,20 @@ impl App {
     /// watches. Nothing configured means the embedded default: a local store.
     pub async fn start(serve_port: u16, events: EventSink) -> Result<App, UserError> {
         let settings_file = settings::path();
-        let desktop = DesktopSettings::load(&settings_file)?;
-        let target = Target::open(&desktop, serve_port).await?;
+        let opened = match DesktopSettings::load(&settings_file) {
+            Ok(desktop) => Target::open(&desktop, serve_port).await,
+            Err(error) => Err(error),
+        };
+        let (target, startup_problem) = match opened {
+            Ok(target) => (target, None),
+            Err(error) => {
+                tracing::warn!(%error, "the saved settings cannot be used; starting on the embedded default");
+                (
+                    Target::open(&DesktopSettings::default(), serve_port).await?,
+                    Some(error),
+                )
+            }
+        };
         let app = App {
             inner: Arc::new(Inner {
                 settings_file,
@@ -63,6 +87,7 @@ impl App {
                 jobs: Mutex::default(),
                 watches: watches::Watches::new(crate::watch::list::path(), events.clone()),
                 follow: log_follow::Follower::default(),
+                startup_problem,
             }),
         };
         app.inner.watches.resume(&app.target());
@@ -72,6 +97,15 @@ impl App {
     /// The store, URLs and live logs in use now.
     pub fn target(&self) -> Target {
         self.inner.target.read().expect("not poisoned").clone()
+    }
+
+    pub fn info(&self) -> AppInfo {
+        let target = self.target();
+        AppInfo {
+            serve_url: target.url_for("<project>"),
+            store: target.store.url(),
+            startup_problem: self.inner.startup_problem.clone(),
+        }
     }
 
     pub fn events(&self) -> &EventSink {
