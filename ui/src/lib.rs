@@ -59,7 +59,12 @@ impl Ctx {
         let ctx = *self;
         spawn_local(async move {
             match bridge::call::<AppInfo>("app_info", bridge::NoArgs {}).await {
-                Ok(info) => ctx.info.set(Some(info)),
+                Ok(info) => {
+                    if let Some(problem) = info.startup_problem.clone() {
+                        ctx.fail(problem);
+                    }
+                    ctx.info.set(Some(info));
+                }
                 Err(error) => ctx.fail(error),
             }
         });
@@ -170,7 +175,10 @@ fn App() -> impl IntoView {
                     current == target
                         || (matches!(target, Screen::Projects) && matches!(current, Screen::Project(_)))
                 }
-                on:click=move |_| ctx.screen.set(screen.clone())
+                on:click=move |_| {
+                    ctx.notice.set(None);
+                    ctx.screen.set(screen.clone());
+                }
             >
                 {label}
             </button>

@@ -88,11 +88,12 @@ mod tests {
     #[tokio::test]
     async fn reads_follow_the_switch() {
         let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let open = |dir: &std::path::Path| {
-            crate::store::open(&crate::store::StoreUrl::Local(dir.to_path_buf()))
-        };
-        let first = open(first_dir.path()).await.unwrap();
-        let second = open(second_dir.path()).await.unwrap();
+        async fn open(dir: &std::path::Path) -> DynStore {
+            let url = crate::store::StoreUrl::Local(dir.to_path_buf());
+            crate::store::open(&url).await.unwrap()
+        }
+        let first = open(first_dir.path()).await;
+        let second = open(second_dir.path()).await;
         first
             .put("k", Bytes::from_static(b"one"), PutOptions::default())
             .await
@@ -105,6 +106,6 @@ mod tests {
         assert_eq!(&switch.get("k").await.unwrap().unwrap().body[..], b"one");
         switch.switch_to(second);
         assert_eq!(&switch.get("k").await.unwrap().unwrap().body[..], b"two");
-        assert_eq!(switch.url(), open(second_dir.path()).await.unwrap().url());
+        assert_eq!(switch.url(), open(second_dir.path()).await.url());
     }
 }

@@ -257,7 +257,6 @@ pub fn Logs() -> impl IntoView {
             let bottom = (count as f64 * ROW - element.client_height() as f64).max(0.0);
             element.set_scroll_top(bottom as i32);
             log.scroll_top.set(bottom);
-            height.set(element.client_height() as f64);
         }
     });
     Effect::new(move |_| {
@@ -269,10 +268,14 @@ pub fn Logs() -> impl IntoView {
             log.scroll_top.set(top);
         }
     });
+    // Which rows are in view changes only when the first visible row does, not on every
+    // pixel of scrolling; rows already on screen are kept (keyed by position and seq), so a
+    // batch of new lines creates only the new rows.
+    let first_row =
+        Memo::new(move |_| ((log.scroll_top.get() / ROW) as usize).saturating_sub(OVERSCAN));
+    let row_count = Memo::new(move |_| (height.get() / ROW) as usize + 2 * OVERSCAN);
     let visible_rows = move || {
-        let top = log.scroll_top.get();
-        let first = ((top / ROW) as usize).saturating_sub(OVERSCAN);
-        let count = (height.get() / ROW) as usize + 2 * OVERSCAN;
+        let (first, count) = (first_row.get(), row_count.get());
         log.shown.with(|shown| {
             log.lines.with(|lines| {
                 shown
@@ -280,8 +283,8 @@ pub fn Logs() -> impl IntoView {
                     .enumerate()
                     .skip(first)
                     .take(count)
-                    .map(|(position, &index)| render_row(position, &lines[index as usize]))
-                    .collect_view()
+                    .map(|(position, &index)| (position, lines[index as usize].clone()))
+                    .collect::<Vec<_>>()
             })
         })
     };
@@ -347,7 +350,11 @@ pub fn Logs() -> impl IntoView {
             }
         >
             <div class="log-spacer" style:height=move || format!("{}px", log.shown.with(Vec::len) as f64 * ROW)>
-                {visible_rows}
+                <For
+                    each=visible_rows
+                    key=|(position, line)| (*position, line.seq)
+                    children=|(position, line)| render_row(position, &line)
+                />
             </div>
         </div>
     }

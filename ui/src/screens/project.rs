@@ -84,9 +84,9 @@ fn DeploymentRow(deployment: DeploymentView) -> impl IntoView {
         <tr class="deployment-row" data-id=d.id.clone() class:production=d.production>
             <td><code>{d.id.clone()}</code>{d.production.then(|| view! { <span class="badge production-badge">"production"</span> })}</td>
             <td><span class=format!("badge status-{}", d.status)>{d.status.clone()}</span></td>
-            <td class="muted small" title=d.source.clone()>{d.source.clone()}</td>
-            <td>{format::age(d.created_ms, now_ms())}</td>
-            <td>{format!("{} · {} files", format::bytes(d.total_bytes), d.file_count)}</td>
+            <td class="muted small source" title=d.source.clone()>{d.source.clone()}</td>
+            <td class="nowrap">{format::age(d.created_ms, now_ms())}</td>
+            <td class="nowrap">{format!("{} · {} file{}", format::bytes(d.total_bytes), d.file_count, if d.file_count == 1 { "" } else { "s" })}</td>
             <td><UrlActions url=d.preview_url.clone()/></td>
             <td class="actions">
                 <Show when=move || !d.production>

@@ -82,11 +82,16 @@ async fn main() {
             (desktop.attr("#log-status", "data-lines").await? != "0").then_some(())
         })
         .await;
-    desktop
-        .client
-        .execute("window.__pierFrames = []; return 0;", vec![])
-        .await
-        .unwrap();
+    reset_frames(&desktop).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = frame_times(&desktop).await;
+    println!(
+        "idle frames (baseline, 2 s): {} frames, median {:.1} ms, max {:.1} ms",
+        idle.len(),
+        idle.get(idle.len() / 2).copied().unwrap_or(0.0),
+        idle.last().copied().unwrap_or(0.0)
+    );
+    reset_frames(&desktop).await;
     let started = Instant::now();
     let tick = Duration::from_millis(10);
     let per_tick = LINES_PER_SECOND / 100;
@@ -125,18 +130,7 @@ async fn main() {
         })
         .await;
     let caught_up = started.elapsed();
-    let frames = desktop
-        .client
-        .execute("return window.__pierFrames;", vec![])
-        .await
-        .unwrap();
-    let mut frames: Vec<f64> = frames
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|v| v.as_f64())
-        .collect();
-    frames.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let frames = frame_times(&desktop).await;
     let over_50 = frames.iter().filter(|&&f| f > 50.0).count();
     println!(
         "log viewer at {LINES_PER_SECOND} lines/s for {SECONDS} s: {} frames, median {:.1} ms, p99 {:.1} ms, max {:.1} ms, {over_50} over 50 ms; published in {:.1} s, all {} lines shown after {:.1} s",
@@ -149,4 +143,29 @@ async fn main() {
         caught_up.as_secs_f64(),
     );
     desktop.close().await;
+}
+
+/// The frame intervals the UI recorded since the last reset, sorted.
+async fn frame_times(desktop: &Desktop) -> Vec<f64> {
+    let frames = desktop
+        .client
+        .execute("return window.__pierFrames;", vec![])
+        .await
+        .unwrap();
+    let mut frames: Vec<f64> = frames
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    frames.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    frames
+}
+
+async fn reset_frames(desktop: &Desktop) {
+    desktop
+        .client
+        .execute("window.__pierFrames = []; return 0;", vec![])
+        .await
+        .unwrap();
 }
