@@ -5,6 +5,7 @@
 //! the store's key layout and the invariants.
 
 pub mod alias;
+pub mod app;
 pub mod aws;
 pub mod build;
 pub mod config;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing Pier needs on a fresh Debian or Ubuntu machine, and skips
-# whatever is already there: Debian packages, a Rust toolchain check, cargo-nextest, and a
-# Python venv with moto's server (the AWS emulator the tests start on loopback ports).
+# whatever is already there: Debian packages (WebKitGTK and friends for the desktop app), a
+# Rust toolchain check with the wasm32 target, wasm-bindgen-cli at the exact version in
+# Cargo.lock, cargo-nextest, tauri-driver and Xvfb for the desktop's end-to-end tests, and a
+# Python venv with moto's server (the AWS emulator the tests start on loopback ports). Last,
+# it builds the wasm UI into ui/dist, which the desktop app embeds at compile time.
 # Sourced by tests/run-all.sh and backend/run-embedded.sh; safe to run again.
 set -euo pipefail
 
@@ -9,7 +12,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_packages=()
-for package in build-essential pkg-config python3-venv python3-pip curl ca-certificates git; do
+for package in build-essential pkg-config python3-venv python3-pip curl ca-certificates git \
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev \
+  libssl-dev file; do
   dpkg -s "$package" >/dev/null 2>&1 || need_packages+=("$package")
 done
 if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
@@ -17,6 +22,9 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
   command -v node >/dev/null 2>&1 || need_packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || need_packages+=(npm)
+  # The desktop's end-to-end tests: a private X server and WebKit's WebDriver.
+  command -v Xvfb >/dev/null 2>&1 || need_packages+=(xvfb)
+  command -v WebKitWebDriver >/dev/null 2>&1 || need_packages+=(webkit2gtk-driver)
 fi
 if [ "${#need_packages[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_packages[*]}"
@@ -34,6 +42,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   fi
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  echo "setup: adding the wasm32-unknown-unknown target (the desktop UI)"
+  rustup target add wasm32-unknown-unknown
+fi
+# wasm-bindgen's CLI must match the crate exactly. Installed without --locked: its own
+# lockfile pins a crate version some registry mirrors do not serve.
+wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$repo/Cargo.lock")"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
+  echo "setup: installing wasm-bindgen-cli $wasm_bindgen_version"
+  cargo install --force "wasm-bindgen-cli@$wasm_bindgen_version"
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   if ! cargo nextest --version >/dev/null 2>&1; then
@@ -46,4 +66,14 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
     "$repo/.venv/bin/pip" install --quiet 'moto[server]>=5.1,<6'
   fi
   export PIER_MOTO_SERVER="$repo/.venv/bin/moto_server"
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "setup: installing tauri-driver"
+    cargo install --locked tauri-driver
+  fi
 fi
+
+# The desktop app embeds ui/dist when it compiles (tauri's generate_context!), so the UI is
+# built before anything builds or lints src-tauri. About a second when nothing changed.
+echo "setup: building the desktop UI (ui/build.sh)"
+bash "$repo/ui/build.sh"
+

@@ -1,3 +1,242 @@
-//! Pier's desktop UI (to be built under the "Desktop app" issue): Leptos 0.8 compiled to wasm,
-//! talking to the Tauri shell only through its commands and events. It never sees a
-//! credential.
+//! Pier's desktop UI: Leptos 0.8 rendered in the browser (CSR), compiled to wasm and served
+//! by the Tauri shell. Screens: Projects, Project, Deploy, Watch, Logs, Settings. State lives
+//! in signals shared through [`Ctx`]; the engine's events (deploy progress, watch states,
+//! log records) update it, so long work never blocks the window.
+
+pub mod ansi;
+pub mod bridge;
+pub mod format;
+pub mod screens;
+pub mod types;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::prelude::*;
+
+use screens::confirm::{Confirm, ConfirmDialog};
+use screens::deploy::DeployState;
+use screens::logs::LogState;
+use types::{AppEvent, AppInfo, ProjectView, UserError, WatchView};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    Projects,
+    Project(String),
+    Deploy,
+    Watch,
+    Logs,
+    Settings,
+}
+
+/// Everything the screens share; all signals, so it is `Copy`.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub screen: RwSignal<Screen>,
+    pub projects: RwSignal<Vec<ProjectView>>,
+    /// The error banner: what went wrong and what to do.
+    pub error: RwSignal<Option<UserError>>,
+    pub notice: RwSignal<Option<String>>,
+    /// Bumped whenever deployments change; lists reload on it.
+    pub revision: RwSignal<u64>,
+    pub deploy: RwSignal<DeployState>,
+    pub watches: RwSignal<Vec<WatchView>>,
+    pub log: LogState,
+    pub confirm: RwSignal<Option<Confirm>>,
+    pub info: RwSignal<Option<AppInfo>>,
+    pub dragging: RwSignal<bool>,
+}
+
+impl Ctx {
+    pub fn fail(&self, error: UserError) {
+        self.error.set(Some(error));
+    }
+
+    pub fn say(&self, notice: impl Into<String>) {
+        self.notice.set(Some(notice.into()));
+    }
+
+    pub fn reload_info(&self) {
+        let ctx = *self;
+        spawn_local(async move {
+            match bridge::call::<AppInfo>("app_info", bridge::NoArgs {}).await {
+                Ok(info) => {
+                    if let Some(problem) = info.startup_problem.clone() {
+                        ctx.fail(problem);
+                    }
+                    ctx.info.set(Some(info));
+                }
+                Err(error) => ctx.fail(error),
+            }
+        });
+    }
+}
+
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn on_event(ctx: Ctx, event: AppEvent) {
+    match event {
+        AppEvent::DeployProgress(snapshot) => ctx.deploy.update(|d| d.progress(snapshot)),
+        AppEvent::DeployFinished {
+            job,
+            project,
+            deployment,
+            preview_url,
+            built,
+        } => {
+            ctx.deploy
+                .update(|d| d.finished(job, project, deployment, preview_url, built));
+            ctx.revision.update(|r| *r += 1);
+        }
+        AppEvent::DeployFailed {
+            job,
+            deployment,
+            error,
+            ..
+        } => {
+            ctx.deploy.update(|d| d.failed(job, deployment, error));
+            ctx.revision.update(|r| *r += 1);
+        }
+        AppEvent::Changed { .. } => ctx.revision.update(|r| *r += 1),
+        AppEvent::Watch(view) => {
+            ctx.watches.update(
+                |watches| match watches.iter_mut().find(|w| w.dir == view.dir) {
+                    Some(existing) => *existing = view,
+                    None => watches.push(view),
+                },
+            )
+        }
+        AppEvent::LogRecords {
+            deployment,
+            records,
+        } => ctx.log.append(&deployment, records),
+        AppEvent::LogEnded { deployment, error } => ctx.log.ended(&deployment, error),
+        AppEvent::LogReconnecting { deployment } => ctx.log.reconnecting(&deployment),
+        AppEvent::TargetChanged => {
+            ctx.reload_info();
+            ctx.watches.set(Vec::new());
+            screens::watch::reload(ctx);
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Dropped {
+    job: Option<String>,
+    error: Option<UserError>,
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let ctx = Ctx {
+        screen: RwSignal::new(Screen::Projects),
+        projects: RwSignal::new(Vec::new()),
+        error: RwSignal::new(None),
+        notice: RwSignal::new(None),
+        revision: RwSignal::new(0),
+        deploy: RwSignal::new(DeployState::default()),
+        watches: RwSignal::new(Vec::new()),
+        log: LogState::new(),
+        confirm: RwSignal::new(None),
+        info: RwSignal::new(None),
+        dragging: RwSignal::new(false),
+    };
+    provide_context(ctx);
+    bridge::listen("pier://event", move |event: AppEvent| on_event(ctx, event));
+    // The shell handles native drops (the same function as the Deploy screen's button) and
+    // says which job started, or why nothing did.
+    bridge::listen("pier://dropped", move |dropped: Dropped| {
+        ctx.dragging.set(false);
+        ctx.screen.set(Screen::Deploy);
+        match (dropped.job, dropped.error) {
+            (Some(job), _) => ctx.deploy.update(|d| d.started(job)),
+            (None, Some(error)) => ctx.deploy.update(|d| d.refused(error)),
+            (None, None) => {}
+        }
+    });
+    bridge::listen("tauri://drag-enter", move |_: serde_json::Value| {
+        ctx.dragging.set(true)
+    });
+    bridge::listen("tauri://drag-leave", move |_: serde_json::Value| {
+        ctx.dragging.set(false)
+    });
+    ctx.reload_info();
+    screens::watch::reload(ctx);
+
+    let nav = move |screen: Screen, id: &'static str, label: &'static str| {
+        let target = screen.clone();
+        view! {
+            <button
+                id=id
+                class="nav"
+                class:active=move || {
+                    let current = ctx.screen.get();
+                    current == target
+                        || (matches!(target, Screen::Projects) && matches!(current, Screen::Project(_)))
+                }
+                on:click=move |_| {
+                    ctx.notice.set(None);
+                    ctx.screen.set(screen.clone());
+                }
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <div id="app" class:dragging=move || ctx.dragging.get() data-ready="true">
+            <nav class="sidebar">
+                <div class="brand">"Pier"</div>
+                {nav(Screen::Projects, "nav-projects", "Projects")}
+                {nav(Screen::Deploy, "nav-deploy", "Deploy")}
+                {nav(Screen::Watch, "nav-watch", "Watch")}
+                {nav(Screen::Logs, "nav-logs", "Logs")}
+                {nav(Screen::Settings, "nav-settings", "Settings")}
+                <div class="serving">
+                    {move || ctx.info.get().map(|info| view! {
+                        <div class="muted small" id="store-label" title=info.store.clone()>{info.store.clone()}</div>
+                        <div class="muted small">{info.serve_url.clone()}</div>
+                    })}
+                </div>
+            </nav>
+            <main>
+                {move || ctx.error.get().map(|error| view! {
+                    <div class="banner error" id="error-banner">
+                        <div><strong>{error.message.clone()}</strong></div>
+                        <div class="hint">{error.hint.clone()}</div>
+                        <button class="link" on:click=move |_| ctx.error.set(None)>"Dismiss"</button>
+                    </div>
+                })}
+                {move || ctx.notice.get().map(|notice| view! {
+                    <div class="banner notice" id="notice-banner">
+                        <span>{notice}</span>
+                        <button class="link" on:click=move |_| ctx.notice.set(None)>"Dismiss"</button>
+                    </div>
+                })}
+                {move || match ctx.screen.get() {
+                    Screen::Projects => view! { <screens::projects::Projects/> }.into_any(),
+                    Screen::Project(name) => view! { <screens::project::Project name=name/> }.into_any(),
+                    Screen::Deploy => view! { <screens::deploy::Deploy/> }.into_any(),
+                    Screen::Watch => view! { <screens::watch::Watch/> }.into_any(),
+                    Screen::Logs => view! { <screens::logs::Logs/> }.into_any(),
+                    Screen::Settings => view! { <screens::settings::Settings/> }.into_any(),
+                }}
+            </main>
+            <ConfirmDialog/>
+        </div>
+    }
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook_lite();
+    leptos::mount::mount_to_body(App);
+}
+
+/// Panics show in the devtools console instead of as `unreachable`.
+fn console_error_panic_hook_lite() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+    }));
+}

@@ -1,0 +1,29 @@
+//! Generates Tauri's context (config, capabilities, the app-command permission set) and
+//! embeds the UI from `../ui/dist`, which `ui/build.sh` must have built first.
+
+fn main() {
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "app_info",
+            "projects",
+            "deployments",
+            "promote",
+            "rollback",
+            "remove",
+            "deploy_folder",
+            "pick_folder",
+            "watches",
+            "watch_add",
+            "watch_remove",
+            "follow_log",
+            "stop_following",
+            "settings",
+            "save_settings",
+            "test_connection",
+            "aws_profiles",
+            "open_url",
+            "copy_text",
+        ]),
+    ))
+    .expect("tauri-build: ui/dist must exist (run ui/build.sh first)");
+}

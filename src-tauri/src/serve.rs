@@ -1,0 +1,70 @@
+//! The in-process proxy of the embedded default: serves every deployment at
+//! `http://<project>.localhost:<port>` (port 4800, or `PIER_PORT`; a free port when that one
+//! is taken, e.g. by a running `pier serve`). It reads through a [`SwitchStore`], so a
+//! settings change re-targets it without re-binding, and the app refreshes its caches after
+//! every change so new deployments show at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pier_core::app::switch_store::SwitchStore;
+use pier_core::store::DynStore;
+use pier_proxy::{Proxy, ProxyConfig};
+
+pub struct Serve {
+    pub proxy: Proxy,
+    pub store: Arc<SwitchStore>,
+}
+
+/// Binds the proxy's port before the window opens, so links are right from the first paint.
+pub fn bind() -> std::io::Result<std::net::TcpListener> {
+    let port = std::env::var("PIER_PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(pier_core::config::DEFAULT_PORT);
+    let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%error, port, "port taken; serving on a free port instead");
+            std::net::TcpListener::bind(("127.0.0.1", 0))?
+        }
+    };
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+pub fn start(
+    listener: std::net::TcpListener,
+    store: DynStore,
+    base_host: &str,
+) -> std::io::Result<Serve> {
+    let switch = Arc::new(SwitchStore::new(store));
+    let mut base_domains = vec!["localhost".to_string()];
+    if base_host != "localhost" {
+        base_domains.push(base_host.to_string());
+    }
+    let proxy = Proxy::new(
+        switch.clone(),
+        ProxyConfig {
+            base_domains,
+            // The app refreshes after its own changes; this bounds what other writers (a
+            // `pier deploy` in a terminal) take to show.
+            target_ttl: Duration::from_millis(500),
+            ..ProxyConfig::default()
+        },
+    );
+    let serving = proxy.clone();
+    tauri::async_runtime::spawn(async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(listener) => listener,
+            Err(error) => return tracing::error!(%error, "the proxy could not take its port"),
+        };
+        if let Err(error) = serving.serve(listener, std::future::pending()).await {
+            tracing::error!(%error, "the in-process proxy stopped");
+        }
+    });
+    Ok(Serve {
+        proxy,
+        store: switch,
+    })
+}

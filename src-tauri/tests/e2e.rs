@@ -1,0 +1,244 @@
+//! End to end through real WebKit: `tauri-driver` and `WebKitWebDriver` drive the built app
+//! under a private Xvfb, against a real local store, a real redis-server and the app's own
+//! in-process proxy, fetching deployed URLs over HTTP. One app session walks every screen:
+//! bad input, deploy (the drop handler's engine call) → preview served, promote and roll back
+//! from the UI, watch → edit → new deployment served, Redis-published log lines appearing as
+//! they arrive. A screenshot of each screen is saved (`PIER_SCREENSHOT_DIR`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use pier_core::logs::redis::RedisLogs;
+use pier_core::logs::{BuildStatus, LogBackend, LogStream, LogWriter};
+use pier_e2e::{Desktop, fetch};
+
+fn app() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_pier-desktop"))
+}
+
+fn write_site(dir: &Path, body: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        format!("<!doctype html><h1>{body}</h1>\n"),
+    )
+    .unwrap();
+}
+
+async fn deploy_from_ui(desktop: &Desktop, dir: &Path) -> (String, String) {
+    desktop.click("#nav-deploy").await;
+    desktop
+        .type_into("#deploy-path", &dir.display().to_string())
+        .await;
+    desktop.click("#deploy-start").await;
+    let id = desktop
+        .until("the deploy to finish", || async {
+            let result = desktop
+                .client
+                .find(pier_e2e::Locator::Css("#deploy-result"))
+                .await
+                .ok()?;
+            result.attr("data-deployment").await.ok().flatten()
+        })
+        .await;
+    let url = desktop.text("#deploy-preview-url a").await;
+    (id, url)
+}
+
+async fn served_body(desktop: &Desktop, url: &str, expected: &str) -> String {
+    desktop
+        .until(&format!("{url} to serve `{expected}`"), || async {
+            let response = fetch(url);
+            let body = response.text();
+            (response.status == 200 && body.contains(expected)).then_some(body)
+        })
+        .await
+}
+
+async fn confirm(desktop: &Desktop) {
+    desktop.find("#confirm-dialog").await;
+    desktop.click("#confirm-yes").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
+    let redis = pier_tests::Redis::start();
+    let work = tempfile::tempdir().unwrap();
+    let desktop = Desktop::launch(app(), &[]).await;
+    desktop.find("#app[data-ready]").await;
+
+    // Bad input: a file instead of a folder, and an empty folder, each say what to do.
+    let file = work.path().join("notes.txt");
+    std::fs::write(&file, "not a site").unwrap();
+    desktop.click("#nav-deploy").await;
+    desktop
+        .type_into("#deploy-path", &file.display().to_string())
+        .await;
+    desktop.click("#deploy-start").await;
+    let refusal = desktop.text("#deploy-error").await;
+    assert!(refusal.contains("is a file, not a folder"), "{refusal}");
+    assert!(
+        refusal.contains("drop the folder that holds your site"),
+        "{refusal}"
+    );
+    let empty = work.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    desktop
+        .type_into("#deploy-path", &empty.display().to_string())
+        .await;
+    desktop.click("#deploy-start").await;
+    desktop
+        .until("the empty-folder message", || async {
+            let text = desktop.text("#deploy-error").await;
+            text.contains("is empty").then_some(())
+        })
+        .await;
+
+    // Deploy a fixture folder; its preview URL serves it.
+    let site = work.path().join("site");
+    write_site(&site, "version one");
+    let (first, preview) = deploy_from_ui(&desktop, &site).await;
+    assert!(preview.starts_with("http://site-"), "{preview}");
+    assert!(
+        preview.ends_with(&format!(".localhost:{}", desktop.port)),
+        "{preview}"
+    );
+    served_body(&desktop, &preview, "version one").await;
+    desktop.screenshot("deploy").await;
+
+    // Promote from the Deploy screen: production serves it.
+    desktop.click("#deploy-promote").await;
+    confirm(&desktop).await;
+    let production = format!("http://site.localhost:{}/", desktop.port);
+    served_body(&desktop, &production, "version one").await;
+
+    // A second deployment, promoted from the Project screen, then rolled back.
+    write_site(&site, "version two");
+    let (second, _) = deploy_from_ui(&desktop, &site).await;
+    assert_ne!(first, second);
+    desktop.click("#nav-projects").await;
+    desktop
+        .find(".project-row[data-project='site'] .url-text")
+        .await;
+    assert_eq!(
+        desktop
+            .text(".project-row[data-project='site'] .url-text")
+            .await,
+        production.trim_end_matches('/')
+    );
+    desktop.screenshot("projects").await;
+    desktop
+        .click(".project-row[data-project='site'] .project-name")
+        .await;
+    desktop
+        .click(&format!(".deployment-row[data-id='{second}'] .promote"))
+        .await;
+    confirm(&desktop).await;
+    served_body(&desktop, &production, "version two").await;
+    desktop
+        .find(&format!(".deployment-row.production[data-id='{second}']"))
+        .await;
+    desktop.click("#rollback").await;
+    confirm(&desktop).await;
+    served_body(&desktop, &production, "version one").await;
+    desktop
+        .find(&format!(".deployment-row.production[data-id='{first}']"))
+        .await;
+    desktop.screenshot("project").await;
+
+    // Watch a folder, edit a file: a new deployment appears and serves the change.
+    let watched = work.path().join("watched");
+    write_site(&watched, "watch one");
+    desktop.click("#nav-watch").await;
+    desktop
+        .type_into("#watch-path", &watched.display().to_string())
+        .await;
+    desktop.click("#watch-add").await;
+    let watch_url = format!("http://watched-watch.localhost:{}/", desktop.port);
+    desktop.find(".watch-row .watch-history li").await;
+    served_body(&desktop, &watch_url, "watch one").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    write_site(&watched, "watch two");
+    desktop
+        .until("a second watch deployment", || async {
+            (desktop.count(".watch-row .watch-history li").await >= 2).then_some(())
+        })
+        .await;
+    served_body(&desktop, &watch_url, "watch two").await;
+    assert_eq!(
+        desktop.attr(".watch-row", "data-state").await.as_deref(),
+        Some("idle")
+    );
+    desktop.screenshot("watch").await;
+
+    // Settings: point live logs at Redis, test the connection, save.
+    desktop.click("#nav-settings").await;
+    desktop.type_into("#redis-url", &redis.url()).await;
+    desktop.click("#settings-test").await;
+    desktop
+        .find("#settings-report[data-ok='true'] li[data-what='redis']")
+        .await;
+    desktop.screenshot("settings").await;
+    desktop.click("#settings-save").await;
+    desktop.find("#notice-banner").await;
+
+    // Logs: lines published to Redis show up as they arrive, stderr marked.
+    let logs =
+        std::sync::Arc::new(RedisLogs::open(&redis.url(), Duration::from_secs(600)).unwrap());
+    let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
+    let writer = LogWriter::new(&id, logs.clone(), Vec::new());
+    writer.status(BuildStatus::Building, None).await;
+    for n in 1..=40 {
+        writer
+            .line(
+                LogStream::Stdout,
+                &format!("\u{1b}[32mstep {n}\u{1b}[0m compiled"),
+            )
+            .await;
+    }
+    writer
+        .line(LogStream::Stderr, "error: something went wrong in step 41")
+        .await;
+    LogBackend::flush(logs.as_ref(), &id).await;
+    desktop.click("#nav-logs").await;
+    desktop.type_into("#log-deployment", &id).await;
+    desktop.click("#log-follow").await;
+    desktop
+        .until("the first 42 records", || async {
+            let lines = desktop.attr("#log-status", "data-lines").await?;
+            (lines.parse::<usize>().ok()? >= 42).then_some(())
+        })
+        .await;
+    for n in 43..=300 {
+        writer
+            .line(LogStream::Stdout, &format!("live line {n}"))
+            .await;
+    }
+    LogBackend::flush(logs.as_ref(), &id).await;
+    desktop
+        .until("the live lines", || async {
+            let lines = desktop.attr("#log-status", "data-lines").await?;
+            (lines.parse::<usize>().ok()? >= 300).then_some(())
+        })
+        .await;
+    // Following keeps the newest line in view.
+    desktop.find(".log-line[data-seq='300']").await;
+    assert!(
+        desktop
+            .text(".log-line[data-seq='300']")
+            .await
+            .contains("live line 300")
+    );
+    desktop.click("#log-first-error").await;
+    desktop.find(".log-line.stderr[data-seq='42']").await;
+    desktop.screenshot("logs").await;
+    writer.status(BuildStatus::Ready, None).await;
+    LogBackend::flush(logs.as_ref(), &id).await;
+    desktop
+        .until("the follow to end", || async {
+            (desktop.attr("#log-status", "data-status").await? == "ended").then_some(())
+        })
+        .await;
+
+    desktop.close().await;
+}

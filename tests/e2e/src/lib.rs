@@ -1,0 +1,334 @@
+//! The desktop app under WebDriver, for the end-to-end tests and the desktop benchmark: a
+//! private Xvfb on a free display, `tauri-driver` (with `WebKitWebDriver`) on free ports,
+//! the app launched by the session with its own config folder, store and proxy port, and
+//! helpers to click, type, wait, screenshot, fetch served URLs and measure memory (PSS).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use fantoccini::{Client, Locator, elements::Element};
+
+/// How long any one UI condition may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub struct Desktop {
+    pub client: Client,
+    /// The in-process proxy's port (`PIER_PORT` given to the app).
+    pub port: u16,
+    /// Holds the app's config folder and store.
+    pub home: tempfile::TempDir,
+    driver: Child,
+    xvfb: Child,
+    pub display: String,
+    /// When the WebDriver session (which launches the app) was asked for, once the driver
+    /// was listening: cold start is measured from here.
+    pub started: Instant,
+}
+
+fn program(name: &str, hint: &str) -> PathBuf {
+    let cargo_bin = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".cargo/bin")
+        .join(name);
+    if cargo_bin.exists() {
+        return cargo_bin;
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        if dir.join(name).exists() {
+            return dir.join(name);
+        }
+    }
+    panic!("`{name}` is missing: {hint} (tests/scripts/setup.sh installs it)");
+}
+
+/// Starts Xvfb on the first free display from 90 up.
+fn start_xvfb() -> (Child, String) {
+    for number in 90..190 {
+        if Path::new(&format!("/tmp/.X{number}-lock")).exists()
+            || Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+        {
+            continue;
+        }
+        let display = format!(":{number}");
+        let mut child = Command::new(program("Xvfb", "apt-get install xvfb"))
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+                return (child, display);
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // lost a race for this display; try the next one
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("no free X display between :90 and :189");
+}
+
+impl Desktop {
+    /// Launches `app` under WebDriver with a fresh config folder and local store; `env`
+    /// adds variables for the app.
+    pub async fn launch(app: &Path, env: &[(&str, String)]) -> Desktop {
+        let app = app
+            .canonicalize()
+            .expect("the app binary exists (cargo builds it)");
+        let home = tempfile::tempdir().unwrap();
+        let (xvfb, display) = start_xvfb();
+        let port = pier_tests::free_port();
+        let driver_port = pier_tests::free_port();
+        let native_port = pier_tests::free_port();
+        let mut command = Command::new(program("tauri-driver", "cargo install tauri-driver"));
+        command
+            .args([
+                "--port",
+                &driver_port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .env("PIER_CONFIG", home.path().join("config/config.toml"))
+            .env("PIER_STORE", home.path().join("store"))
+            .env("PIER_PORT", port.to_string())
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let driver = command.spawn().expect("tauri-driver starts");
+        let capabilities: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({
+                "browserName": "wry",
+                "tauri:options": { "application": app.display().to_string() }
+            }))
+            .unwrap();
+        let url = format!("http://127.0.0.1:{driver_port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {driver_port}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let started = Instant::now();
+        let client = loop {
+            match fantoccini::ClientBuilder::native()
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if Instant::now() > deadline => panic!("no WebDriver session: {error}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Desktop {
+            client,
+            port,
+            home,
+            driver,
+            xvfb,
+            display,
+            started,
+        }
+    }
+
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("`{css}` did not appear: {e}"))
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input.clear().await.unwrap();
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
+    }
+
+    /// Polls `check` until it gives `Some`, or fails the test saying what was awaited.
+    pub async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap_or_default()
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.find(css).await.attr(name).await.ok().flatten()
+    }
+
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map(|all| all.len())
+            .unwrap_or(0)
+    }
+
+    /// Saves a PNG of the window to `$PIER_SCREENSHOT_DIR/<name>.png` (or a temp folder) and
+    /// returns its path; fails unless it is a real PNG.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .expect("WebDriver takes a screenshot");
+        assert!(
+            png.starts_with(b"\x89PNG"),
+            "the screenshot of {name} is not a PNG"
+        );
+        let dir = std::env::var_os("PIER_SCREENSHOT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.home.path().join("screenshots"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Ends the session (the app exits) and stops the driver and the display.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        stop(&mut self.driver);
+        stop(&mut self.xvfb);
+    }
+
+    /// The app's process and every process under it (WebKit's web and network processes).
+    pub fn app_processes(&self, app: &Path) -> Vec<u32> {
+        let app = app.canonicalize().unwrap();
+        let mut all = Vec::new();
+        let parents = process_parents();
+        for (&pid, _) in parents.iter() {
+            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app) {
+                all.push(pid);
+            }
+        }
+        let mut i = 0;
+        while i < all.len() {
+            let parent = all[i];
+            all.extend(
+                parents
+                    .iter()
+                    .filter(|(_, p)| **p == parent)
+                    .map(|(c, _)| *c),
+            );
+            i += 1;
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+fn stop(child: &mut Child) {
+    // SIGTERM lets tauri-driver take WebKitWebDriver down with it.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        stop(&mut self.driver);
+        stop(&mut self.xvfb);
+    }
+}
+
+fn process_parents() -> std::collections::HashMap<u32, u32> {
+    let mut parents = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command may hold spaces and parentheses; fields resume after the last ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+            continue;
+        };
+        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parents.insert(pid, ppid);
+        }
+    }
+    parents
+}
+
+/// Proportional set size in KiB (`/proc/<pid>/smaps_rollup`): shared pages split fairly.
+pub fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// GETs a served URL (`http://<label>.localhost:<port>/path`) on loopback, as a browser
+/// resolving `*.localhost` does.
+pub fn fetch(url: &str) -> pier_tests::http::Response {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let port: u16 = authority
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("a port");
+    pier_tests::http::get(([127, 0, 0, 1], port).into(), authority, path)
+}

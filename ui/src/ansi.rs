@@ -1,0 +1,121 @@
+//! ANSI SGR colours in build logs (ECMA-48 §8.3.117: `ESC [ n ; n m`) turned into styled
+//! spans: the 8 standard and 8 bright foreground colours, bold, and reset. Other escape
+//! sequences are dropped, so cursor movement never garbles the viewer.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub text: String,
+    /// CSS classes, e.g. `fg-1 bold`; empty for plain text.
+    pub class: String,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Style {
+    foreground: Option<u8>,
+    bold: bool,
+}
+
+impl Style {
+    fn class(self) -> String {
+        let mut class = String::new();
+        if let Some(colour) = self.foreground {
+            class.push_str(&format!("fg-{colour}"));
+        }
+        if self.bold {
+            if !class.is_empty() {
+                class.push(' ');
+            }
+            class.push_str("bold");
+        }
+        class
+    }
+
+    fn apply(&mut self, codes: &str) {
+        for code in codes.split(';') {
+            match code.parse::<u8>().unwrap_or(0) {
+                0 => *self = Style::default(),
+                1 => self.bold = true,
+                22 => self.bold = false,
+                n @ 30..=37 => self.foreground = Some(n - 30),
+                39 => self.foreground = None,
+                n @ 90..=97 => self.foreground = Some(n - 90 + 8),
+                _ => {}
+            }
+        }
+    }
+}
+
+pub fn spans(line: &str) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut style = Style::default();
+    let mut text = String::new();
+    let mut chars = line.chars().peekable();
+    let push = |spans: &mut Vec<Span>, text: &mut String, style: Style| {
+        if !text.is_empty() {
+            spans.push(Span {
+                text: std::mem::take(text),
+                class: style.class(),
+            });
+        }
+    };
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            text.push(c);
+            continue;
+        }
+        if chars.peek() != Some(&'[') {
+            continue;
+        }
+        chars.next();
+        let mut parameters = String::new();
+        let mut last = None;
+        for c in chars.by_ref() {
+            if c.is_ascii_digit() || c == ';' || c == '?' {
+                parameters.push(c);
+            } else {
+                last = Some(c);
+                break;
+            }
+        }
+        if last == Some('m') {
+            push(&mut spans, &mut text, style);
+            style.apply(&parameters);
+        }
+    }
+    push(&mut spans, &mut text, style);
+    spans
+}
+
+/// The line without escape sequences, for search.
+pub fn plain(line: &str) -> String {
+    spans(line).into_iter().map(|span| span.text).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_bold_and_resets_become_classes() {
+        let got = spans("\u{1b}[1;31merror\u{1b}[0m: x \u{1b}[92mok\u{1b}[39m.");
+        let classes: Vec<(&str, &str)> = got
+            .iter()
+            .map(|s| (s.text.as_str(), s.class.as_str()))
+            .collect();
+        assert_eq!(
+            classes,
+            vec![
+                ("error", "fg-1 bold"),
+                (": x ", ""),
+                ("ok", "fg-10"),
+                (".", "")
+            ]
+        );
+    }
+
+    #[test]
+    fn other_escapes_are_dropped() {
+        assert_eq!(plain("a\u{1b}[2Kb\u{1b}[?25lc"), "abc");
+        assert_eq!(plain("plain"), "plain");
+    }
+}

@@ -1,0 +1,361 @@
+//! Logs: a live viewer for a build's log. It follows as lines arrive, shows ANSI colours,
+//! marks stderr, searches and filters, pauses and follows, jumps to the first error, and
+//! stays smooth at 100,000 lines because only the rows in view exist in the DOM (fixed-height
+//! rows over a spacer). Records carry `seq`, so reconnecting asks for everything after the
+//! last one held and never loses or repeats a line.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::Ctx;
+use crate::ansi;
+use crate::bridge;
+use crate::types::{LogKind, LogRecord, UserError};
+
+/// Row height in pixels; the stylesheet's `.log-line` uses the same.
+const ROW: f64 = 18.0;
+/// Rows rendered above and below the visible ones, so fast scrolling shows no gaps.
+const OVERSCAN: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    System,
+}
+
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub seq: u64,
+    pub stream: Stream,
+    pub text: String,
+    /// Lower-case text without escapes, for search and "first error".
+    pub plain: String,
+}
+
+impl Line {
+    fn from_record(record: LogRecord) -> Line {
+        let (stream, text) = match record.kind {
+            LogKind::Line { stream, text } => (
+                match stream.as_str() {
+                    "stderr" => Stream::Stderr,
+                    "system" => Stream::System,
+                    _ => Stream::Stdout,
+                },
+                text,
+            ),
+            LogKind::Status { status, message } => (
+                Stream::System,
+                match message {
+                    Some(message) => format!("── {status}: {message}"),
+                    None => format!("── {status}"),
+                },
+            ),
+        };
+        Line {
+            seq: record.seq,
+            plain: ansi::plain(&text).to_lowercase(),
+            stream,
+            text,
+        }
+    }
+
+    fn is_error(&self) -> bool {
+        self.stream == Stream::Stderr
+            || self.plain.contains("error")
+            || self.plain.contains("── failed")
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct LogState {
+    pub deployment: RwSignal<String>,
+    pub lines: RwSignal<Vec<Line>>,
+    /// Indexes into `lines` that pass the search and filter.
+    pub shown: RwSignal<Vec<u32>>,
+    pub search: RwSignal<String>,
+    /// `all`, `stdout`, `stderr` or `system`.
+    pub filter: RwSignal<String>,
+    pub following: RwSignal<bool>,
+    /// `idle`, `following`, `ended`, `reconnecting`.
+    pub status: RwSignal<String>,
+    pub error: RwSignal<Option<UserError>>,
+    pub scroll_top: RwSignal<f64>,
+    /// Set when the view should jump to a row (first error).
+    pub jump: RwSignal<Option<usize>>,
+}
+
+#[derive(Serialize)]
+struct FollowArgs {
+    deployment: String,
+    after: u64,
+}
+
+impl LogState {
+    pub fn new() -> LogState {
+        LogState {
+            deployment: RwSignal::new(String::new()),
+            lines: RwSignal::new(Vec::new()),
+            shown: RwSignal::new(Vec::new()),
+            search: RwSignal::new(String::new()),
+            filter: RwSignal::new("all".into()),
+            following: RwSignal::new(true),
+            status: RwSignal::new("idle".into()),
+            error: RwSignal::new(None),
+            scroll_top: RwSignal::new(0.0),
+            jump: RwSignal::new(None),
+        }
+    }
+
+    fn passes(&self, line: &Line, search: &str, filter: &str) -> bool {
+        let stream_ok = match filter {
+            "stdout" => line.stream == Stream::Stdout,
+            "stderr" => line.stream == Stream::Stderr,
+            "system" => line.stream == Stream::System,
+            _ => true,
+        };
+        stream_ok && (search.is_empty() || line.plain.contains(search))
+    }
+
+    fn refilter(&self) {
+        let search = self.search.get_untracked().to_lowercase();
+        let filter = self.filter.get_untracked();
+        let shown: Vec<u32> = self.lines.with_untracked(|lines| {
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(_, line)| self.passes(line, &search, &filter))
+                .map(|(i, _)| i as u32)
+                .collect()
+        });
+        self.shown.set(shown);
+    }
+
+    /// Starts following a deployment's log from the start.
+    pub fn open(&self, deployment: String) {
+        self.deployment.set(deployment.clone());
+        self.lines.set(Vec::new());
+        self.shown.set(Vec::new());
+        self.error.set(None);
+        self.following.set(true);
+        self.follow_from(0);
+    }
+
+    /// Follows from just after `after` (0: from the start).
+    pub fn follow_from(&self, after: u64) {
+        let state = *self;
+        let deployment = self.deployment.get_untracked().trim().to_string();
+        if deployment.is_empty() {
+            return;
+        }
+        state.status.set("following".into());
+        spawn_local(async move {
+            if let Err(error) = bridge::run("follow_log", FollowArgs { deployment, after }).await {
+                state.error.set(Some(error));
+                state.status.set("ended".into());
+            }
+        });
+    }
+
+    /// Reconnects, asking only for the lines after the last one held.
+    pub fn reconnect(&self) {
+        let last = self
+            .lines
+            .with_untracked(|lines| lines.last().map_or(0, |l| l.seq));
+        self.error.set(None);
+        self.follow_from(last);
+    }
+
+    pub fn append(&self, deployment: &str, records: Vec<LogRecord>) {
+        if deployment != self.deployment.get_untracked().trim() {
+            return;
+        }
+        let search = self.search.get_untracked().to_lowercase();
+        let filter = self.filter.get_untracked();
+        let mut added = Vec::new();
+        self.lines.update(|lines| {
+            let last = lines.last().map_or(0, |l| l.seq);
+            for record in records.into_iter().filter(|r| r.seq > last) {
+                let line = Line::from_record(record);
+                if self.passes(&line, &search, &filter) {
+                    added.push(lines.len() as u32);
+                }
+                lines.push(line);
+            }
+        });
+        if !added.is_empty() {
+            self.shown.update(|shown| shown.extend(added));
+        }
+        if self.status.get_untracked() == "reconnecting" {
+            self.status.set("following".into());
+        }
+    }
+
+    pub fn ended(&self, deployment: &str, error: Option<UserError>) {
+        if deployment != self.deployment.get_untracked().trim() {
+            return;
+        }
+        match error {
+            Some(error) if error.message.ends_with("(still trying)") => self.error.set(Some(error)),
+            Some(error) => {
+                self.error.set(Some(error));
+                self.status.set("ended".into());
+            }
+            None => self.status.set("ended".into()),
+        }
+    }
+
+    pub fn reconnecting(&self, deployment: &str) {
+        if deployment == self.deployment.get_untracked().trim() {
+            self.status.set("reconnecting".into());
+        }
+    }
+
+    fn first_error(&self) -> Option<usize> {
+        let shown = self.shown.get_untracked();
+        self.lines
+            .with_untracked(|lines| shown.iter().position(|&i| lines[i as usize].is_error()))
+    }
+}
+
+impl Default for LogState {
+    fn default() -> Self {
+        LogState::new()
+    }
+}
+
+fn render_row(position: usize, line: &Line) -> impl IntoView + use<> {
+    let spans = ansi::spans(&line.text);
+    view! {
+        <div
+            class="log-line"
+            class:stderr=line.stream == Stream::Stderr
+            class:system=line.stream == Stream::System
+            style:top=format!("{}px", position as f64 * ROW)
+            data-seq=line.seq
+        >
+            <span class="seq">{line.seq}</span>
+            {(line.stream == Stream::Stderr).then(|| view! { <span class="stream-mark" title="stderr">"E"</span> })}
+            {spans.into_iter().map(|span| view! { <span class=span.class>{span.text}</span> }).collect_view()}
+        </div>
+    }
+}
+
+#[component]
+pub fn Logs() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let log = ctx.log;
+    let viewport = NodeRef::<leptos::html::Div>::new();
+    let height = RwSignal::new(560.0);
+    // Follow: after new rows, keep the newest in view.
+    Effect::new(move |_| {
+        let count = log.shown.with(Vec::len);
+        if log.following.get()
+            && let Some(element) = viewport.get()
+        {
+            let bottom = (count as f64 * ROW - element.client_height() as f64).max(0.0);
+            element.set_scroll_top(bottom as i32);
+            log.scroll_top.set(bottom);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(row) = log.jump.get()
+            && let Some(element) = viewport.get()
+        {
+            let top = (row as f64 * ROW - 3.0 * ROW).max(0.0);
+            element.set_scroll_top(top as i32);
+            log.scroll_top.set(top);
+        }
+    });
+    // Which rows are in view changes only when the first visible row does, not on every
+    // pixel of scrolling; rows already on screen are kept (keyed by position and seq), so a
+    // batch of new lines creates only the new rows.
+    let first_row =
+        Memo::new(move |_| ((log.scroll_top.get() / ROW) as usize).saturating_sub(OVERSCAN));
+    let row_count = Memo::new(move |_| (height.get() / ROW) as usize + 2 * OVERSCAN);
+    let visible_rows = move || {
+        let (first, count) = (first_row.get(), row_count.get());
+        log.shown.with(|shown| {
+            log.lines.with(|lines| {
+                shown
+                    .iter()
+                    .enumerate()
+                    .skip(first)
+                    .take(count)
+                    .map(|(position, &index)| (position, lines[index as usize].clone()))
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let jump_to_error = move |_| match log.first_error() {
+        Some(row) => {
+            log.following.set(false);
+            log.jump.set(Some(row));
+        }
+        None => ctx.say("No error in the lines shown"),
+    };
+    view! {
+        <h1>"Logs"</h1>
+        <div class="row form">
+            <input id="log-deployment" type="text" placeholder="a build's deployment id" prop:value=move || log.deployment.get() on:input=move |ev| log.deployment.set(event_target_value(&ev))/>
+            <button id="log-follow" class="primary" on:click=move |_| log.open(log.deployment.get_untracked().trim().to_string())>"Follow"</button>
+        </div>
+        <div class="row toolbar">
+            <input id="log-search" type="search" placeholder="search" prop:value=move || log.search.get() on:input=move |ev| {
+                log.search.set(event_target_value(&ev));
+                log.refilter();
+            }/>
+            <select id="log-filter" on:change=move |ev| {
+                log.filter.set(event_target_value(&ev));
+                log.refilter();
+            }>
+                <option value="all">"all output"</option>
+                <option value="stdout">"stdout"</option>
+                <option value="stderr">"stderr"</option>
+                <option value="system">"Pier"</option>
+            </select>
+            <button id="log-pause" on:click=move |_| log.following.update(|f| *f = !*f)>
+                {move || if log.following.get() { "Pause" } else { "Follow" }}
+            </button>
+            <button id="log-first-error" on:click=jump_to_error>"First error"</button>
+            <button id="log-reconnect" on:click=move |_| log.reconnect()>"Reconnect"</button>
+            <span class="spacer"></span>
+            <span class="muted" id="log-status" data-status=move || log.status.get() data-lines=move || log.lines.with(Vec::len)>
+                {move || format!(
+                    "{} · {} lines{}",
+                    log.status.get(),
+                    log.lines.with(Vec::len),
+                    if log.following.get() { "" } else { " · paused" },
+                )}
+            </span>
+        </div>
+        {move || log.error.get().map(|error| view! {
+            <div class="banner error" id="log-error"><strong>{error.message.clone()}</strong><div class="hint">{error.hint.clone()}</div></div>
+        })}
+        <div
+            id="log-view"
+            class="log-view"
+            node_ref=viewport
+            on:scroll=move |_| {
+                if let Some(element) = viewport.get() {
+                    log.scroll_top.set(element.scroll_top() as f64);
+                    height.set(element.client_height() as f64);
+                }
+            }
+            on:wheel=move |ev| {
+                if ev.delta_y() < 0.0 {
+                    log.following.set(false);
+                }
+            }
+        >
+            <div class="log-spacer" style:height=move || format!("{}px", log.shown.with(Vec::len) as f64 * ROW)>
+                <For
+                    each=visible_rows
+                    key=|(position, line)| (*position, line.seq)
+                    children=|(position, line)| render_row(position, &line)
+                />
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,10 @@
+//! One file per screen, plus the pieces several screens share (URL actions, confirmation).
+
+pub mod confirm;
+pub mod deploy;
+pub mod logs;
+pub mod project;
+pub mod projects;
+pub mod settings;
+pub mod url_actions;
+pub mod watch;

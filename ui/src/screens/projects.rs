@@ -1,0 +1,70 @@
+//! Projects: each project with its production URL, its newest deployment's status and age;
+//! open or copy a URL with one click; a click on the name opens the project.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::url_actions::UrlActions;
+use crate::types::ProjectView;
+use crate::{Ctx, Screen, bridge, format, now_ms};
+
+pub fn reload(ctx: Ctx) {
+    spawn_local(async move {
+        match bridge::call::<Vec<ProjectView>>("projects", bridge::NoArgs {}).await {
+            Ok(projects) => ctx.projects.set(projects),
+            Err(error) => ctx.fail(error),
+        }
+    });
+}
+
+#[component]
+pub fn Projects() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    Effect::new(move |_| {
+        ctx.revision.track();
+        reload(ctx);
+    });
+    view! {
+        <h1>"Projects"</h1>
+        <Show
+            when=move || !ctx.projects.with(Vec::is_empty)
+            fallback=move || view! {
+                <div class="empty" id="projects-empty">
+                    <p>"No projects yet."</p>
+                    <button class="primary" on:click=move |_| ctx.screen.set(Screen::Deploy)>"Deploy a folder"</button>
+                </div>
+            }
+        >
+            <table class="list" id="projects">
+                <thead><tr><th>"Project"</th><th>"Production URL"</th><th>"Status"</th><th>"Last deploy"</th></tr></thead>
+                <tbody>
+                    <For
+                        each=move || ctx.projects.get()
+                        key=|p| format!("{p:?}")
+                        children=move |project| view! { <ProjectRow project=project/> }
+                    />
+                </tbody>
+            </table>
+        </Show>
+    }
+}
+
+#[component]
+fn ProjectRow(project: ProjectView) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let name = project.name.clone();
+    let open = name.clone();
+    let status = project.status.clone();
+    view! {
+        <tr class="project-row" data-project=name.clone()>
+            <td><button class="link project-name" on:click=move |_| ctx.screen.set(Screen::Project(open.clone()))>{name.clone()}</button>
+                <div class="muted small">{format!("{} deployment{}", project.deployments, if project.deployments == 1 { "" } else { "s" })}</div></td>
+            <td>{match project.production_url.clone() {
+                Some(url) => view! { <UrlActions url=url/> }.into_any(),
+                None => view! { <span class="muted">"not promoted yet"</span> }.into_any(),
+            }}</td>
+            <td><span class=format!("badge status-{status}") title=project.status_message.clone().unwrap_or_default()>{status.clone()}</span></td>
+            <td>{project.latest.as_ref().map(|l| format::age(l.created_ms, now_ms())).unwrap_or_default()}</td>
+        </tr>
+    }
+}

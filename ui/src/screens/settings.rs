@@ -1,0 +1,142 @@
+//! Settings: the target (the embedded default, or AWS with a profile from `~/.aws/config`,
+//! a region, a bucket and an endpoint override), the Redis URL, the base URL. The Redis
+//! password is write-only here: it goes to the OS keychain and never comes back; the screen
+//! only learns whether one is saved. "Test connection" reports each check with what to do.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::types::{CheckReport, SettingsForm};
+use crate::{Ctx, bridge};
+
+#[derive(Serialize)]
+struct FormArgs {
+    form: SettingsForm,
+}
+
+#[component]
+pub fn Settings() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let form = RwSignal::new(SettingsForm::default());
+    let profiles = RwSignal::new(Vec::<String>::new());
+    let report = RwSignal::new(None::<CheckReport>);
+    let busy = RwSignal::new(false);
+    spawn_local(async move {
+        match bridge::call::<SettingsForm>("settings", bridge::NoArgs {}).await {
+            Ok(loaded) => form.set(loaded),
+            Err(error) => ctx.fail(error),
+        }
+        if let Ok(names) = bridge::call::<Vec<String>>("aws_profiles", bridge::NoArgs {}).await {
+            profiles.set(names);
+        }
+    });
+    let field = move |id: &'static str,
+                      label: &'static str,
+                      placeholder: &'static str,
+                      get: fn(&SettingsForm) -> String,
+                      set: fn(&mut SettingsForm, String)| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input id=id type="text" placeholder=placeholder prop:value=move || form.with(get) on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    form.update(|f| set(f, value));
+                }/>
+            </label>
+        }
+    };
+    let test = move |_| {
+        busy.set(true);
+        report.set(None);
+        spawn_local(async move {
+            match bridge::call::<CheckReport>(
+                "test_connection",
+                FormArgs {
+                    form: form.get_untracked(),
+                },
+            )
+            .await
+            {
+                Ok(checked) => report.set(Some(checked)),
+                Err(error) => ctx.fail(error),
+            }
+            busy.set(false);
+        });
+    };
+    let save = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            match bridge::call::<SettingsForm>(
+                "save_settings",
+                FormArgs {
+                    form: form.get_untracked(),
+                },
+            )
+            .await
+            {
+                Ok(saved) => {
+                    form.set(saved);
+                    ctx.say("Settings saved; the app now works against them");
+                }
+                Err(error) => ctx.fail(error),
+            }
+            busy.set(false);
+        });
+    };
+    let aws = move || form.with(|f| f.target == "aws");
+    view! {
+        <h1>"Settings"</h1>
+        <section class="card">
+            <h2>"Where deployments go"</h2>
+            <label class="check"><input type="radio" name="target" id="target-embedded" prop:checked=move || !aws() on:change=move |_| form.update(|f| f.target = "embedded".into())/>
+                " This machine (the embedded default: no account needed)"</label>
+            <label class="check"><input type="radio" name="target" id="target-aws" prop:checked=aws on:change=move |_| form.update(|f| f.target = "aws".into())/>
+                " An S3 bucket in your AWS account"</label>
+            <Show when=aws>
+                <label class="field">
+                    <span>"AWS profile"</span>
+                    <select id="aws-profile" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.profile = v); }>
+                        <option value="" selected=move || form.with(|f| f.profile.is_empty())>"(the default chain)"</option>
+                        <For each=move || profiles.get() key=|p| p.clone() children=move |p| {
+                            let value = p.clone();
+                            let label = p.clone();
+                            view! { <option value=p selected=move || form.with(|f| f.profile == value)>{label}</option> }
+                        }/>
+                    </select>
+                </label>
+                {field("aws-region", "Region", "us-east-1", |f| f.region.clone(), |f, v| f.region = v)}
+                {field("aws-bucket", "Bucket", "my-sites", |f| f.bucket.clone(), |f, v| f.bucket = v)}
+                {field("aws-prefix", "Prefix (optional)", "pier", |f| f.prefix.clone(), |f, v| f.prefix = v)}
+                {field("aws-endpoint", "Endpoint override (optional)", "http://127.0.0.1:9000", |f| f.endpoint.clone(), |f, v| f.endpoint = v)}
+            </Show>
+            <p class="muted small">"Now: "<span id="settings-store">{move || form.with(|f| f.store.clone())}</span></p>
+        </section>
+        <section class="card">
+            <h2>"Live logs and links"</h2>
+            {field("redis-url", "Redis URL (optional)", "redis://127.0.0.1:6379", |f| f.redis_url.clone(), |f, v| f.redis_url = v)}
+            <label class="field">
+                <span>"Redis password"</span>
+                <input id="redis-password" type="password" autocomplete="off"
+                    placeholder=move || if form.with(|f| f.redis_password_saved) { "saved in the keychain" } else { "none" }
+                    on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.redis_password = Some(v)); }/>
+            </label>
+            {field("base-url", "Base URL (optional)", "https://sites.example.com", |f| f.base_url.clone(), |f, v| f.base_url = v)}
+        </section>
+        <div class="row">
+            <button id="settings-test" disabled=move || busy.get() on:click=test>"Test connection"</button>
+            <button id="settings-save" class="primary" disabled=move || busy.get() on:click=save>"Save"</button>
+            {move || busy.get().then(|| view! { <span class="muted">"Checking…"</span> })}
+        </div>
+        {move || report.get().map(|report| view! {
+            <ul class="report" id="settings-report" data-ok=report.ok.to_string()>
+                {report.items.into_iter().map(|item| view! {
+                    <li class:ok=item.ok class:failed=!item.ok data-what=item.what.clone()>
+                        <strong>{if item.ok { "✓ " } else { "✗ " }}{item.message.clone()}</strong>
+                        {item.hint.clone().map(|h| view! { <div class="hint">{h}</div> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+    }
+}
