@@ -186,6 +186,7 @@ async fn run(app: App, job: String, dir: PathBuf, project: Option<String>) {
                 env: Vec::new(),
                 timeout: build::DEFAULT_TIMEOUT,
                 source: None,
+                store_cache: false,
             };
             let cancel = tokio_util::sync::CancellationToken::new();
             build::build_and_deploy(target.store.as_ref(), &request, &log, &cancel, &progress).await
