@@ -19,8 +19,7 @@ use pier_core::logs::{LiveAndBackend, LogWriter};
 use pier_core::store::{self, StoreUrl};
 use tokio_util::sync::CancellationToken;
 
-/// How long Redis keeps a build's live log; the store's archive keeps it for good.
-const LIVE_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+use pier_core::logs::LIVE_LOG_RETENTION;
 
 #[derive(Parser)]
 #[command(name = "pier-builder", version, about = "Runs Pier build jobs.")]

@@ -458,8 +458,7 @@ async fn deploy(
     Ok(())
 }
 
-/// How long Redis keeps a build's live log; the store's archive keeps it for good.
-const LIVE_LOG_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+use pier_core::logs::LIVE_LOG_RETENTION;
 
 fn live_logs(
     redis: Option<&str>,

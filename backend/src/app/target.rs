@@ -15,8 +15,7 @@ use crate::logs::memory::LogBus;
 use crate::logs::redis::RedisLogs;
 use crate::store::DynStore;
 
-/// How long Redis keeps a build's live log; the store's archive keeps it for good.
-pub const LIVE_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+pub use crate::logs::LIVE_LOG_RETENTION;
 
 #[derive(Clone)]
 pub struct Target {

@@ -118,6 +118,9 @@ pub struct LogWriter {
     secrets: Arc<Vec<String>>,
 }
 
+/// How long Redis keeps a build's live log; the store's archive keeps it for good.
+pub const LIVE_LOG_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// What masks a secret in a line.
 pub const MASK: &str = "••••••";
 

@@ -129,14 +129,10 @@ pub async fn ensure(
                                 ResourceRecord::builder()
                                     .value(validation.value())
                                     .build()
-                                    .map_err(|e| PierError::BadSetup {
-                                        detail: e.to_string(),
-                                    })?,
+                                    .map_err(invalid_request)?,
                             )
                             .build()
-                            .map_err(|e| PierError::BadSetup {
-                                detail: e.to_string(),
-                            })?,
+                            .map_err(invalid_request)?,
                     )
                     .await?;
                     record.created(Created::RecordSet {
@@ -240,9 +236,6 @@ fn distribution_config(
     origin: &str,
     certificate: &str,
 ) -> Result<DistributionConfig, PierError> {
-    let invalid = |e: aws_sdk_cloudfront::error::BuildError| PierError::BadSetup {
-        detail: e.to_string(),
-    };
     let methods = |items: &[Method]| items.to_vec();
     let origin = Origin::builder()
         .id(ORIGIN_ID)
@@ -253,10 +246,10 @@ fn distribution_config(
                 .https_port(443)
                 .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
                 .build()
-                .map_err(invalid)?,
+                .map_err(invalid_request)?,
         )
         .build()
-        .map_err(invalid)?;
+        .map_err(invalid_request)?;
     let behavior = DefaultCacheBehavior::builder()
         .target_origin_id(ORIGIN_ID)
         .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
@@ -270,10 +263,10 @@ fn distribution_config(
                         .quantity(2)
                         .set_items(Some(methods(&[Method::Get, Method::Head])))
                         .build()
-                        .map_err(invalid)?,
+                        .map_err(invalid_request)?,
                 )
                 .build()
-                .map_err(invalid)?,
+                .map_err(invalid_request)?,
         )
         // The Host header picks the site, so it is part of the cache key; TTLs follow the
         // proxy's Cache-Control (0 when it sends none).
@@ -284,23 +277,23 @@ fn distribution_config(
                     CookiePreference::builder()
                         .forward(ItemSelection::None)
                         .build()
-                        .map_err(invalid)?,
+                        .map_err(invalid_request)?,
                 )
                 .headers(
                     Headers::builder()
                         .quantity(1)
                         .items("Host")
                         .build()
-                        .map_err(invalid)?,
+                        .map_err(invalid_request)?,
                 )
                 .build()
-                .map_err(invalid)?,
+                .map_err(invalid_request)?,
         )
         .min_ttl(0)
         .default_ttl(0)
         .max_ttl(31_536_000)
         .build()
-        .map_err(invalid)?;
+        .map_err(invalid_request)?;
     DistributionConfig::builder()
         .caller_reference(format!("pier-{}-{}", spec.name, spec.base_domain))
         .comment(comment(spec))
@@ -312,7 +305,7 @@ fn distribution_config(
                 .quantity(1)
                 .items(origin)
                 .build()
-                .map_err(invalid)?,
+                .map_err(invalid_request)?,
         )
         .default_cache_behavior(behavior)
         .aliases(
@@ -320,7 +313,7 @@ fn distribution_config(
                 .quantity(1)
                 .items(format!("*.{}", spec.base_domain))
                 .build()
-                .map_err(invalid)?,
+                .map_err(invalid_request)?,
         )
         .viewer_certificate(
             ViewerCertificate::builder()
@@ -330,7 +323,7 @@ fn distribution_config(
                 .build(),
         )
         .build()
-        .map_err(invalid)
+        .map_err(invalid_request)
 }
 
 fn alias_record(name: &str, kind: &str, target: &str) -> Result<ResourceRecordSet, PierError> {
@@ -343,14 +336,17 @@ fn alias_record(name: &str, kind: &str, target: &str) -> Result<ResourceRecordSe
                 .dns_name(target)
                 .evaluate_target_health(false)
                 .build()
-                .map_err(|e| PierError::BadSetup {
-                    detail: e.to_string(),
-                })?,
+                .map_err(invalid_request)?,
         )
         .build()
-        .map_err(|e| PierError::BadSetup {
-            detail: e.to_string(),
-        })
+        .map_err(invalid_request)
+}
+
+/// A request the SDK's builder refused (a required field missing): a bug in Pier's step.
+fn invalid_request(error: impl std::fmt::Display) -> PierError {
+    PierError::BadSetup {
+        detail: error.to_string(),
+    }
 }
 
 /// The public hosted zone with the longest name that `domain` is in.
@@ -446,14 +442,10 @@ async fn change(
                 .action(action)
                 .resource_record_set(set)
                 .build()
-                .map_err(|e| PierError::BadSetup {
-                    detail: e.to_string(),
-                })?,
+                .map_err(invalid_request)?,
         )
         .build()
-        .map_err(|e| PierError::BadSetup {
-            detail: e.to_string(),
-        })?;
+        .map_err(invalid_request)?;
     clients
         .route53
         .change_resource_record_sets()
