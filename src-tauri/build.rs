@@ -23,6 +23,12 @@ fn main() {
             "aws_profiles",
             "open_url",
             "copy_text",
+            "setup_form",
+            "setup_run",
+            "domains",
+            "domain_add",
+            "domain_verify",
+            "domain_remove",
         ]),
     ))
     .expect("tauri-build: ui/dist must exist (run ui/build.sh first)");

@@ -7,7 +7,20 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 /// The SDK configuration from the standard chain; `region` wins over the chain's region.
 pub async fn load(endpoint: Option<&str>, region: Option<&str>) -> SdkConfig {
+    load_as(None, endpoint, region).await
+}
+
+/// As [`load`], with a named profile from `~/.aws/config` (the desktop's profile picker)
+/// instead of `AWS_PROFILE`.
+pub async fn load_as(
+    profile: Option<&str>,
+    endpoint: Option<&str>,
+    region: Option<&str>,
+) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_string()));
     }

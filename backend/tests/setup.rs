@@ -20,6 +20,7 @@ fn spec() -> SetupSpec {
         builder_tasks: TaskRange { min: 0, max: 3 },
         proxy_requests_per_task: 1000,
         jobs_per_builder: 2,
+        log_retention_days: 14,
     }
 }
 
@@ -194,6 +195,20 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
             .any(|kv| kv.name() == Some("PIER_BUILD_QUEUE")
                 && kv.value() == out.queue_url.as_deref())
     );
+    // The task's own output goes to CloudWatch, kept as long as asked.
+    let logging = container.log_configuration().expect("awslogs is set");
+    assert_eq!(logging.log_driver().as_str(), "awslogs");
+    let options = logging.options().unwrap();
+    assert_eq!(options["awslogs-group"], "/pier/pier");
+    assert_eq!(options["awslogs-stream-prefix"], "builder");
+    let groups = clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/pier/pier")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
 
     // The balancer only takes traffic from CloudFront's prefix list.
     let groups = clients
@@ -280,6 +295,14 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
             .await
             .is_err()
     );
+    let groups = clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/pier/")
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty(), "{groups:?}");
     assert!(
         clients
             .iam
@@ -353,4 +376,13 @@ async fn a_base_domain_without_a_zone_in_the_account_says_what_to_create() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("3–1"), "{error}");
+    let mut bad = spec();
+    bad.log_retention_days = 10;
+    let error = setup::run(&clients, &bad, Mode::Plan, &mut record)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("cannot keep logs 10 days"),
+        "{error}"
+    );
 }

@@ -6,11 +6,14 @@
 use std::path::PathBuf;
 
 use pier_core::alias::AliasChange;
+use pier_core::app::aws_setup::{SetupForm, SetupRun};
 use pier_core::app::check::CheckReport;
+use pier_core::app::custom_domains::DomainsView;
 use pier_core::app::settings::{SettingsForm, SettingsView};
 use pier_core::app::views::{DeploymentView, ProjectView};
 use pier_core::app::watches::WatchView;
 use pier_core::app::{AppInfo, UserError};
+use pier_core::domain_wizard::{RemoveOutcome, StepReport};
 use pier_core::manifest::Summary;
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -120,6 +123,43 @@ pub async fn test_connection(desktop: Engine<'_>, form: SettingsForm) -> Answer<
 #[tauri::command]
 pub async fn aws_profiles(desktop: Engine<'_>) -> Answer<Vec<String>> {
     Ok(desktop.engine.aws_profiles())
+}
+
+#[tauri::command]
+pub async fn setup_form(desktop: Engine<'_>) -> Answer<SetupForm> {
+    Ok(desktop.engine.setup_form())
+}
+
+/// Plan, apply or teardown; steps arrive as `setup_step` events.
+#[tauri::command]
+pub async fn setup_run(desktop: Engine<'_>, form: SetupForm, run: SetupRun) -> Answer<()> {
+    desktop.engine.setup(form, run)
+}
+
+#[tauri::command]
+pub async fn domains(desktop: Engine<'_>) -> Answer<DomainsView> {
+    desktop.engine.domains().await
+}
+
+/// Starts the wizard; steps arrive as `domain_step` events.
+#[tauri::command]
+pub async fn domain_add(
+    desktop: Engine<'_>,
+    domain: String,
+    project: String,
+    distribution: Option<String>,
+) -> Answer<()> {
+    desktop.engine.domain_add(domain, project, distribution)
+}
+
+#[tauri::command]
+pub async fn domain_verify(desktop: Engine<'_>, domain: String) -> Answer<Vec<StepReport>> {
+    desktop.engine.domain_verify(&domain).await
+}
+
+#[tauri::command]
+pub async fn domain_remove(desktop: Engine<'_>, domain: String) -> Answer<RemoveOutcome> {
+    desktop.engine.domain_remove(&domain).await
 }
 
 /// Opens a site in the system browser; only http(s) URLs, so the window cannot launch files.

@@ -45,6 +45,12 @@ fn main() {
             commands::aws_profiles,
             commands::open_url,
             commands::copy_text,
+            commands::setup_form,
+            commands::setup_run,
+            commands::domains,
+            commands::domain_add,
+            commands::domain_verify,
+            commands::domain_remove,
         ])
         .run(tauri::generate_context!())
         .expect(

@@ -1,5 +1,6 @@
 //! Pier's desktop UI: Leptos 0.8 rendered in the browser (CSR), compiled to wasm and served
-//! by the Tauri shell. Screens: Projects, Project, Deploy, Watch, Logs, Settings. State lives
+//! by the Tauri shell. Screens: Projects, Project, Deploy, Watch, Logs, Domains, AWS setup,
+//! Settings. State lives
 //! in signals shared through [`Ctx`]; the engine's events (deploy progress, watch states,
 //! log records) update it, so long work never blocks the window.
 
@@ -25,6 +26,8 @@ pub enum Screen {
     Deploy,
     Watch,
     Logs,
+    Domains,
+    Setup,
     Settings,
 }
 
@@ -44,6 +47,8 @@ pub struct Ctx {
     pub confirm: RwSignal<Option<Confirm>>,
     pub info: RwSignal<Option<AppInfo>>,
     pub dragging: RwSignal<bool>,
+    pub setup: RwSignal<screens::setup::SetupState>,
+    pub domain_run: RwSignal<screens::domains::DomainRun>,
 }
 
 impl Ctx {
@@ -118,6 +123,21 @@ fn on_event(ctx: Ctx, event: AppEvent) {
             ctx.watches.set(Vec::new());
             screens::watch::reload(ctx);
         }
+        AppEvent::SetupStep { run, change } => ctx.setup.update(|s| s.step(run, change)),
+        AppEvent::SetupEnded { outcome, error, .. } => {
+            ctx.setup.update(|s| s.ended(outcome, error));
+        }
+        AppEvent::DomainStep { domain, step } => {
+            ctx.domain_run.update(|r| r.step(domain, step));
+        }
+        AppEvent::DomainEnded {
+            domain,
+            attached,
+            error,
+        } => {
+            ctx.domain_run.update(|r| r.ended(domain, attached, error));
+            ctx.revision.update(|r| *r += 1);
+        }
     }
 }
 
@@ -141,6 +161,8 @@ fn App() -> impl IntoView {
         confirm: RwSignal::new(None),
         info: RwSignal::new(None),
         dragging: RwSignal::new(false),
+        setup: RwSignal::new(Default::default()),
+        domain_run: RwSignal::new(Default::default()),
     };
     provide_context(ctx);
     bridge::listen("pier://event", move |event: AppEvent| on_event(ctx, event));
@@ -192,6 +214,8 @@ fn App() -> impl IntoView {
                 {nav(Screen::Deploy, "nav-deploy", "Deploy")}
                 {nav(Screen::Watch, "nav-watch", "Watch")}
                 {nav(Screen::Logs, "nav-logs", "Logs")}
+                {nav(Screen::Domains, "nav-domains", "Domains")}
+                {nav(Screen::Setup, "nav-setup", "AWS setup")}
                 {nav(Screen::Settings, "nav-settings", "Settings")}
                 <div class="serving">
                     {move || ctx.info.get().map(|info| view! {
@@ -220,6 +244,8 @@ fn App() -> impl IntoView {
                     Screen::Deploy => view! { <screens::deploy::Deploy/> }.into_any(),
                     Screen::Watch => view! { <screens::watch::Watch/> }.into_any(),
                     Screen::Logs => view! { <screens::logs::Logs/> }.into_any(),
+                    Screen::Domains => view! { <screens::domains::Domains/> }.into_any(),
+                    Screen::Setup => view! { <screens::setup::Setup/> }.into_any(),
                     Screen::Settings => view! { <screens::settings::Settings/> }.into_any(),
                 }}
             </main>

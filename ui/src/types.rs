@@ -132,6 +132,90 @@ pub enum AppEvent {
         deployment: String,
     },
     TargetChanged,
+    SetupStep {
+        run: String,
+        change: SetupChange,
+    },
+    SetupEnded {
+        run: String,
+        outcome: Option<SetupOutcome>,
+        error: Option<UserError>,
+    },
+    DomainStep {
+        domain: String,
+        step: DomainStep,
+    },
+    DomainEnded {
+        domain: String,
+        attached: bool,
+        error: Option<UserError>,
+    },
+}
+
+/// What the AWS setup screen sends (`pier_core::app::aws_setup::SetupForm`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SetupForm {
+    pub base_domain: String,
+    pub profile: String,
+    pub region: String,
+    pub bucket: String,
+    pub name: String,
+    pub proxy_min: u32,
+    pub proxy_max: u32,
+    pub builders_min: u32,
+    pub builders_max: u32,
+    pub log_days: i32,
+}
+
+/// One setup step: `action` is exists, create, update or waiting.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SetupChange {
+    pub resource: String,
+    pub name: String,
+    pub action: String,
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SetupOutcome {
+    pub run: String,
+    pub changes: Vec<SetupChange>,
+    pub waiting: bool,
+    pub bucket: String,
+    pub base_domain: String,
+    pub region: String,
+    pub record: String,
+    pub switched: bool,
+}
+
+/// One domain-wizard step: `status` is done, changed, waiting, skipped or failed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DomainStep {
+    pub step: String,
+    pub status: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DomainListing {
+    pub domain: String,
+    pub project: String,
+    pub attached: bool,
+    pub reached: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DomainsView {
+    pub domains: Vec<DomainListing>,
+    pub distribution_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RemoveOutcome {
+    pub domain: String,
+    pub steps: Vec<DomainStep>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,10 @@
 //!   prints 100,000 lines (each carrying the wall-clock time it was printed, flushed one by
 //!   one); this process follows the log through `pier_core::logs::follow` like `pier logs -f`
 //!   and times every line from print to arrival. Also the sustained rate (lines / span from
-//!   first print to last arrival) and a check that every line arrived once, in order.
+//!   first print to last arrival) and a check that every line arrived once, in order. Run
+//!   twice: paced at the goal's 50,000 lines/s (the latency figure), and as fast as the script
+//!   can print (the throughput figure; its latency is the backlog of a producer that outruns
+//!   the pipeline on 2 shared cores, so it is not the goal's measure).
 //! - **overhead**: the builder's wall time against running the same install and build command
 //!   directly with output to /dev/null.
 //!
@@ -25,6 +28,8 @@ use pier_core::build::job::{BuildJob, JobSource};
 use pier_core::logs::{self, LogKind};
 
 const LINES: usize = 100_000;
+/// The goal's rate: latency is judged while the build prints this many lines a second.
+const PACED_RATE: u32 = 50_000;
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -35,7 +40,8 @@ fn main() {
         "path", "p50 (ms)", "p99 (ms)", "max (ms)", "lines/s", "lost"
     );
     runtime.block_on(raw_redis(&redis.url()));
-    runtime.block_on(builder(&redis.url()));
+    runtime.block_on(builder(&redis.url(), Some(PACED_RATE)));
+    runtime.block_on(builder(&redis.url(), None));
 }
 
 fn now_ns() -> u128 {
@@ -124,8 +130,10 @@ async fn raw_redis(url: &str) {
     report("raw XADD → XREAD", latencies, rate, 0, "(peer)");
 }
 
-/// A source tree whose build prints `LINES` timestamped lines, then writes `dist/`.
-fn chatty_tree(dir: &Path) {
+/// A source tree whose build prints `LINES` timestamped lines, then writes `dist/`: as fast
+/// as it can (`rate` None), or paced at `rate` lines per second in 1 ms bursts.
+fn chatty_tree(dir: &Path, rate: Option<u32>) {
+    let per_ms = rate.map_or(0, |r| r / 1000);
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         dir.join("package.json"),
@@ -136,7 +144,12 @@ fn chatty_tree(dir: &Path) {
         dir.join("chatty.py"),
         format!(
             "import os, sys, time\n\
+             per_ms = {per_ms}\n\
+             start = time.monotonic()\n\
              for i in range({LINES}):\n\
+             \x20   if per_ms and i % per_ms == 0:\n\
+             \x20       delay = start + (i // per_ms) / 1000 - time.monotonic()\n\
+             \x20       if delay > 0: time.sleep(delay)\n\
              \x20   sys.stdout.write(f'line {{i}} {{time.time_ns()}} of a chatty build\\n')\n\
              \x20   sys.stdout.flush()\n\
              os.makedirs('dist', exist_ok=True)\n\
@@ -146,15 +159,15 @@ fn chatty_tree(dir: &Path) {
     .unwrap();
 }
 
-async fn builder(url: &str) {
+async fn builder(url: &str, rate: Option<u32>) {
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("chatty");
-    chatty_tree(&source);
+    chatty_tree(&source, rate);
 
     // The same commands, run directly.
     let direct = {
         let copy = work.path().join("direct");
-        chatty_tree(&copy);
+        chatty_tree(&copy, rate);
         let started = Instant::now();
         let status = Command::new("sh")
             .args(["-c", "npm install --no-audit --no-fund && npm run build"])
@@ -234,16 +247,17 @@ async fn builder(url: &str) {
     assert!(status.success(), "the chatty build failed");
     let span = (last_arrival - first_print.unwrap_or(last_arrival)) as f64 / 1e9;
     let lost = LINES - latencies.len() + out_of_order;
-    report(
-        "pier-builder → follower",
-        latencies,
-        LINES as f64 / span,
-        lost,
-        "goal: p99 ≤ 2 ms, ≥ 50,000 lines/s",
-    );
+    let (name, goal) = match rate {
+        Some(_) => ("pier-builder, paced 50k/s", "goal: p99 ≤ 2 ms at 50,000 lines/s"),
+        None => (
+            "pier-builder, flood",
+            "goal: ≥ 50,000 lines/s sustained (latency here is queueing)",
+        ),
+    };
+    report(name, latencies, LINES as f64 / span, lost, goal);
     println!(
         "{:<28} direct {:.2} s, pier-builder {:.2} s, overhead {:+.2} s   goal: ≤ 1 s",
-        "build wall time",
+        "  build wall time",
         direct.as_secs_f64(),
         total.as_secs_f64(),
         total.as_secs_f64() - direct.as_secs_f64()

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use pier_core::domain_wizard::diagnose::Resolver;
-use pier_core::domain_wizard::{self, AddRequest, StepReport, StepStatus, Wizard};
+use pier_core::domain_wizard::{
+    self, AddRequest, StepReport, StepStatus, Wizard, recorded_distribution,
+};
 use pier_core::store::DynStore;
 use serde_json::json;
 
@@ -69,13 +71,6 @@ fn print_step(step: &StepReport) {
         step.step.title(),
         step.detail
     );
-}
-
-/// The distribution `pier setup aws` made, from the config it wrote.
-fn recorded_distribution() -> Option<String> {
-    pier_core::config::ConfigFile::load(&pier_core::config::config_path())
-        .ok()
-        .and_then(|file| file.distribution_id)
 }
 
 pub async fn run(store: DynStore, json: bool, command: DomainsCommand) -> anyhow::Result<()> {

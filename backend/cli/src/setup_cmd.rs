@@ -3,8 +3,8 @@
 //! store bucket, the base URL, the build queue and the ECS target).
 
 use pier_core::PierError;
-use pier_core::config::{ConfigFile, config_path};
-use pier_core::setup::{self, Action, Change, Clients, Mode, SetupSpec, TaskRange, record};
+use pier_core::config::config_path;
+use pier_core::setup::{self, Change, Clients, Mode, SetupSpec, TaskRange, record};
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -22,10 +22,10 @@ pub struct AwsArgs {
     #[arg(long, default_value = "pier")]
     name: String,
     /// The builder image (built from backend/builder/Dockerfile, pushed to your registry).
-    #[arg(long, default_value = concat!("pier-builder:", env!("CARGO_PKG_VERSION")))]
+    #[arg(long, default_value = setup::BUILDER_IMAGE)]
     builder_image: String,
     /// The proxy image (built from proxy/Dockerfile, pushed to your registry).
-    #[arg(long, default_value = concat!("pier-proxy:", env!("CARGO_PKG_VERSION")))]
+    #[arg(long, default_value = setup::PROXY_IMAGE)]
     proxy_image: String,
     /// Proxy tasks, as MIN-MAX.
     #[arg(long, default_value = "1-4", value_parser = parse_range)]
@@ -39,6 +39,9 @@ pub struct AwsArgs {
     /// Scale builders out above this many waiting jobs per worker.
     #[arg(long, default_value_t = 2)]
     jobs_per_builder: u32,
+    /// Days CloudWatch keeps the tasks' own output (1, 3, 5, 7, 14, 30, 60, 90, … 3653).
+    #[arg(long, default_value_t = setup::DEFAULT_LOG_RETENTION_DAYS)]
+    log_days: i32,
     /// Where the setup record lives; defaults beside the config file.
     #[arg(long, hide = true)]
     record: Option<std::path::PathBuf>,
@@ -93,7 +96,7 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
         bucket: args
             .bucket
             .clone()
-            .unwrap_or_else(|| format!("{}-{}", args.name, base_domain.replace('.', "-"))),
+            .unwrap_or_else(|| setup::default_bucket(&args.name, &base_domain)),
         base_domain: base_domain.clone(),
         builder_image: args.builder_image.clone(),
         proxy_image: args.proxy_image.clone(),
@@ -101,23 +104,27 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
         builder_tasks: args.builders,
         proxy_requests_per_task: args.proxy_requests_per_task,
         jobs_per_builder: args.jobs_per_builder,
+        log_retention_days: args.log_days,
     };
     let clients = Clients::connect(&region, None).await;
     let mut record = record::SetupRecord::open(&record_path(&args, &region), &spec.name, &region)?;
     let mode = if plan { Mode::Plan } else { Mode::Apply };
-    let report = setup::run(&clients, &spec, mode, &mut record).await?;
+    if !json {
+        println!(
+            "{} for {base_domain} in {region}:",
+            if plan { "Plan" } else { "Setup" }
+        );
+    }
+    let report = setup::run_reporting(&clients, &spec, mode, &mut record, &mut |change| {
+        if !json {
+            print_change(change, plan)
+        }
+    })
+    .await?;
     if !plan {
         record.outputs = report.outputs.clone();
         record.save()?;
-        let path = config_path();
-        let mut file = ConfigFile::load(&path)?;
-        file.store = Some(format!("s3://{}", spec.bucket));
-        file.base_url = Some(format!("https://{base_domain}"));
-        file.distribution_id = report.outputs.distribution_id.clone();
-        file.builds.runner = Some("queue".into());
-        file.builds.queue_url = report.outputs.queue_url.clone();
-        file.builds.ecs = Some(setup::compute::ecs_target(&spec, &report.outputs));
-        file.save(&path)?;
+        setup::adopt(&spec, &report.outputs)?;
     }
     if json {
         println!(
@@ -131,15 +138,9 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
         );
         return Ok(());
     }
-    println!(
-        "{} for {base_domain} in {region}:",
-        if plan { "Plan" } else { "Setup" }
-    );
-    print_changes(&report.changes, plan);
-    let waiting = report.changes.iter().any(|c| c.action == Action::Waiting);
     if plan {
         println!("\nNothing was changed. Run `pier setup aws` without --plan to apply.");
-    } else if waiting {
+    } else if report.waiting() {
         println!(
             "\nSome steps wait on something outside Pier (above); run the same command again to continue."
         );
@@ -188,19 +189,14 @@ pub async fn teardown(args: AwsArgs, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_changes(changes: &[Change], plan: bool) {
-    for change in changes {
-        let verb = match (change.action, plan) {
-            (Action::Exists, _) => "exists",
-            (Action::Create, true) => "create",
-            (Action::Create, false) => "created",
-            (Action::Update, true) => "update",
-            (Action::Update, false) => "updated",
-            (Action::Waiting, _) => "waiting",
-        };
-        println!("  {verb:<8} {:<18} {}", change.resource, change.name);
-        if let Some(detail) = &change.detail {
-            println!("           {detail}");
-        }
+fn print_change(change: &Change, plan: bool) {
+    println!(
+        "  {:<8} {:<18} {}",
+        change.action.verb(plan),
+        change.resource,
+        change.name
+    );
+    if let Some(detail) = &change.detail {
+        println!("           {detail}");
     }
 }

@@ -109,6 +109,7 @@ async fn domains_add_resumes_lists_and_removes_from_the_command_line() {
     let endpoint = moto.endpoint.clone();
     let store_dir = tempfile::tempdir().unwrap();
     let store = store_dir.path().to_str().unwrap().to_string();
+    let store_for_serve = store.clone();
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("index.html"), "blog").unwrap();
     let run = move |args: &[&str]| pier(&store, &endpoint, args);
@@ -171,6 +172,26 @@ async fn domains_add_resumes_lists_and_removes_from_the_command_line() {
         "{output}"
     );
 
+    // What CloudFront forwards (its Host header kept) reaches the proxy, which serves the
+    // project on the custom host from the store record the wizard wrote.
+    let port = pier_tests::free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["--store", &store_for_serve, "serve", "--port", &port.to_string()])
+        .env("PIER_CONFIG", "/nonexistent/pier-test-config.toml")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        pier_tests::wait_for_http(port, "/health", std::time::Duration::from_secs(20)),
+        "pier serve did not start"
+    );
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let page = pier_tests::http::get(addr, "www.example.com", "/");
+    assert_eq!((page.status, page.text().as_str()), (200, "blog"));
+    let stranger = pier_tests::http::get(addr, "shop.example.com", "/");
+    assert_eq!(stranger.status, 404, "{}", stranger.text());
+
     let foreign = run(&[
         "domains",
         "add",
@@ -202,4 +223,15 @@ async fn domains_add_resumes_lists_and_removes_from_the_command_line() {
     assert_eq!(json(&removed)["domain"], "www.example.com");
     let listed = json(&run(&["domains", "ls", "--json"]));
     assert_eq!(listed["domains"], Value::Array(vec![]));
+    // The proxy follows the store: the removed domain is no longer served.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pier_tests::http::get(addr, "www.example.com", "/").status != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the proxy still serves a removed domain"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.kill().unwrap();
+    let _ = server.wait();
 }

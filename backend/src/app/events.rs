@@ -54,6 +54,29 @@ pub enum AppEvent {
     },
     /// The settings changed: the store (and so the proxy) is another one now.
     TargetChanged,
+    /// A setup run (plan, apply or teardown) finished a step.
+    SetupStep {
+        run: super::aws_setup::SetupRun,
+        change: crate::setup::Change,
+    },
+    /// A setup run ended, with what it did or why it stopped (what it made so far is
+    /// recorded; running it again resumes).
+    SetupEnded {
+        run: super::aws_setup::SetupRun,
+        outcome: Option<super::aws_setup::SetupOutcome>,
+        error: Option<UserError>,
+    },
+    /// The domain wizard finished a step (or polled the certificate again).
+    DomainStep {
+        domain: String,
+        step: crate::domain_wizard::StepReport,
+    },
+    /// The wizard stopped: attached, or waiting (run it again), or failed with `error`.
+    DomainEnded {
+        domain: String,
+        attached: bool,
+        error: Option<UserError>,
+    },
 }
 
 /// Where events go: the shell forwards them to the window; tests collect them.

@@ -7,7 +7,9 @@
 //! never a credential.
 
 pub mod aws_profiles;
+pub mod aws_setup;
 pub mod check;
+pub mod custom_domains;
 pub mod deploy_job;
 pub mod events;
 pub mod log_follow;
@@ -20,6 +22,7 @@ pub mod views;
 pub mod watches;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 pub use events::{AppEvent, EventSink, UserError};
@@ -49,6 +52,17 @@ struct Inner {
     /// Why the saved settings could not be used at start (the app runs on the embedded
     /// default meanwhile, so it always opens).
     startup_problem: Option<UserError>,
+    /// One AWS setup run at a time: two applies racing would both create.
+    setup_busy: Arc<AtomicBool>,
+}
+
+/// Held while a setup run goes; frees the slot when dropped (even on a panic).
+pub(crate) struct SetupSlot(Arc<AtomicBool>);
+
+impl Drop for SetupSlot {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 /// What the sidebar shows: where deployments go and where they are served.
@@ -88,6 +102,7 @@ impl App {
                 watches: watches::Watches::new(crate::watch::list::path(), events.clone()),
                 follow: log_follow::Follower::default(),
                 startup_problem,
+                setup_busy: Arc::default(),
             }),
         };
         app.inner.watches.resume(&app.target());
@@ -222,6 +237,13 @@ impl App {
         if let Some(password) = password.filter(|p| !p.is_empty()) {
             secrets::set_redis_password(&password)?;
         }
+        self.switch_to(desktop.clone()).await?;
+        Ok(settings::SettingsView::of(&desktop))
+    }
+
+    /// Opens `desktop`'s target, saves it, and works against it from now on: watches restart
+    /// against the new store. Deployments already made are untouched.
+    pub(crate) async fn switch_to(&self, desktop: DesktopSettings) -> Result<(), UserError> {
         let target = Target::open(&desktop, self.inner.serve_port).await?;
         desktop.save(&self.inner.settings_file)?;
         self.inner.watches.stop_all();
@@ -229,7 +251,59 @@ impl App {
         self.inner.watches.resume(&target);
         self.inner.events.emit(AppEvent::TargetChanged);
         self.inner.events.emit(AppEvent::Changed { project: None });
-        Ok(settings::SettingsView::of(&desktop))
+        Ok(())
+    }
+
+    /// The setup form, prefilled from the settings in use.
+    pub fn setup_form(&self) -> aws_setup::SetupForm {
+        aws_setup::SetupForm::prefilled(&self.target().settings)
+    }
+
+    /// Starts a setup plan, apply or teardown; each step and the outcome arrive as events.
+    pub fn setup(
+        &self,
+        form: aws_setup::SetupForm,
+        run: aws_setup::SetupRun,
+    ) -> Result<(), UserError> {
+        aws_setup::spawn(self.clone(), form, run)
+    }
+
+    pub(crate) fn setup_slot(&self) -> Result<SetupSlot, UserError> {
+        if self.inner.setup_busy.swap(true, Ordering::SeqCst) {
+            return Err(UserError::new(
+                "A setup run is already going",
+                "wait for it to end; its steps show on the AWS setup screen",
+            ));
+        }
+        Ok(SetupSlot(self.inner.setup_busy.clone()))
+    }
+
+    pub async fn domains(&self) -> Result<custom_domains::DomainsView, UserError> {
+        custom_domains::list(self).await
+    }
+
+    /// Starts (or resumes) the domain wizard; steps and the outcome arrive as events.
+    pub fn domain_add(
+        &self,
+        domain: String,
+        project: String,
+        distribution: Option<String>,
+    ) -> Result<(), UserError> {
+        custom_domains::spawn_add(self.clone(), domain, project, distribution)
+    }
+
+    pub async fn domain_verify(
+        &self,
+        domain: &str,
+    ) -> Result<Vec<crate::domain_wizard::StepReport>, UserError> {
+        custom_domains::verify(self, domain).await
+    }
+
+    pub async fn domain_remove(
+        &self,
+        domain: &str,
+    ) -> Result<crate::domain_wizard::RemoveOutcome, UserError> {
+        custom_domains::remove(self, domain).await
     }
 
     pub fn aws_profiles(&self) -> Vec<String> {

@@ -243,6 +243,14 @@ async fn save_state(store: &dyn Store, state: &mut WizardState) -> Result<(), Pi
     Ok(())
 }
 
+/// The distribution `pier setup aws` (or the app's setup screen) made, from the config file
+/// it wrote.
+pub fn recorded_distribution() -> Option<String> {
+    crate::config::ConfigFile::load(&crate::config::config_path())
+        .ok()
+        .and_then(|file| file.distribution_id)
+}
+
 /// What `pier domains add` asks for.
 #[derive(Debug, Clone)]
 pub struct AddRequest {
@@ -292,10 +300,16 @@ pub struct Wizard {
 impl Wizard {
     /// Clients from the standard chain; `endpoint` points them at an emulator such as moto.
     pub async fn connect(endpoint: Option<&str>) -> Wizard {
-        let mut config = crate::aws::load(endpoint, None).await;
+        Wizard::connect_as(None, endpoint).await
+    }
+
+    /// With a named AWS profile instead of the chain's default.
+    pub async fn connect_as(profile: Option<&str>, endpoint: Option<&str>) -> Wizard {
+        let mut config = crate::aws::load_as(profile, endpoint, None).await;
         if config.region().is_none() {
             // Route53 and CloudFront are global; any region signs their requests.
-            config = crate::aws::load(endpoint, Some(certificate::CERTIFICATE_REGION)).await;
+            config =
+                crate::aws::load_as(profile, endpoint, Some(certificate::CERTIFICATE_REGION)).await;
         }
         Wizard::from_config(&config)
     }

@@ -9,7 +9,8 @@
 
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, KeyValuePair,
-    LaunchType, LoadBalancer, NetworkConfiguration, NetworkMode, PortMapping, TransportProtocol,
+    LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode,
+    PortMapping, TransportProtocol,
 };
 
 use crate::error::PierError;
@@ -30,6 +31,19 @@ struct TaskShape {
     memory: i32,
     ports: Vec<i32>,
     task_role: Option<String>,
+    /// `awslogs` options: the group, the region, and the container's name as stream prefix.
+    log_options: Option<Vec<(String, String)>>,
+}
+
+fn log_options(out: &Outputs, spec: &SetupSpec, container: &str) -> Option<Vec<(String, String)>> {
+    let group = out.log_group.clone()?;
+    let mut options = vec![
+        ("awslogs-group".to_string(), group),
+        ("awslogs-region".to_string(), spec.region.clone()),
+        ("awslogs-stream-prefix".to_string(), container.to_string()),
+    ];
+    options.sort();
+    Some(options)
 }
 
 pub async fn ensure_cluster_and_tasks(
@@ -101,6 +115,7 @@ pub async fn ensure_cluster_and_tasks(
         memory: 2048,
         ports: Vec::new(),
         task_role: out.builder_role_arn.clone(),
+        log_options: log_options(out, spec, BUILDER_CONTAINER),
     };
     let proxy = TaskShape {
         family: spec.resource("proxy"),
@@ -117,6 +132,7 @@ pub async fn ensure_cluster_and_tasks(
         memory: 1024,
         ports: vec![PROXY_PORT, HEALTH_PORT],
         task_role: out.proxy_role_arn.clone(),
+        log_options: log_options(out, spec, PROXY_CONTAINER),
     };
     let (arn, change) = task_definition(clients, &builder, out, mode, record).await?;
     out.builder_task_definition = arn;
@@ -163,7 +179,16 @@ async fn task_definition(
         environment.sort();
         let mut wanted = shape.environment.clone();
         wanted.sort();
+        let logging = container.and_then(|c| c.log_configuration()).map(|l| {
+            let mut options: Vec<(String, String)> = l
+                .options()
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            options.sort();
+            options
+        });
         definition.status().map(|s| s.as_str()) == Some("ACTIVE")
+            && logging == shape.log_options
             && container.and_then(|c| c.image()) == Some(shape.image.as_str())
             && container.map(|c| c.command().to_vec()).unwrap_or_default() == shape.command
             && environment == wanted
@@ -201,6 +226,13 @@ async fn task_definition(
                 .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
                 .collect(),
         ))
+        .set_log_configuration(shape.log_options.as_ref().map(|options| {
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .set_options(Some(options.iter().cloned().collect()))
+                .build()
+                .expect("the log driver is set")
+        }))
         .set_port_mappings(Some(
             shape
                 .ports

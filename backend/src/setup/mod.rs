@@ -8,12 +8,13 @@
 //! in reverse order, and nothing that was there before.
 //!
 //! Steps, in order: the store bucket, the build queues, IAM roles, the network (default VPC,
-//! security groups), the ECS cluster and task definitions, the load balancer, the ECS services,
+//! security groups), the tasks' log group, the ECS cluster and task definitions, the load balancer, the ECS services,
 //! auto-scaling, the certificate, the CloudFront distribution, and the wildcard DNS record.
 
 pub mod cdn;
 pub mod compute;
 pub mod iam;
+pub mod logging;
 pub mod network;
 pub mod record;
 pub mod scaling;
@@ -25,6 +26,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PierError;
 use record::SetupRecord;
+
+/// The images setup puts in the task definitions unless told otherwise: built from
+/// `backend/builder/Dockerfile` and `proxy/Dockerfile`, pushed to the user's registry.
+pub const BUILDER_IMAGE: &str = concat!("pier-builder:", env!("CARGO_PKG_VERSION"));
+pub const PROXY_IMAGE: &str = concat!("pier-proxy:", env!("CARGO_PKG_VERSION"));
 
 /// What the user asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +51,15 @@ pub struct SetupSpec {
     pub proxy_requests_per_task: u32,
     /// Builder scale-out point: waiting jobs per worker.
     pub jobs_per_builder: u32,
+    /// How long CloudWatch keeps the tasks' own output (one of [`logging::RETENTION_DAYS`]).
+    #[serde(default = "default_log_retention_days")]
+    pub log_retention_days: i32,
+}
+
+pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
+
+fn default_log_retention_days() -> i32 {
+    DEFAULT_LOG_RETENTION_DAYS
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +93,13 @@ impl SetupSpec {
                 )));
             }
         }
+        if !logging::RETENTION_DAYS.contains(&self.log_retention_days) {
+            return Err(bad(format!(
+                "CloudWatch Logs cannot keep logs {} days; choose one of {:?}",
+                self.log_retention_days,
+                logging::RETENTION_DAYS
+            )));
+        }
         Ok(())
     }
 
@@ -102,6 +124,20 @@ pub enum Action {
     Update,
     /// Cannot be done yet (waits on something outside Pier, like DNS validation).
     Waiting,
+}
+
+impl Action {
+    /// How a plan (future tense) or an apply (past tense) says it.
+    pub fn verb(self, plan: bool) -> &'static str {
+        match (self, plan) {
+            (Action::Exists, _) => "exists",
+            (Action::Create, true) => "create",
+            (Action::Create, false) => "created",
+            (Action::Update, true) => "update",
+            (Action::Update, false) => "updated",
+            (Action::Waiting, _) => "waiting",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,12 +191,18 @@ pub struct Clients {
     pub acm: aws_sdk_acm::Client,
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Clients {
     pub async fn connect(region: &str, endpoint: Option<&str>) -> Clients {
-        let config = crate::aws::load(endpoint, Some(region)).await;
-        let global = crate::aws::load(endpoint, Some("us-east-1")).await;
+        Clients::connect_as(None, region, endpoint).await
+    }
+
+    /// With a named AWS profile instead of the chain's default.
+    pub async fn connect_as(profile: Option<&str>, region: &str, endpoint: Option<&str>) -> Clients {
+        let config = crate::aws::load_as(profile, endpoint, Some(region)).await;
+        let global = crate::aws::load_as(profile, endpoint, Some("us-east-1")).await;
         let s3 = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(endpoint.is_some())
             .build();
@@ -175,6 +217,7 @@ impl Clients {
             acm: aws_sdk_acm::Client::new(&global),
             cloudfront: aws_sdk_cloudfront::Client::new(&global),
             route53: aws_sdk_route53::Client::new(&global),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
         }
     }
 }
@@ -191,6 +234,8 @@ pub struct Outputs {
     pub builder_role_arn: Option<String>,
     pub vpc_id: Option<String>,
     pub subnets: Vec<String>,
+    #[serde(default)]
+    pub log_group: Option<String>,
     pub balancer_group: Option<String>,
     pub task_group: Option<String>,
     pub cluster_arn: Option<String>,
@@ -226,20 +271,66 @@ pub async fn run(
     mode: Mode,
     record: &mut SetupRecord,
 ) -> Result<Report, PierError> {
+    run_reporting(clients, spec, mode, record, &mut |_| {}).await
+}
+
+/// As [`run`], calling `on_change` as each step ends (an apply on real AWS takes minutes;
+/// CloudFront alone several).
+pub async fn run_reporting(
+    clients: &Clients,
+    spec: &SetupSpec,
+    mode: Mode,
+    record: &mut SetupRecord,
+    on_change: &mut (dyn FnMut(&Change) + Send),
+) -> Result<Report, PierError> {
     spec.validate()?;
-    let mut report = Report::default();
-    let out = &mut report.outputs;
-    let changes = &mut report.changes;
-    changes.extend(storage::ensure(clients, spec, mode, record, out).await?);
-    changes.extend(work_queue::ensure(clients, spec, mode, record, out).await?);
-    changes.extend(iam::ensure(clients, spec, mode, record, out).await?);
-    changes.extend(network::ensure(clients, spec, mode, record, out).await?);
-    changes.extend(compute::ensure_cluster_and_tasks(clients, spec, mode, record, out).await?);
-    changes.extend(network::ensure_balancer(clients, spec, mode, record, out).await?);
-    changes.extend(compute::ensure_services(clients, spec, mode, record, out).await?);
-    changes.extend(scaling::ensure(clients, spec, mode, record, out).await?);
-    changes.extend(cdn::ensure(clients, spec, mode, record, out).await?);
-    Ok(report)
+    let mut outputs = Outputs::default();
+    let out = &mut outputs;
+    let mut changes = Vec::new();
+    let mut note = |found: Vec<Change>| {
+        found.iter().for_each(&mut *on_change);
+        changes.extend(found);
+    };
+    note(storage::ensure(clients, spec, mode, record, out).await?);
+    note(work_queue::ensure(clients, spec, mode, record, out).await?);
+    note(iam::ensure(clients, spec, mode, record, out).await?);
+    note(network::ensure(clients, spec, mode, record, out).await?);
+    note(logging::ensure(clients, spec, mode, record, out).await?);
+    note(compute::ensure_cluster_and_tasks(clients, spec, mode, record, out).await?);
+    note(network::ensure_balancer(clients, spec, mode, record, out).await?);
+    note(compute::ensure_services(clients, spec, mode, record, out).await?);
+    note(scaling::ensure(clients, spec, mode, record, out).await?);
+    note(cdn::ensure(clients, spec, mode, record, out).await?);
+    Ok(Report { changes, outputs })
+}
+
+impl Report {
+    /// Whether a step waits on something outside Pier (DNS validation); running again
+    /// continues from there.
+    pub fn waiting(&self) -> bool {
+        self.changes.iter().any(|c| c.action == Action::Waiting)
+    }
+}
+
+/// Points Pier's config file at what an apply made: the store bucket, the base URL, the
+/// distribution, and remote builds on the queue (or ECS). The CLI and the app both call it,
+/// so either sees the other's setup.
+pub fn adopt(spec: &SetupSpec, outputs: &Outputs) -> Result<std::path::PathBuf, PierError> {
+    let path = crate::config::config_path();
+    let mut file = crate::config::ConfigFile::load(&path)?;
+    file.store = Some(format!("s3://{}", spec.bucket));
+    file.base_url = Some(format!("https://{}", spec.base_domain));
+    file.distribution_id = outputs.distribution_id.clone();
+    file.builds.runner = Some("queue".into());
+    file.builds.queue_url = outputs.queue_url.clone();
+    file.builds.ecs = Some(compute::ecs_target(spec, outputs));
+    file.save(&path)?;
+    Ok(path)
+}
+
+/// The default store bucket for a base domain: `<name>-<domain with dashes>`.
+pub fn default_bucket(name: &str, base_domain: &str) -> String {
+    format!("{name}-{}", base_domain.replace('.', "-"))
 }
 
 /// Deletes what the record says setup created, newest first; returns what was deleted.

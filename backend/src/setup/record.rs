@@ -57,6 +57,9 @@ pub enum Created {
         name: String,
         kind: String,
     },
+    LogGroup {
+        name: String,
+    },
 }
 
 impl Created {
@@ -75,6 +78,7 @@ impl Created {
             Created::Certificate { arn } => ("certificate", arn.clone()),
             Created::Distribution { id } => ("distribution", id.clone()),
             Created::RecordSet { name, kind, .. } => ("dns record", format!("{name} {kind}")),
+            Created::LogGroup { name } => ("log group", name.clone()),
         }
     }
 }
@@ -213,6 +217,7 @@ async fn delete(clients: &Clients, resource: &Created) -> Result<Option<String>,
             Err(e) => Err(aws_error("DeleteQueue", e)),
         },
         Created::Role { name } => crate::setup::iam::delete_role(clients, name).await,
+        Created::LogGroup { name } => crate::setup::logging::delete(clients, name).await,
         Created::SecurityGroup { id } => {
             match clients
                 .ec2

@@ -1,4 +1,4 @@
-//! The confirmation step before promote, rollback and remove: a modal that names exactly
+//! The confirmation step before promote, rollback, remove, teardown and taking a domain off: a modal that names exactly
 //! what will change. Actions are data (not closures), so the dialog is plain state.
 
 use leptos::prelude::*;
@@ -13,6 +13,8 @@ pub enum Action {
     Promote { deployment: String, project: String },
     Rollback { project: String },
     Remove { deployment: String, project: String },
+    Teardown(crate::types::SetupForm),
+    RemoveDomain { domain: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +26,11 @@ pub struct Confirm {
 #[derive(Serialize)]
 struct DeploymentArgs {
     deployment: String,
+}
+
+#[derive(Serialize)]
+struct DomainArgs {
+    domain: String,
 }
 
 #[derive(Serialize)]
@@ -60,6 +67,19 @@ async fn perform(ctx: Ctx, action: Action) {
         )
         .await
         .map(|()| format!("Removed {deployment} from {project}")),
+        Action::Teardown(form) => {
+            // Its steps and outcome show on the AWS setup screen as they come.
+            super::setup::start(ctx, form, "teardown");
+            return;
+        }
+        Action::RemoveDomain { domain } => bridge::run(
+            "domain_remove",
+            DomainArgs {
+                domain: domain.clone(),
+            },
+        )
+        .await
+        .map(|()| format!("{domain} is no longer served")),
     };
     match result {
         Ok(notice) => {

@@ -2,9 +2,11 @@
 
 pub mod confirm;
 pub mod deploy;
+pub mod domains;
 pub mod logs;
 pub mod project;
 pub mod projects;
 pub mod settings;
+pub mod setup;
 pub mod url_actions;
 pub mod watch;

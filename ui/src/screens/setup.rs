@@ -1,0 +1,252 @@
+//! AWS setup: the answers `pier setup aws` asks for (base domain, profile, region, bucket,
+//! task limits, log retention), then a plan of what would be made, the apply with each step
+//! shown as it ends, and teardown behind a confirmation. The engine keeps a record of what
+//! it made, so a run stopped by an error or a closed window resumes where it was.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use super::confirm::{Action, Confirm};
+use crate::types::{SetupChange, SetupForm, SetupOutcome, UserError};
+use crate::{Ctx, bridge};
+
+/// CloudWatch Logs' allowed retentions, in days (the engine refuses others).
+const LOG_DAYS: [i32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 3653];
+
+/// The run in progress or last ended; kept in [`Ctx`] so leaving the screen loses nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetupState {
+    pub running: Option<String>,
+    pub steps: Vec<SetupChange>,
+    pub outcome: Option<SetupOutcome>,
+    pub error: Option<UserError>,
+}
+
+impl SetupState {
+    pub fn step(&mut self, run: String, change: SetupChange) {
+        if self.running.as_deref() != Some(run.as_str()) {
+            self.running = Some(run);
+            self.steps.clear();
+        }
+        self.steps.push(change);
+    }
+
+    pub fn ended(&mut self, outcome: Option<SetupOutcome>, error: Option<UserError>) {
+        self.running = None;
+        if let Some(outcome) = &outcome {
+            self.steps = outcome.changes.clone();
+        }
+        self.outcome = outcome;
+        self.error = error;
+    }
+}
+
+#[derive(Serialize)]
+pub struct RunArgs {
+    pub form: SetupForm,
+    pub run: String,
+}
+
+/// Starts a run; its steps arrive as events.
+pub fn start(ctx: Ctx, form: SetupForm, run: &str) {
+    ctx.setup.set(SetupState {
+        running: Some(run.to_string()),
+        ..SetupState::default()
+    });
+    let run = run.to_string();
+    spawn_local(async move {
+        if let Err(error) = bridge::run("setup_run", RunArgs { form, run }).await {
+            ctx.setup.update(|s| s.ended(None, Some(error)));
+        }
+    });
+}
+
+fn verb(action: &str, run: &str) -> &'static str {
+    match (action, run) {
+        (_, "teardown") => "removed",
+        ("exists", _) => "exists",
+        ("create", "plan") => "will create",
+        ("create", _) => "created",
+        ("update", "plan") => "will update",
+        ("update", _) => "updated",
+        ("waiting", _) => "waiting",
+        _ => "",
+    }
+}
+
+#[component]
+pub fn Setup() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let form = RwSignal::new(SetupForm::default());
+    let profiles = RwSignal::new(Vec::<String>::new());
+    spawn_local(async move {
+        match bridge::call::<SetupForm>("setup_form", bridge::NoArgs {}).await {
+            Ok(loaded) => form.set(loaded),
+            Err(error) => ctx.fail(error),
+        }
+        if let Ok(names) = bridge::call::<Vec<String>>("aws_profiles", bridge::NoArgs {}).await {
+            profiles.set(names);
+        }
+    });
+    let text = move |id: &'static str,
+                     label: &'static str,
+                     placeholder: &'static str,
+                     get: fn(&SetupForm) -> String,
+                     set: fn(&mut SetupForm, String)| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input id=id type="text" placeholder=placeholder prop:value=move || form.with(get) on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    form.update(|f| set(f, value));
+                }/>
+            </label>
+        }
+    };
+    let number = move |id: &'static str, get: fn(&SetupForm) -> u32, set: fn(&mut SetupForm, u32)| {
+        view! {
+            <input id=id class="count" type="number" min="0" max="100" prop:value=move || form.with(get).to_string() on:input=move |ev| {
+                let value = event_target_value(&ev).parse().unwrap_or(0);
+                form.update(|f| set(f, value));
+            }/>
+        }
+    };
+    let busy = move || ctx.setup.with(|s| s.running.is_some());
+    let run = move |kind: &'static str| move |_| start(ctx, form.get_untracked(), kind);
+    let teardown = move |_| {
+        let form = form.get_untracked();
+        ctx.confirm.set(Some(Confirm {
+            question: format!(
+                "Tear down what Pier set up as `{}`? Services, the load balancer, the \
+                 distribution and the records it made are deleted; a bucket that holds \
+                 deployments is kept.",
+                if form.name.is_empty() { "pier" } else { &form.name }
+            ),
+            action: Action::Teardown(form),
+        }))
+    };
+    let bucket_hint = move || {
+        form.with(|f| {
+            let name = if f.name.is_empty() { "pier" } else { &f.name };
+            if f.base_domain.is_empty() {
+                format!("{name}-<base domain with dashes>")
+            } else {
+                format!("{name}-{}", f.base_domain.trim().to_lowercase().replace('.', "-"))
+            }
+        })
+    };
+    view! {
+        <h1>"AWS setup"</h1>
+        <p class="muted">"Makes your AWS account ready for Pier: a private bucket, the build queue, the proxy on ECS Fargate behind a load balancer, CloudFront with a certificate for *.your-domain, and the DNS records. Plan first: nothing changes until you set up."</p>
+        <section class="card">
+            <h2>"Where"</h2>
+            {text("setup-domain", "Base domain (its Route53 zone must be in the account)", "sites.example.com", |f| f.base_domain.clone(), |f, v| f.base_domain = v)}
+            <label class="field">
+                <span>"AWS profile"</span>
+                <select id="setup-profile" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.profile = v); }>
+                    <option value="" selected=move || form.with(|f| f.profile.is_empty())>"(the default chain)"</option>
+                    <For each=move || profiles.get() key=|p| p.clone() children=move |p| {
+                        let value = p.clone();
+                        let label = p.clone();
+                        view! { <option value=p selected=move || form.with(|f| f.profile == value)>{label}</option> }
+                    }/>
+                </select>
+            </label>
+            {text("setup-region", "Region (empty: the profile's)", "eu-west-1", |f| f.region.clone(), |f, v| f.region = v)}
+            <label class="field">
+                <span>"Bucket (empty: the default)"</span>
+                <input id="setup-bucket" type="text" placeholder=bucket_hint prop:value=move || form.with(|f| f.bucket.clone()) on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    form.update(|f| f.bucket = value);
+                }/>
+            </label>
+            {text("setup-name", "Name prefix of every resource", "pier", |f| f.name.clone(), |f, v| f.name = v)}
+        </section>
+        <section class="card">
+            <h2>"Limits"</h2>
+            <div class="row">
+                <span class="limit-label">"Proxy tasks"</span>
+                {number("setup-proxy-min", |f| f.proxy_min, |f, v| f.proxy_min = v)}
+                <span>"to"</span>
+                {number("setup-proxy-max", |f| f.proxy_max, |f, v| f.proxy_max = v)}
+            </div>
+            <div class="row">
+                <span class="limit-label">"Builders"</span>
+                {number("setup-builders-min", |f| f.builders_min, |f, v| f.builders_min = v)}
+                <span>"to"</span>
+                {number("setup-builders-max", |f| f.builders_max, |f, v| f.builders_max = v)}
+                <span class="muted small">"0 lets the fleet sleep when no build waits"</span>
+            </div>
+            <div class="row">
+                <span class="limit-label">"Keep task logs"</span>
+                <select id="setup-log-days" on:change=move |ev| {
+                    let days = event_target_value(&ev).parse().unwrap_or(30);
+                    form.update(|f| f.log_days = days);
+                }>
+                    {LOG_DAYS.iter().map(|days| {
+                        let days = *days;
+                        view! { <option value=days.to_string() selected=move || form.with(|f| f.log_days == days)>{format!("{days} days")}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+        </section>
+        <div class="row">
+            <button id="setup-plan" disabled=busy on:click=run("plan")>"Plan"</button>
+            <button id="setup-apply" class="primary" disabled=busy on:click=run("apply")>"Set up"</button>
+            <span class="spacer"></span>
+            <button id="setup-teardown" class="danger" disabled=busy on:click=teardown>"Tear down…"</button>
+        </div>
+        {move || ctx.setup.get().running.map(|run| view! {
+            <div class="progress" id="setup-running">
+                <div class="bar indeterminate"><div class="fill"></div></div>
+                <div class="muted small">{match run.as_str() { "plan" => "Looking at your account…", "apply" => "Setting up; each step shows as it ends…", _ => "Tearing down…" }}</div>
+            </div>
+        })}
+        {move || ctx.setup.get().error.map(|error| view! {
+            <div class="result failed" id="setup-error">
+                <strong>{error.message.clone()}</strong>
+                <div class="hint">{error.hint.clone()}</div>
+                <div class="hint">"What was made so far is recorded; running again continues from there."</div>
+            </div>
+        })}
+        {move || ctx.setup.get().outcome.map(|outcome| {
+            let message = match (outcome.run.as_str(), outcome.waiting, outcome.switched) {
+                ("plan", _, _) => format!("Plan for {} in {}: nothing was changed. Set up to apply it.", outcome.base_domain, outcome.region),
+                ("apply", true, _) => "Some steps wait on something outside Pier (marked waiting). Run Set up again in a minute to continue.".to_string(),
+                ("apply", false, true) => format!("Done. The app now deploys to s3://{} and links to https://<project>.{}.", outcome.bucket, outcome.base_domain),
+                ("apply", false, false) => "Done.".to_string(),
+                (_, _, true) => "Torn down. The bucket is gone, so the app is back on this machine's store.".to_string(),
+                _ => "Torn down: what setup made is removed; nothing else was touched.".to_string(),
+            };
+            view! {
+                <div class="result ok" id="setup-outcome" data-run=outcome.run.clone() data-waiting=outcome.waiting.to_string() data-switched=outcome.switched.to_string()>
+                    <strong>{message}</strong>
+                    <div class="muted small">"Record: "<code>{outcome.record.clone()}</code></div>
+                </div>
+            }
+        })}
+        <Show when=move || ctx.setup.with(|s| !s.steps.is_empty())>
+            <table class="list" id="setup-steps">
+                <thead><tr><th>"Resource"</th><th>"Name"</th><th></th></tr></thead>
+                <tbody>
+                    {move || {
+                        let state = ctx.setup.get();
+                        let run = state
+                            .running
+                            .clone()
+                            .or_else(|| state.outcome.as_ref().map(|o| o.run.clone()))
+                            .unwrap_or_default();
+                        state.steps.into_iter().map(|change| view! {
+                            <tr class="setup-step" data-resource=change.resource.clone() data-action=change.action.clone()>
+                                <td class="nowrap">{change.resource.clone()}</td>
+                                <td><code>{change.name.clone()}</code>{change.detail.clone().map(|d| view! { <div class="muted small">{d}</div> })}</td>
+                                <td class="nowrap"><span class=format!("badge action-{}", change.action)>{verb(&change.action, &run)}</span></td>
+                            </tr>
+                        }).collect_view()
+                    }}
+                </tbody>
+            </table>
+        </Show>
+    }
+}
