@@ -104,8 +104,7 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
         log_days: 10,
         ..form.clone()
     };
-    let AppEvent::SetupEnded { error, .. } =
-        setup_ended(&app, &seen, &bad, SetupRun::Plan).await
+    let AppEvent::SetupEnded { error, .. } = setup_ended(&app, &seen, &bad, SetupRun::Plan).await
     else {
         unreachable!()
     };
@@ -126,7 +125,11 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
     assert!(!plan.switched);
     let planned = steps(&seen);
     assert_eq!(planned.len(), plan.changes.len(), "one event per step");
-    assert!(planned.iter().any(|c| c.resource == "bucket" && c.action == Action::Create));
+    assert!(
+        planned
+            .iter()
+            .any(|c| c.resource == "bucket" && c.action == Action::Create)
+    );
     assert!(planned.iter().any(|c| c.resource == "log group"));
     assert!(
         moto.s3_client()
@@ -186,15 +189,20 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
     )
     .await
     .unwrap();
-    assert_eq!(app.domains().await.unwrap().distribution_id, Some(distribution));
+    assert_eq!(
+        app.domains().await.unwrap().distribution_id,
+        Some(distribution)
+    );
     let missing = app
         .domain_add("www.example.net".into(), "shop".into(), None)
         .map(|_| ());
-    assert_eq!(missing, Ok(()), "the wizard starts; its error comes as an event");
+    assert_eq!(
+        missing,
+        Ok(()),
+        "the wizard starts; its error comes as an event"
+    );
     let refusal = until(&seen, "a refused domain", |event| match event {
-        AppEvent::DomainEnded { domain, error, .. } if domain == "www.example.net" => {
-            error.clone()
-        }
+        AppEvent::DomainEnded { domain, error, .. } if domain == "www.example.net" => error.clone(),
         _ => None,
     })
     .await;
@@ -205,7 +213,9 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
         .unwrap();
     let attached = until(&seen, "the domain attached", |event| match event {
         AppEvent::DomainEnded {
-            domain, attached, error,
+            domain,
+            attached,
+            error,
         } if domain == "www.example.org" => Some((*attached, error.clone())),
         _ => None,
     })
@@ -222,7 +232,12 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
             _ => None,
         })
         .collect();
-    for step in ["hosted zone", "certificate", "CloudFront alias", "attached to project"] {
+    for step in [
+        "hosted zone",
+        "certificate",
+        "CloudFront alias",
+        "attached to project",
+    ] {
         assert!(titles.contains(&step), "{step} missing from {titles:?}");
     }
     let record = pier_core::domains::lookup(store.as_ref(), "www.example.org")
@@ -252,7 +267,10 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
         .iter()
         .find(|c| c.resource == "bucket")
         .unwrap();
-    assert!(bucket.detail.as_deref().unwrap().starts_with("kept"), "{bucket:?}");
+    assert!(
+        bucket.detail.as_deref().unwrap().starts_with("kept"),
+        "{bucket:?}"
+    );
     assert!(!teardown.switched);
     let again = setup_ended(&app, &seen, &form, SetupRun::Teardown).await;
     let AppEvent::SetupEnded { error, .. } = again else {

@@ -242,3 +242,134 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
 
     desktop.close().await;
 }
+
+/// The AWS setup and Domains screens against moto, reached through the settings' endpoint
+/// override: plan, apply (resumed while the certificate validates), the app switched to the
+/// new bucket; a deploy into it; the domain wizard to "attached"; then the app's own proxy
+/// serves the project on that host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
+    let moto = pier_tests::Moto::start();
+    let route53 = {
+        let config = pier_core::aws::load(Some(&moto.endpoint), Some("us-east-1")).await;
+        aws_sdk_route53::Client::new(&config)
+    };
+    for zone in ["example.com", "example.org"] {
+        route53
+            .create_hosted_zone()
+            .name(zone)
+            .caller_reference(zone)
+            .send()
+            .await
+            .unwrap();
+    }
+    moto.bucket("scratch").await;
+    let work = tempfile::tempdir().unwrap();
+    let desktop = Desktop::launch(app(), &pier_tests::aws_test_env()).await;
+    desktop.find("#app[data-ready]").await;
+
+    // The account first: AWS, through the endpoint override, on a scratch bucket.
+    desktop.click("#nav-settings").await;
+    desktop.click("#target-aws").await;
+    desktop.type_into("#aws-region", "us-east-1").await;
+    desktop.type_into("#aws-bucket", "scratch").await;
+    desktop.type_into("#aws-endpoint", &moto.endpoint).await;
+    desktop.click("#settings-save").await;
+    desktop.find("#notice-banner").await;
+
+    // Plan: every step listed, nothing made.
+    desktop.click("#nav-setup").await;
+    assert_eq!(
+        desktop.attr("#setup-region", "value").await.as_deref(),
+        Some("us-east-1"),
+        "the region comes from the settings"
+    );
+    desktop
+        .type_into("#setup-domain", "sites.example.com")
+        .await;
+    desktop.click("#setup-plan").await;
+    desktop.find("#setup-outcome[data-run='plan']").await;
+    assert!(desktop.count(".setup-step[data-action='create']").await >= 10);
+    assert!(
+        moto.s3_client()
+            .await
+            .head_bucket()
+            .bucket("pier-sites-example-com")
+            .send()
+            .await
+            .is_err(),
+        "a plan creates nothing"
+    );
+
+    // Apply; the certificate step waits a moment, and Set up again continues.
+    let mut switched = false;
+    for _ in 0..10 {
+        desktop.click("#setup-apply").await;
+        desktop.find("#setup-outcome[data-run='apply']").await;
+        if desktop
+            .attr("#setup-outcome", "data-switched")
+            .await
+            .as_deref()
+            == Some("true")
+        {
+            switched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    assert!(
+        switched,
+        "setup finished and the app switched to its bucket"
+    );
+    desktop
+        .until("the sidebar to name the new bucket", || async {
+            let store = desktop.attr("#store-label", "title").await?;
+            store.contains("pier-sites-example-com").then_some(())
+        })
+        .await;
+    desktop
+        .client
+        .execute(
+            "document.querySelector('#setup-outcome').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    desktop.screenshot("setup").await;
+
+    // A project in the new bucket, then the wizard.
+    let site = work.path().join("shop");
+    write_site(&site, "the shop");
+    deploy_from_ui(&desktop, &site).await;
+    desktop.click("#deploy-promote").await;
+    confirm(&desktop).await;
+    desktop.find("#notice-banner").await;
+    desktop.click("#nav-domains").await;
+    desktop.find("#domains-empty").await;
+    desktop.type_into("#domain-name", "www.example.org").await;
+    desktop.click("#domain-project option[value='shop']").await;
+    desktop.click("#domain-add").await;
+    desktop.find("#domain-run[data-attached='true']").await;
+    assert_eq!(
+        desktop
+            .attr("#domain-steps li[data-step='attach']", "data-status")
+            .await
+            .as_deref(),
+        Some("changed")
+    );
+    desktop
+        .find(".domain-row[data-domain='www.example.org'][data-attached='true']")
+        .await;
+    desktop.screenshot("domains").await;
+
+    // The app's proxy serves the project on that host, as CloudFront would forward it.
+    let addr = format!("127.0.0.1:{}", desktop.port).parse().unwrap();
+    desktop
+        .until("the custom host to serve the shop", || async {
+            let page = pier_tests::http::get(addr, "www.example.org", "/");
+            (page.status == 200 && page.text().contains("the shop")).then_some(())
+        })
+        .await;
+
+    desktop.close().await;
+}

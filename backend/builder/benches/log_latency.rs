@@ -248,7 +248,10 @@ async fn builder(url: &str, rate: Option<u32>) {
     let span = (last_arrival - first_print.unwrap_or(last_arrival)) as f64 / 1e9;
     let lost = LINES - latencies.len() + out_of_order;
     let (name, goal) = match rate {
-        Some(_) => ("pier-builder, paced 50k/s", "goal: p99 ≤ 2 ms at 50,000 lines/s"),
+        Some(_) => (
+            "pier-builder, paced 50k/s",
+            "goal: p99 ≤ 2 ms at 50,000 lines/s",
+        ),
         None => (
             "pier-builder, flood",
             "goal: ≥ 50,000 lines/s sustained (latency here is queueing)",

@@ -176,7 +176,13 @@ async fn domains_add_resumes_lists_and_removes_from_the_command_line() {
     // project on the custom host from the store record the wizard wrote.
     let port = pier_tests::free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_pier"))
-        .args(["--store", &store_for_serve, "serve", "--port", &port.to_string()])
+        .args([
+            "--store",
+            &store_for_serve,
+            "serve",
+            "--port",
+            &port.to_string(),
+        ])
         .env("PIER_CONFIG", "/nonexistent/pier-test-config.toml")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

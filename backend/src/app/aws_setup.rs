@@ -174,7 +174,8 @@ pub(super) async fn run(
             } else {
                 Mode::Apply
             };
-            let report = setup::run_reporting(&clients, &spec, mode, &mut record, on_change).await?;
+            let report =
+                setup::run_reporting(&clients, &spec, mode, &mut record, on_change).await?;
             if mode.applies() {
                 record.outputs = report.outputs.clone();
                 record.save()?;
@@ -240,7 +241,9 @@ fn bucket_deleted(settings: &DesktopSettings, spec: &SetupSpec, changes: &[Chang
     let in_use = matches!(&settings.target, StoreTarget::Aws(aws) if aws.bucket == spec.bucket);
     in_use
         && changes.iter().any(|c| {
-            c.resource == "bucket" && c.name == spec.bucket && c.detail.as_deref() == Some("deleted")
+            c.resource == "bucket"
+                && c.name == spec.bucket
+                && c.detail.as_deref() == Some("deleted")
         })
 }
 

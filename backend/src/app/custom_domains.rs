@@ -98,10 +98,7 @@ pub(super) fn spawn_add(
 }
 
 /// Re-checks every step, then public DNS through the system's resolver.
-pub(super) async fn verify(
-    app: &super::App,
-    domain: &str,
-) -> Result<Vec<StepReport>, UserError> {
+pub(super) async fn verify(app: &super::App, domain: &str) -> Result<Vec<StepReport>, UserError> {
     let wizard = wizard(app).await;
     let resolver = Resolver::system();
     Ok(wizard

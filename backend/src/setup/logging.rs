@@ -41,9 +41,7 @@ pub async fn ensure(
         .iter()
         .find(|g| g.log_group_name() == Some(name.as_str()));
     let action = match existing {
-        Some(group) if group.retention_in_days() == Some(spec.log_retention_days) => {
-            Action::Exists
-        }
+        Some(group) if group.retention_in_days() == Some(spec.log_retention_days) => Action::Exists,
         Some(_) => Action::Update,
         None => Action::Create,
     };
@@ -57,7 +55,13 @@ pub async fn ensure(
         ]);
     }
     if action == Action::Create {
-        match clients.logs.create_log_group().log_group_name(&name).send().await {
+        match clients
+            .logs
+            .create_log_group()
+            .log_group_name(&name)
+            .send()
+            .await
+        {
             Ok(_) => record.created(Created::LogGroup { name: name.clone() })?,
             // Made by a run that stopped before recording it: adopt it.
             Err(e) if code_of(&e) == "ResourceAlreadyExistsException" => {

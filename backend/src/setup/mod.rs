@@ -200,7 +200,11 @@ impl Clients {
     }
 
     /// With a named AWS profile instead of the chain's default.
-    pub async fn connect_as(profile: Option<&str>, region: &str, endpoint: Option<&str>) -> Clients {
+    pub async fn connect_as(
+        profile: Option<&str>,
+        region: &str,
+        endpoint: Option<&str>,
+    ) -> Clients {
         let config = crate::aws::load_as(profile, endpoint, Some(region)).await;
         let global = crate::aws::load_as(profile, endpoint, Some("us-east-1")).await;
         let s3 = aws_sdk_s3::config::Builder::from(&config)

@@ -74,13 +74,33 @@ fn status_mark(status: &str) -> &'static str {
     }
 }
 
+/// The engine's step names as the CLI prints them (`Step::title`).
+fn title(step: &str) -> String {
+    match step {
+        "distribution" => "CloudFront distribution",
+        "zone" => "hosted zone",
+        "certificate" => "certificate",
+        "validation_records" => "validation records",
+        "issued" => "certificate issued",
+        "cloud_front" => "CloudFront alias",
+        "dns_records" => "A/AAAA records",
+        "attach" => "attached to project",
+        "verify" => "verified",
+        "delegation" => "delegation (public DNS)",
+        "caa" => "CAA (public DNS)",
+        "propagation" => "propagation (public DNS)",
+        other => return other.replace('_', " "),
+    }
+    .to_string()
+}
+
 fn steps_view(steps: Vec<DomainStep>, id: &'static str) -> impl IntoView {
     view! {
         <ul class="report steps" id=id>
             {steps.into_iter().map(|step| view! {
-                <li class=format!("step-{}", step.status) class:ok=step.status != "failed" class:failed=step.status == "failed"
+                <li class=format!("step-{} {}", step.status, if step.status == "failed" { "failed" } else { "ok" })
                     data-step=step.step.clone() data-status=step.status.clone()>
-                    <strong>{status_mark(&step.status)}" "{step.step.replace('_', " ")}</strong>
+                    <strong>{status_mark(&step.status)}" "{title(&step.step)}</strong>
                     <div class="hint">{step.detail.clone()}</div>
                 </li>
             }).collect_view()}
@@ -137,7 +157,14 @@ pub fn Domains() -> impl IntoView {
     let verify = move |name: String| {
         checks.set(Some((name.clone(), Vec::new())));
         spawn_local(async move {
-            match bridge::call::<Vec<DomainStep>>("domain_verify", DomainArgs { domain: name.clone() }).await {
+            match bridge::call::<Vec<DomainStep>>(
+                "domain_verify",
+                DomainArgs {
+                    domain: name.clone(),
+                },
+            )
+            .await
+            {
                 Ok(steps) => checks.set(Some((name, steps))),
                 Err(error) => {
                     checks.set(None);
@@ -202,7 +229,7 @@ pub fn Domains() -> impl IntoView {
                             let for_verify = d.domain.clone();
                             let for_remove = d.domain.clone();
                             let status = if d.attached { "attached".to_string() } else {
-                                d.reached.clone().map(|r| format!("in progress (after {})", r.replace('_', " "))).unwrap_or_else(|| "in progress".into())
+                                d.reached.clone().map(|r| format!("in progress (after {})", title(&r))).unwrap_or_else(|| "in progress".into())
                             };
                             view! {
                                 <tr class="domain-row" data-domain=d.domain.clone() data-attached=d.attached.to_string()>
@@ -223,12 +250,15 @@ pub fn Domains() -> impl IntoView {
                 </table>
             }.into_any(),
         }}
-        {move || checks.get().map(|(name, steps)| view! {
-            <section class="card" id="domain-checks" data-domain=name.clone() data-done=(!steps.is_empty()).to_string()>
-                <h2>{format!("Checks for {name}")}</h2>
-                {steps.is_empty().then(|| view! { <div class="bar indeterminate"><div class="fill"></div></div> })}
-                {steps_view(steps, "domain-check-steps")}
-            </section>
+        {move || checks.get().map(|(name, steps)| {
+            let done = !steps.is_empty();
+            view! {
+                <section class="card" id="domain-checks" data-domain=name.clone() data-done=done.to_string()>
+                    <h2>{format!("Checks for {name}")}</h2>
+                    {(!done).then(|| view! { <div class="bar indeterminate"><div class="fill"></div></div> })}
+                    {steps_view(steps, "domain-check-steps")}
+                </section>
+            }
         })}
     }
 }

@@ -104,7 +104,9 @@ pub fn Setup() -> impl IntoView {
             </label>
         }
     };
-    let number = move |id: &'static str, get: fn(&SetupForm) -> u32, set: fn(&mut SetupForm, u32)| {
+    let number = move |id: &'static str,
+                       get: fn(&SetupForm) -> u32,
+                       set: fn(&mut SetupForm, u32)| {
         view! {
             <input id=id class="count" type="number" min="0" max="100" prop:value=move || form.with(get).to_string() on:input=move |ev| {
                 let value = event_target_value(&ev).parse().unwrap_or(0);
@@ -121,7 +123,11 @@ pub fn Setup() -> impl IntoView {
                 "Tear down what Pier set up as `{}`? Services, the load balancer, the \
                  distribution and the records it made are deleted; a bucket that holds \
                  deployments is kept.",
-                if form.name.is_empty() { "pier" } else { &form.name }
+                if form.name.is_empty() {
+                    "pier"
+                } else {
+                    &form.name
+                }
             ),
             action: Action::Teardown(form),
         }))
@@ -132,7 +138,10 @@ pub fn Setup() -> impl IntoView {
             if f.base_domain.is_empty() {
                 format!("{name}-<base domain with dashes>")
             } else {
-                format!("{name}-{}", f.base_domain.trim().to_lowercase().replace('.', "-"))
+                format!(
+                    "{name}-{}",
+                    f.base_domain.trim().to_lowercase().replace('.', "-")
+                )
             }
         })
     };
