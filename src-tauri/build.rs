@@ -23,6 +23,7 @@ fn main() {
             "aws_profiles",
             "open_url",
             "copy_text",
+            "cancel_deploy",
             "setup_form",
             "setup_run",
             "domains",

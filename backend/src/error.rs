@@ -125,6 +125,8 @@ pub enum PierError {
     BadGitSource { what: String, rule: String },
     #[error("the build was canceled")]
     BuildCanceled,
+    #[error("the deploy was canceled")]
+    DeployCanceled,
     #[error("Redis at `{url}` failed: {detail}")]
     Redis { url: String, detail: String },
     #[error("the config file `{}` is invalid: {detail}", path.display())]
@@ -194,6 +196,9 @@ impl PierError {
                 "read the build log above (or `pier logs ID`); nothing was deployed or promoted"
             }
             PierError::BuildCanceled => "nothing was deployed; start the build again when ready",
+            PierError::DeployCanceled => {
+                "nothing was deployed (files already uploaded are reused next time); deploy again when ready"
+            }
             PierError::BadGitSource { .. } => {
                 "pass a repository URL such as https://github.com/you/site.git and a branch or tag"
             }

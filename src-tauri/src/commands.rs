@@ -65,6 +65,13 @@ pub async fn deploy_folder(
     desktop.engine.deploy_dropped(paths, project)
 }
 
+/// Stops a running deploy or build; nothing half-made is ever served.
+#[tauri::command]
+pub async fn cancel_deploy(desktop: Engine<'_>, job: String) -> Answer<()> {
+    desktop.engine.cancel_deploy(&job);
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn pick_folder(app: AppHandle) -> Answer<Option<String>> {
     let (sender, picked) = tokio::sync::oneshot::channel();

@@ -45,6 +45,7 @@ fn main() {
             commands::aws_profiles,
             commands::open_url,
             commands::copy_text,
+            commands::cancel_deploy,
             commands::setup_form,
             commands::setup_run,
             commands::domains,

@@ -240,6 +240,39 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
         })
         .await;
 
+    // A build that would run for minutes is canceled from the Deploy screen: its process
+    // stops, the screen says so, and nothing is deployed.
+    let slow = work.path().join("slow");
+    std::fs::create_dir_all(&slow).unwrap();
+    std::fs::write(
+        slow.join("package.json"),
+        r#"{"name":"slow","version":"1.0.0","private":true,"scripts":{"build":"sleep 300"}}"#,
+    )
+    .unwrap();
+    desktop.click("#nav-deploy").await;
+    desktop
+        .type_into("#deploy-path", &slow.display().to_string())
+        .await;
+    desktop.click("#deploy-start").await;
+    desktop
+        .until("the build to start", || async {
+            let text = desktop.text("#deploy-progress-text").await;
+            text.starts_with("Building").then_some(())
+        })
+        .await;
+    desktop.click("#deploy-cancel").await;
+    let canceled = desktop.text("#deploy-error").await;
+    assert!(canceled.contains("canceled"), "{canceled}");
+    assert!(canceled.contains("nothing was deployed"), "{canceled}");
+    let sleeping = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 300"])
+        .output()
+        .unwrap();
+    assert!(
+        sleeping.stdout.is_empty(),
+        "the build's process tree is stopped"
+    );
+
     desktop.close().await;
 }
 

@@ -91,6 +91,22 @@ pub fn spawn(app: App, dir: PathBuf, project: Option<String>) -> String {
 }
 
 async fn run(app: App, job: String, dir: PathBuf, project: Option<String>) {
+    let cancel = app.register_job(&job);
+    run_job(&app, &job, dir, project, &cancel).await;
+    app.forget_job(&job);
+}
+
+/// One deploy job; `cancel` stops it (a build is stopped with its process tree; a deploy
+/// stops before its manifest is written, so nothing half-made is ever served).
+async fn run_job(
+    app: &App,
+    job: &str,
+    dir: PathBuf,
+    project: Option<String>,
+    cancel: &tokio_util::sync::CancellationToken,
+) {
+    let app = app.clone();
+    let job = job.to_string();
     let events = app.events().clone();
     let project = match project.filter(|p| !p.trim().is_empty()) {
         Some(name) => crate::project_name::validate(&name).map(|()| name),
@@ -188,12 +204,14 @@ async fn run(app: App, job: String, dir: PathBuf, project: Option<String>) {
                 source: None,
                 store_cache: false,
             };
-            let cancel = tokio_util::sync::CancellationToken::new();
-            build::build_and_deploy(target.store.as_ref(), &request, &log, &cancel, &progress).await
+            build::build_and_deploy(target.store.as_ref(), &request, &log, cancel, &progress).await
         }
         None => {
             let request = DeployRequest::folder(&dir, Some(project.clone()), false);
-            deploy::deploy(target.store.as_ref(), &request, &progress).await
+            tokio::select! {
+                outcome = deploy::deploy(target.store.as_ref(), &request, &progress) => outcome,
+                () = cancel.cancelled() => Err(PierError::DeployCanceled),
+            }
         }
     };
     match result {

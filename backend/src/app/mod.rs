@@ -19,6 +19,7 @@ pub mod settings;
 pub mod switch_store;
 pub mod target;
 pub mod views;
+pub mod watch_history;
 pub mod watches;
 
 use std::path::PathBuf;
@@ -54,6 +55,8 @@ struct Inner {
     startup_problem: Option<UserError>,
     /// One AWS setup run at a time: two applies racing would both create.
     setup_busy: Arc<AtomicBool>,
+    /// Running deploy jobs, for their Cancel button.
+    cancels: Mutex<std::collections::HashMap<String, tokio_util::sync::CancellationToken>>,
 }
 
 /// Held while a setup run goes; frees the slot when dropped (even on a panic).
@@ -103,6 +106,7 @@ impl App {
                 follow: log_follow::Follower::default(),
                 startup_problem,
                 setup_busy: Arc::default(),
+                cancels: Mutex::default(),
             }),
         };
         app.inner.watches.resume(&app.target());
@@ -180,6 +184,27 @@ impl App {
     ) -> Result<String, UserError> {
         let dir = deploy_job::dropped_folder(&paths)?;
         Ok(deploy_job::spawn(self.clone(), dir, project))
+    }
+
+    /// Cancels a running deploy job; a job that already ended is not an error.
+    pub fn cancel_deploy(&self, job: &str) {
+        if let Some(cancel) = self.inner.cancels.lock().expect("not poisoned").get(job) {
+            cancel.cancel();
+        }
+    }
+
+    pub(crate) fn register_job(&self, job: &str) -> tokio_util::sync::CancellationToken {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        self.inner
+            .cancels
+            .lock()
+            .expect("not poisoned")
+            .insert(job.to_string(), cancel.clone());
+        cancel
+    }
+
+    pub(crate) fn forget_job(&self, job: &str) {
+        self.inner.cancels.lock().expect("not poisoned").remove(job);
     }
 
     pub(crate) fn record_job(&self, project: &str, state: views::JobState) {

@@ -1,6 +1,7 @@
 //! The Watch screen's engine: the remembered folder list (`watches.json`, shared with
 //! `pier watch`, so it survives restarts), one watch task per folder, and what each shows:
-//! its URL, its state (idle, building, deploying, failed) and a history of its deploys.
+//! its URL, its state (idle, building, deploying, failed) and a history of its deploys (kept
+//! on disk by [`super::watch_history`], so it survives restarts too).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,10 +12,9 @@ use serde::Serialize;
 use super::events::{AppEvent, EventSink, UserError};
 use super::target::Target;
 use super::views::now_ms;
+pub use super::watch_history::WatchDeploy;
+use super::watch_history::{self, WatchHistory};
 use crate::watch::{self, WatchEvent, WatchOptions, WatchSpec};
-
-/// Deploys kept in a watch's history on screen.
-const HISTORY_SHOWN: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,15 +27,6 @@ pub enum WatchState {
     /// The folder was deleted or moved; the watch waits for it to come back.
     FolderGone,
     Stopped,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WatchDeploy {
-    pub deployment: String,
-    pub preview_url: String,
-    pub at_ms: i64,
-    pub changes: usize,
-    pub save_to_live_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,11 +49,13 @@ pub struct Watches {
     list_file: PathBuf,
     events: EventSink,
     running: Mutex<HashMap<PathBuf, Running>>,
+    history: Arc<WatchHistory>,
 }
 
 impl Watches {
     pub fn new(list_file: PathBuf, events: EventSink) -> Watches {
         Watches {
+            history: Arc::new(WatchHistory::open(watch_history::path_beside(&list_file))),
             list_file,
             events,
             running: Mutex::default(),
@@ -90,6 +83,7 @@ impl Watches {
     pub fn remove(&self, dir: &Path) -> Result<(), UserError> {
         watch::list::forget(&self.list_file, dir)?;
         let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        self.history.forget(&dir.display().to_string());
         if let Some(running) = self.running.lock().expect("not poisoned").remove(&dir) {
             let _ = running.stop.send(true);
         }
@@ -116,13 +110,14 @@ impl Watches {
     }
 
     fn start(&self, target: &Target, spec: WatchSpec) -> WatchView {
+        let dir = spec.dir.display().to_string();
         let view = Arc::new(Mutex::new(WatchView {
-            dir: spec.dir.display().to_string(),
+            history: self.history.of(&dir),
+            dir,
             project: spec.project.clone(),
             url: target.url_for(&spec.label()),
             state: WatchState::Starting,
             message: None,
-            history: Vec::new(),
         }));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         if let Some(previous) = self.running.lock().expect("not poisoned").insert(
@@ -146,10 +141,11 @@ impl Watches {
             let view = view.clone();
             let events = events.clone();
             let project = spec.project.clone();
+            let history = self.history.clone();
             move |event: WatchEvent| {
                 let snapshot = {
                     let mut view = view.lock().expect("not poisoned");
-                    apply(&mut view, &event, &base_url);
+                    apply(&mut view, &event, &base_url, &history);
                     view.clone()
                 };
                 events.emit(AppEvent::Watch(snapshot));
@@ -182,7 +178,12 @@ impl Watches {
     }
 }
 
-fn apply(view: &mut WatchView, event: &WatchEvent, base_url: &crate::config::BaseUrl) {
+fn apply(
+    view: &mut WatchView,
+    event: &WatchEvent,
+    base_url: &crate::config::BaseUrl,
+    history: &WatchHistory,
+) {
     match event {
         WatchEvent::Watching { .. } | WatchEvent::FolderBack => {
             view.state = WatchState::Idle;
@@ -198,8 +199,8 @@ fn apply(view: &mut WatchView, event: &WatchEvent, base_url: &crate::config::Bas
         } => {
             view.state = WatchState::Idle;
             view.message = None;
-            view.history.insert(
-                0,
+            view.history = history.record(
+                &view.dir,
                 WatchDeploy {
                     deployment: outcome.summary.id.clone(),
                     preview_url: base_url.for_label(&outcome.summary.preview),
@@ -208,7 +209,6 @@ fn apply(view: &mut WatchView, event: &WatchEvent, base_url: &crate::config::Bas
                     save_to_live_ms: *save_to_live_ms as u64,
                 },
             );
-            view.history.truncate(HISTORY_SHOWN);
         }
         WatchEvent::Failed {
             error,

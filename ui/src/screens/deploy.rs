@@ -139,6 +139,11 @@ fn progress_text(s: &DeploySnapshot) -> String {
     }
 }
 
+#[derive(serde::Serialize)]
+struct JobArgs {
+    job: String,
+}
+
 #[component]
 pub fn Deploy() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -182,10 +187,24 @@ pub fn Deploy() -> impl IntoView {
                 let fraction = snapshot.as_ref().map_or(0.0, |s| s.fraction);
                 let text = snapshot.as_ref().map(progress_text).unwrap_or_else(|| "Starting…".into());
                 let building = snapshot.as_ref().is_some_and(|s| s.phase == "building");
+                let job = state.job.clone();
                 view! {
                     <div class="progress" id="deploy-progress">
                         <div class="bar" class:indeterminate=building><div class="fill" style:width=format!("{:.1}%", fraction * 100.0)></div></div>
-                        <div class="muted" id="deploy-progress-text">{text}</div>
+                        <div class="row">
+                            <div class="muted" id="deploy-progress-text">{text}</div>
+                            <span class="spacer"></span>
+                            {job.map(|job| view! {
+                                <button class="small danger" id="deploy-cancel" on:click=move |_| {
+                                    let job = job.clone();
+                                    spawn_local(async move {
+                                        if let Err(error) = bridge::run("cancel_deploy", JobArgs { job }).await {
+                                            ctx.fail(error);
+                                        }
+                                    });
+                                }>"Cancel"</button>
+                            })}
+                        </div>
                     </div>
                 }
             });

@@ -59,7 +59,7 @@ pub fn Project(name: String) -> impl IntoView {
             }))>"Roll back"</button>
         </div>
         <table class="list" id="deployments">
-            <thead><tr><th>"Deployment"</th><th>"Status"</th><th>"Source"</th><th>"Created"</th><th>"Size"</th><th>"Preview URL"</th><th></th></tr></thead>
+            <thead><tr><th>"Deployment"</th><th>"Status"</th><th>"Created"</th><th>"Preview URL"</th><th></th></tr></thead>
             <tbody>
                 <For
                     each=move || deployments.get()
@@ -82,22 +82,26 @@ fn DeploymentRow(deployment: DeploymentView) -> impl IntoView {
     let remove = promote.clone();
     view! {
         <tr class="deployment-row" data-id=d.id.clone() class:production=d.production>
-            <td><code>{d.id.clone()}</code>{d.production.then(|| view! { <span class="badge production-badge">"production"</span> })}</td>
+            <td class="deployment-cell">
+                <code>{d.id.clone()}</code>{d.production.then(|| view! { <span class="badge production-badge">"production"</span> })}
+                <div class="muted small source" title=d.source.clone()>{d.source.clone()}</div>
+            </td>
             <td><span class=format!("badge status-{}", d.status)>{d.status.clone()}</span></td>
-            <td class="muted small source" title=d.source.clone()>{d.source.clone()}</td>
-            <td class="nowrap">{format::age(d.created_ms, now_ms())}</td>
-            <td class="nowrap">{format!("{} · {} file{}", format::bytes(d.total_bytes), d.file_count, if d.file_count == 1 { "" } else { "s" })}</td>
-            <td><UrlActions url=d.preview_url.clone()/></td>
+            <td class="nowrap">
+                {format::age(d.created_ms, now_ms())}
+                <div class="muted small">{format!("{} · {} file{}", format::bytes(d.total_bytes), d.file_count, if d.file_count == 1 { "" } else { "s" })}</div>
+            </td>
+            <td class="preview-cell"><UrlActions url=d.preview_url.clone()/></td>
             <td class="actions">
                 <Show when=move || !d.production>
-                    <button class="promote" on:click={
+                    <button class="promote small" on:click={
                         let (id, project) = promote.clone();
                         move |_| ctx.confirm.set(Some(Confirm {
                             question: format!("Make {id} what {project} serves in production?"),
                             action: Action::Promote { deployment: id.clone(), project: project.clone() },
                         }))
                     }>"Promote"</button>
-                    <button class="remove danger" on:click={
+                    <button class="remove small danger" on:click={
                         let (id, project) = remove.clone();
                         move |_| ctx.confirm.set(Some(Confirm {
                             question: format!("Remove {id} from {project}? Its preview URL stops working."),
