@@ -19,7 +19,7 @@ pub async fn load_as(
 ) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
+        loader = named_profile(loader, profile);
     }
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_string()));
@@ -28,6 +28,18 @@ pub async fn load_as(
         loader = loader.endpoint_url(endpoint);
     }
     loader.load().await
+}
+
+/// Takes region, settings and credentials from the named profile. The default chain would
+/// still prefer `AWS_ACCESS_KEY_ID` from the environment over it; a profile the user picked
+/// (in the app's settings) must win, so its credentials provider is set explicitly (SSO,
+/// assumed roles and static keys all come through it).
+pub fn named_profile(loader: aws_config::ConfigLoader, profile: &str) -> aws_config::ConfigLoader {
+    loader.profile_name(profile).credentials_provider(
+        aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(profile)
+            .build(),
+    )
 }
 
 /// The region inside an SQS queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`);

@@ -276,8 +276,36 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
     desktop.close().await;
 }
 
-/// The AWS setup and Domains screens against moto, reached through the settings' endpoint
-/// override: plan, apply (resumed while the certificate validates), the app switched to the
+/// Test credentials for moto, plus an AWS config whose `expired` profile signs in through an
+/// SSO session whose cached token expired (no refresh token, so no network is tried).
+fn expired_sso_profile(work: &Path) -> Vec<(&'static str, String)> {
+    let config = work.join("aws-config");
+    std::fs::write(
+        &config,
+        "[profile expired]\nsso_session = corp\nsso_account_id = 123456789012\n\
+         sso_role_name = Developer\nregion = us-east-1\n\n\
+         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n\
+         sso_region = us-east-1\n",
+    )
+    .unwrap();
+    let home = work.join("home");
+    let cache = home.join(".aws/sso/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    // The SDK names the cache file after the SHA-1 of the session name.
+    std::fs::write(
+        cache.join("ee0bfd2552fbd840c02cc48b6e823320543c450f.json"),
+        r#"{"accessToken":"expired-token","expiresAt":"2021-01-01T00:00:00Z","region":"us-east-1","startUrl":"https://corp.awsapps.com/start"}"#,
+    )
+    .unwrap();
+    let mut env = pier_tests::aws_test_env();
+    env.retain(|(name, _)| *name != "AWS_CONFIG_FILE");
+    env.push(("AWS_CONFIG_FILE", config.display().to_string()));
+    env.push(("HOME", home.display().to_string()));
+    env
+}
+
+/// Settings that cannot work (an expired SSO sign-in, a missing bucket), then the AWS setup
+/// and Domains screens against moto, reached through the settings' endpoint override: plan, apply (resumed while the certificate validates), the app switched to the
 /// new bucket; a deploy into it; the domain wizard to "attached"; then the app's own proxy
 /// serves the project on that host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,15 +326,40 @@ async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
     }
     moto.bucket("scratch").await;
     let work = tempfile::tempdir().unwrap();
-    let desktop = Desktop::launch(app(), &pier_tests::aws_test_env()).await;
+    let env = expired_sso_profile(work.path());
+    let desktop = Desktop::launch(app(), &env).await;
     desktop.find("#app[data-ready]").await;
 
-    // The account first: AWS, through the endpoint override, on a scratch bucket.
+    // Bad settings say what is wrong in the window: an expired SSO sign-in, then a bucket
+    // that does not exist.
     desktop.click("#nav-settings").await;
     desktop.click("#target-aws").await;
+    desktop.click("#aws-profile option[value='expired']").await;
     desktop.type_into("#aws-region", "us-east-1").await;
     desktop.type_into("#aws-bucket", "scratch").await;
     desktop.type_into("#aws-endpoint", &moto.endpoint).await;
+    desktop.click("#settings-test").await;
+    let expired = desktop
+        .text("#settings-report[data-ok='false'] li.failed[data-what='store']")
+        .await;
+    assert!(expired.contains("expired"), "{expired}");
+    assert!(expired.contains("aws sso login"), "{expired}");
+    desktop.screenshot("settings-expired").await;
+    desktop.click("#aws-profile option[value='']").await;
+    desktop.type_into("#aws-bucket", "no-such-bucket").await;
+    desktop.click("#settings-test").await;
+    let missing = desktop
+        .until("the missing bucket's report", || async {
+            let text = desktop
+                .text("#settings-report[data-ok='false'] li.failed[data-what='store']")
+                .await;
+            text.contains("no-such-bucket").then_some(text)
+        })
+        .await;
+    assert!(missing.contains("check the bucket name"), "{missing}");
+
+    // The account: AWS, through the endpoint override, on a scratch bucket.
+    desktop.type_into("#aws-bucket", "scratch").await;
     desktop.click("#settings-save").await;
     desktop.find("#notice-banner").await;
 

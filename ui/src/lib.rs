@@ -76,6 +76,19 @@ impl Ctx {
     }
 }
 
+/// Brings a result the user just asked for into view once it is drawn (a report below the
+/// fold is a report not seen).
+pub fn reveal(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(element) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+        {
+            element.scroll_into_view();
+        }
+    });
+}
+
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
@@ -126,6 +139,7 @@ fn on_event(ctx: Ctx, event: AppEvent) {
         AppEvent::SetupStep { run, change } => ctx.setup.update(|s| s.step(run, change)),
         AppEvent::SetupEnded { outcome, error, .. } => {
             ctx.setup.update(|s| s.ended(outcome, error));
+            reveal("setup-result");
         }
         AppEvent::DomainStep { domain, step } => {
             ctx.domain_run.update(|r| r.step(domain, step));

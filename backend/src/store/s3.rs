@@ -65,7 +65,7 @@ impl S3Store {
                     .build(),
             );
         if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
+            loader = crate::aws::named_profile(loader, profile);
         }
         if let Some(endpoint) = &options.endpoint {
             loader = loader.endpoint_url(endpoint);

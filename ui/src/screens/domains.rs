@@ -165,7 +165,10 @@ pub fn Domains() -> impl IntoView {
             )
             .await
             {
-                Ok(steps) => checks.set(Some((name, steps))),
+                Ok(steps) => {
+                    checks.set(Some((name, steps)));
+                    crate::reveal("domain-checks");
+                }
                 Err(error) => {
                     checks.set(None);
                     ctx.fail(error)

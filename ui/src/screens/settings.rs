@@ -58,7 +58,10 @@ pub fn Settings() -> impl IntoView {
             )
             .await
             {
-                Ok(checked) => report.set(Some(checked)),
+                Ok(checked) => {
+                    report.set(Some(checked));
+                    crate::reveal("settings-report");
+                }
                 Err(error) => ctx.fail(error),
             }
             busy.set(false);

@@ -212,6 +212,7 @@ pub fn Setup() -> impl IntoView {
                 <div class="muted small">{match run.as_str() { "plan" => "Looking at your account…", "apply" => "Setting up; each step shows as it ends…", _ => "Tearing down…" }}</div>
             </div>
         })}
+        <div id="setup-result"></div>
         {move || ctx.setup.get().error.map(|error| view! {
             <div class="result failed" id="setup-error">
                 <strong>{error.message.clone()}</strong>
