@@ -3,7 +3,8 @@
 //! in-process proxy, fetching deployed URLs over HTTP. One app session walks every screen:
 //! bad input, deploy (the drop handler's engine call) → preview served, promote and roll back
 //! from the UI, watch → edit → new deployment served, Redis-published log lines appearing as
-//! they arrive. A screenshot of each screen is saved (`PIER_SCREENSHOT_DIR`).
+//! they arrive, OS notifications (through a private D-Bus session with a test notification
+//! service). A screenshot of each screen is saved (`PIER_SCREENSHOT_DIR`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -63,8 +64,9 @@ async fn confirm(desktop: &Desktop) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
     let redis = pier_tests::Redis::start();
+    let notifications = pier_e2e::NotificationBus::start();
     let work = tempfile::tempdir().unwrap();
-    let desktop = Desktop::launch(app(), &[]).await;
+    let desktop = Desktop::launch(app(), &[notifications.env()]).await;
     desktop.find("#app[data-ready]").await;
 
     // Bad input: a file instead of a folder, and an empty folder, each say what to do.
@@ -105,6 +107,16 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
     );
     served_body(&desktop, &preview, "version one").await;
     desktop.screenshot("deploy").await;
+    // The desktop's notification service was told, with the preview URL.
+    let told = desktop
+        .until("a deploy notification", || async {
+            notifications
+                .shown()
+                .into_iter()
+                .find(|(summary, _)| summary == "Deployed site")
+        })
+        .await;
+    assert_eq!(told.1, preview);
 
     // Promote from the Deploy screen: production serves it.
     desktop.click("#deploy-promote").await;
@@ -272,6 +284,15 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
         sleeping.stdout.is_empty(),
         "the build's process tree is stopped"
     );
+    let told = desktop
+        .until("a failure notification", || async {
+            notifications
+                .shown()
+                .into_iter()
+                .find(|(summary, _)| summary == "Deploying slow failed")
+        })
+        .await;
+    assert!(told.1.contains("canceled"), "{told:?}");
 
     desktop.close().await;
 }

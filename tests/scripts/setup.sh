@@ -25,6 +25,8 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   # The desktop's end-to-end tests: a private X server and WebKit's WebDriver.
   command -v Xvfb >/dev/null 2>&1 || need_packages+=(xvfb)
   command -v WebKitWebDriver >/dev/null 2>&1 || need_packages+=(webkit2gtk-driver)
+  # OS notifications are checked on a private session bus.
+  command -v dbus-daemon >/dev/null 2>&1 || need_packages+=(dbus-daemon)
 fi
 if [ "${#need_packages[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_packages[*]}"
@@ -65,6 +67,9 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
     python3 -m venv "$repo/.venv"
     "$repo/.venv/bin/pip" install --quiet 'moto[server]>=5.1,<6'
   fi
+  # The test notification service (tests/fixtures/notification_server.py).
+  "$repo/.venv/bin/python" -c 'import dbus_next' 2>/dev/null \
+    || "$repo/.venv/bin/pip" install --quiet 'dbus-next>=0.2.3,<0.3'
   export PIER_MOTO_SERVER="$repo/.venv/bin/moto_server"
   if ! command -v tauri-driver >/dev/null 2>&1; then
     echo "setup: installing tauri-driver"

@@ -332,3 +332,95 @@ pub fn fetch(url: &str) -> pier_tests::http::Response {
         .expect("a port");
     pier_tests::http::get(([127, 0, 0, 1], port).into(), authority, path)
 }
+
+/// A private D-Bus session bus with a notification service on it
+/// (`tests/fixtures/notification_server.py`), so a test sees the OS notifications the app
+/// raises. Give the app `env()`; read what it showed with `shown()`.
+pub struct NotificationBus {
+    address: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+    daemon: Child,
+    server: Child,
+}
+
+impl NotificationBus {
+    pub fn start() -> NotificationBus {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("bus");
+        let address = format!("unix:path={}", socket.display());
+        let mut daemon = Command::new(program("dbus-daemon", "apt-get install dbus-daemon"))
+            .args(["--session", "--nofork", "--nopidfile"])
+            .arg(format!("--address={address}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            assert!(Instant::now() < deadline, "dbus-daemon made no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let log = dir.path().join("notifications.jsonl");
+        let python = pier_tests::repo_root().join(".venv/bin/python");
+        let mut server = Command::new(&python)
+            .arg(pier_tests::repo_root().join("tests/fixtures/notification_server.py"))
+            .arg(&log)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} runs ({e}); run tests/scripts/setup.sh",
+                    python.display()
+                )
+            });
+        let mut ready = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+            &mut ready,
+        )
+        .unwrap();
+        if ready.trim() != "ready" {
+            let _ = daemon.kill();
+            panic!("the notification service did not start (is dbus-next in .venv?)");
+        }
+        NotificationBus {
+            address,
+            log,
+            _dir: dir,
+            daemon,
+            server,
+        }
+    }
+
+    /// What the app needs to reach this bus.
+    pub fn env(&self) -> (&'static str, String) {
+        ("DBUS_SESSION_BUS_ADDRESS", self.address.clone())
+    }
+
+    /// Every notification shown so far, as (summary, body).
+    pub fn shown(&self) -> Vec<(String, String)> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|n| {
+                (
+                    n["summary"].as_str().unwrap_or_default().to_string(),
+                    n["body"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for NotificationBus {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
