@@ -7,11 +7,13 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod lean;
 mod serve;
 mod shell;
 mod tray;
 
 fn main() {
+    lean::before_webview();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PIER_LOG")

@@ -27,6 +27,10 @@ pub fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let target = engine.target();
     let serve = serve::start(listener, target.store.clone(), target.base_url.host())?;
     app.manage(Desktop { engine, serve });
+    if let Some(window) = app.get_webview_window("main") {
+        // `with_webview` waits for the event loop, which runs only after setup returns.
+        std::thread::spawn(move || crate::lean::tune(&window));
+    }
     if let Err(error) = tray::build(app) {
         // Not every desktop has a tray (GNOME without the extension, bare X servers).
         tracing::info!(%error, "no tray icon");

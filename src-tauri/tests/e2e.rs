@@ -480,3 +480,17 @@ async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
 
     desktop.close().await;
 }
+
+/// The app as it ships (WebKit without accelerated compositing; the other tests turn it back
+/// on for screenshots): it starts, deploys a dropped folder and serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_as_shipped_deploys_and_serves() {
+    let work = tempfile::tempdir().unwrap();
+    let desktop = Desktop::launch_as_shipped(app(), &[]).await;
+    desktop.find("#app[data-ready]").await;
+    let site = work.path().join("shipped");
+    write_site(&site, "as shipped");
+    let (_, preview) = deploy_from_ui(&desktop, &site).await;
+    served_body(&desktop, &preview, "as shipped").await;
+    desktop.close().await;
+}

@@ -83,8 +83,17 @@ fn start_xvfb() -> (Child, String) {
 
 impl Desktop {
     /// Launches `app` under WebDriver with a fresh config folder and local store; `env`
-    /// adds variables for the app.
+    /// adds variables for the app. WebKit's accelerated compositing is turned back on (the
+    /// app turns it off to save memory, see `src-tauri/src/lean.rs`): WebKitWebDriver's
+    /// screenshot never returns for a non-composited view under Xvfb.
     pub async fn launch(app: &Path, env: &[(&str, String)]) -> Desktop {
+        let mut env = env.to_vec();
+        env.push(("WEBKIT_DISABLE_COMPOSITING_MODE", "0".to_string()));
+        Desktop::launch_as_shipped(app, &env).await
+    }
+
+    /// As [`Desktop::launch`], with WebKit as the app configures it (no screenshots).
+    pub async fn launch_as_shipped(app: &Path, env: &[(&str, String)]) -> Desktop {
         let app = app
             .canonicalize()
             .expect("the app binary exists (cargo builds it)");

@@ -26,7 +26,7 @@ async fn main() {
 
     let mut starts = Vec::new();
     for _ in 0..STARTS {
-        let desktop = Desktop::launch(&app, &[]).await;
+        let desktop = Desktop::launch_as_shipped(&app, &[]).await;
         desktop.find("#app[data-ready]").await;
         starts.push(desktop.started.elapsed());
         desktop.close().await;
@@ -44,7 +44,7 @@ async fn main() {
     );
 
     let redis = pier_tests::Redis::start();
-    let desktop = Desktop::launch(&app, &[]).await;
+    let desktop = Desktop::launch_as_shipped(&app, &[]).await;
     desktop.find("#app[data-ready]").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let processes = desktop.app_processes(&app);
