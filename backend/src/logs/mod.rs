@@ -65,12 +65,53 @@ pub enum LogKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "FlatRecord")]
 pub struct LogRecord {
     pub seq: u64,
     /// Milliseconds since the Unix epoch.
     pub at_ms: i64,
     #[serde(flatten)]
     pub kind: LogKind,
+}
+
+/// A record as it is written (`{"seq":…,"at_ms":…,"type":"line","stream":…,"text":…}`),
+/// read as one flat struct: serde's `flatten` over a tagged enum buffers every field first,
+/// which made decoding the slowest step of following a chatty build.
+#[derive(Deserialize)]
+struct FlatRecord {
+    seq: u64,
+    at_ms: i64,
+    #[serde(rename = "type")]
+    kind: String,
+    stream: Option<LogStream>,
+    text: Option<String>,
+    status: Option<BuildStatus>,
+    message: Option<String>,
+}
+
+impl TryFrom<FlatRecord> for LogRecord {
+    type Error = String;
+
+    fn try_from(flat: FlatRecord) -> Result<LogRecord, String> {
+        let kind = match (flat.kind.as_str(), flat.stream, flat.text, flat.status) {
+            ("line", Some(stream), Some(text), _) => LogKind::Line { stream, text },
+            ("status", _, _, Some(status)) => LogKind::Status {
+                status,
+                message: flat.message,
+            },
+            (other, ..) => {
+                return Err(format!(
+                    "a log record of type `{other}` lacks its fields (a line needs stream and \
+                     text, a status needs status)"
+                ));
+            }
+        };
+        Ok(LogRecord {
+            seq: flat.seq,
+            at_ms: flat.at_ms,
+            kind,
+        })
+    }
 }
 
 impl LogRecord {
@@ -363,4 +404,56 @@ fn async_stream_follow(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_read_back_as_written_and_malformed_ones_are_refused() {
+        let records = [
+            LogRecord {
+                seq: 7,
+                at_ms: 1_700_000_000_000,
+                kind: LogKind::Line {
+                    stream: LogStream::Stderr,
+                    text: "error: \"quoted\" ✗".into(),
+                },
+            },
+            LogRecord {
+                seq: 8,
+                at_ms: 1,
+                kind: LogKind::Status {
+                    status: BuildStatus::Failed,
+                    message: Some("exit 1".into()),
+                },
+            },
+            LogRecord {
+                seq: 9,
+                at_ms: 2,
+                kind: LogKind::Status {
+                    status: BuildStatus::Ready,
+                    message: None,
+                },
+            },
+        ];
+        for record in &records {
+            let json = serde_json::to_string(record).unwrap();
+            assert_eq!(&serde_json::from_str::<LogRecord>(&json).unwrap(), record);
+        }
+        // The archive format of earlier versions reads the same.
+        let archived = r#"{"seq":1,"at_ms":5,"type":"line","stream":"stdout","text":"hi"}"#;
+        assert_eq!(
+            serde_json::from_str::<LogRecord>(archived).unwrap().kind,
+            LogKind::Line {
+                stream: LogStream::Stdout,
+                text: "hi".into()
+            }
+        );
+        let error = serde_json::from_str::<LogRecord>(r#"{"seq":1,"at_ms":5,"type":"line"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("lacks its fields"), "{error}");
+    }
 }
