@@ -482,7 +482,9 @@ async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
 }
 
 /// The app as it ships (WebKit without accelerated compositing; the other tests turn it back
-/// on for screenshots): it starts, deploys a dropped folder and serves it.
+/// on for screenshots): it starts, deploys a folder and serves it; a folder of 100,000 files
+/// deploys with its progress shown while the window keeps answering; an unreachable Redis
+/// gets a message saying what to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_as_shipped_deploys_and_serves() {
     let work = tempfile::tempdir().unwrap();
@@ -492,5 +494,57 @@ async fn the_app_as_shipped_deploys_and_serves() {
     write_site(&site, "as shipped");
     let (_, preview) = deploy_from_ui(&desktop, &site).await;
     served_body(&desktop, &preview, "as shipped").await;
+
+    let huge = work.path().join("huge");
+    pier_tests::many_files(&huge, 100_000, 64);
+    write_site(&huge, "one of 100,001 files");
+    desktop.click("#nav-deploy").await;
+    desktop
+        .type_into("#deploy-path", &huge.display().to_string())
+        .await;
+    desktop.click("#deploy-start").await;
+    let progress = desktop
+        .until("progress with the file count", || async {
+            let text = desktop.text("#deploy-progress-text").await;
+            text.contains("of 100001").then_some(text)
+        })
+        .await;
+    assert!(progress.starts_with("Hashing files"), "{progress}");
+    // The window answers while the deploy runs: another screen opens, and back.
+    desktop.click("#nav-watch").await;
+    desktop.find("#watch-path").await;
+    desktop.click("#nav-deploy").await;
+    let deployed = desktop
+        .until_within(
+            Duration::from_secs(300),
+            "the 100,000-file deploy to finish",
+            || async {
+                let result = desktop
+                    .client
+                    .find(pier_e2e::Locator::Css("#deploy-result"))
+                    .await
+                    .ok()?;
+                result.attr("data-deployment").await.ok().flatten()
+            },
+        )
+        .await;
+    assert!(!deployed.is_empty());
+    let url = desktop.text("#deploy-preview-url a").await;
+    served_body(&desktop, &url, "one of 100,001 files").await;
+    let page = fetch(&format!(
+        "{}/pages/07/page-99987.html",
+        url.trim_end_matches('/')
+    ));
+    assert_eq!(page.status, 200);
+    assert!(page.text().starts_with("<!doctype html><p>page 99987</p>"));
+
+    desktop.click("#nav-settings").await;
+    desktop.type_into("#redis-url", "redis://127.0.0.1:1").await;
+    desktop.click("#settings-test").await;
+    let redis = desktop
+        .text("#settings-report[data-ok='false'] li.failed[data-what='redis']")
+        .await;
+    assert!(redis.contains("127.0.0.1:1"), "{redis}");
+    assert!(redis.contains("check"), "{redis}");
     desktop.close().await;
 }

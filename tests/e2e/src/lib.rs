@@ -186,12 +186,21 @@ impl Desktop {
     }
 
     /// Polls `check` until it gives `Some`, or fails the test saying what was awaited.
-    pub async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    pub async fn until<T, F, Fut>(&self, what: &str, check: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
     {
-        let deadline = Instant::now() + PATIENCE;
+        self.until_within(PATIENCE, what, check).await
+    }
+
+    /// As [`Desktop::until`], for work known to take longer.
+    pub async fn until_within<T, F, Fut>(&self, limit: Duration, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(value) = check().await {
                 return value;
