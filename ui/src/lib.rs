@@ -128,7 +128,12 @@ fn on_event(ctx: Ctx, event: AppEvent) {
         AppEvent::LogRecords {
             deployment,
             records,
-        } => ctx.log.append(&deployment, records),
+        } => match serde_json::from_str(&records) {
+            Ok(records) => ctx.log.append(&deployment, records),
+            Err(error) => {
+                web_sys::console::warn_1(&format!("unreadable log records: {error}").into())
+            }
+        },
         AppEvent::LogEnded { deployment, error } => ctx.log.ended(&deployment, error),
         AppEvent::LogReconnecting { deployment } => ctx.log.reconnecting(&deployment),
         AppEvent::TargetChanged => {

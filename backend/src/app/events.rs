@@ -38,9 +38,12 @@ pub enum AppEvent {
         project: Option<String>,
     },
     Watch(WatchView),
-    /// New records of the followed log, in order, batched.
+    /// New records of the followed log, in order, batched. They cross to the window as one
+    /// JSON string, which the wasm UI parses itself: converting each record's fields from
+    /// JavaScript objects one by one made the first batch of a chatty log a 100 ms frame.
     LogRecords {
         deployment: String,
+        #[serde(serialize_with = "as_json_text")]
         records: Vec<LogRecord>,
     },
     /// The follow ended: the build finished, or it failed with `error`.
@@ -77,6 +80,11 @@ pub enum AppEvent {
         attached: bool,
         error: Option<UserError>,
     },
+}
+
+fn as_json_text<S: serde::Serializer>(records: &[LogRecord], out: S) -> Result<S::Ok, S::Error> {
+    let text = serde_json::to_string(records).map_err(serde::ser::Error::custom)?;
+    out.serialize_str(&text)
 }
 
 /// Where events go: the shell forwards them to the window; tests collect them.

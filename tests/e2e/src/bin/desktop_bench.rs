@@ -130,6 +130,16 @@ async fn main() {
         })
         .await;
     let caught_up = started.elapsed();
+    let raw = recorded_frames(&desktop).await;
+    let slow: Vec<String> = raw
+        .iter()
+        .scan(0.0, |at, &f| {
+            *at += f;
+            Some((*at, f))
+        })
+        .filter(|&(_, f)| f > 50.0)
+        .map(|(at, f)| format!("{f:.0} ms at {:.1} s", at / 1000.0))
+        .collect();
     let frames = frame_times(&desktop).await;
     let over_50 = frames.iter().filter(|&&f| f > 50.0).count();
     println!(
@@ -142,22 +152,30 @@ async fn main() {
         n,
         caught_up.as_secs_f64(),
     );
+    if !slow.is_empty() {
+        println!("  frames over 50 ms: {}", slow.join(", "));
+    }
     desktop.close().await;
 }
 
-/// The frame intervals the UI recorded since the last reset, sorted.
-async fn frame_times(desktop: &Desktop) -> Vec<f64> {
+/// The frame intervals the UI recorded since the last reset, in order.
+async fn recorded_frames(desktop: &Desktop) -> Vec<f64> {
     let frames = desktop
         .client
         .execute("return window.__pierFrames;", vec![])
         .await
         .unwrap();
-    let mut frames: Vec<f64> = frames
+    frames
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|v| v.as_f64())
-        .collect();
+        .collect()
+}
+
+/// The frame intervals the UI recorded since the last reset, sorted.
+async fn frame_times(desktop: &Desktop) -> Vec<f64> {
+    let mut frames = recorded_frames(desktop).await;
     frames.sort_by(|a, b| a.partial_cmp(b).unwrap());
     frames
 }
