@@ -64,6 +64,8 @@ impl Default for ProxyConfig {
 
 struct State {
     config: ProxyConfig,
+    /// `config.base_domains`, replaceable while serving (the desktop app's settings change).
+    base_domains: std::sync::RwLock<Vec<String>>,
     lookups: Lookups,
     metrics: Arc<Metrics>,
 }
@@ -89,11 +91,17 @@ impl Proxy {
         );
         Proxy {
             state: Arc::new(State {
+                base_domains: std::sync::RwLock::new(config.base_domains.clone()),
                 config,
                 lookups,
                 metrics,
             }),
         }
+    }
+
+    /// Serves sites under `domains` from the next request on; connections stay open.
+    pub fn set_base_domains(&self, domains: Vec<String>) {
+        *self.state.base_domains.write().expect("not poisoned") = domains;
     }
 
     /// Forgets cached host targets: the next request reads aliases again.
@@ -295,7 +303,9 @@ async fn route(state: &State, request: &Request<Incoming>) -> Response<Body> {
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
         .or_else(|| request.uri().authority().map(|a| a.as_str()));
-    let Some(route) = host.and_then(|host| host::route(host, &state.config.base_domains)) else {
+    let route =
+        host.and_then(|host| host::route(host, &state.base_domains.read().expect("not poisoned")));
+    let Some(route) = route else {
         return plain(
             StatusCode::BAD_REQUEST,
             "Bad Request: missing or invalid Host\n",

@@ -1,8 +1,9 @@
 //! The in-process proxy of the embedded default: serves every deployment at
 //! `http://<project>.localhost:<port>` (port 4800, or `PIER_PORT`; a free port when that one
-//! is taken, e.g. by a running `pier serve`). It reads through a [`SwitchStore`], so a
-//! settings change re-targets it without re-binding, and the app refreshes its caches after
-//! every change so new deployments show at once.
+//! is taken, e.g. by a running `pier serve`). It reads through a [`SwitchStore`] and takes
+//! its base domains anew, so a settings change (store or base URL) re-targets it without
+//! re-binding, and the app refreshes its caches after every change so new deployments show
+//! at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,20 +34,25 @@ pub fn bind() -> std::io::Result<std::net::TcpListener> {
     Ok(listener)
 }
 
+/// `localhost` always (the app's own links), plus the base URL's host when one is set.
+pub fn base_domains(base_host: &str) -> Vec<String> {
+    let mut domains = vec!["localhost".to_string()];
+    if base_host != "localhost" {
+        domains.push(base_host.to_string());
+    }
+    domains
+}
+
 pub fn start(
     listener: std::net::TcpListener,
     store: DynStore,
     base_host: &str,
 ) -> std::io::Result<Serve> {
     let switch = Arc::new(SwitchStore::new(store));
-    let mut base_domains = vec!["localhost".to_string()];
-    if base_host != "localhost" {
-        base_domains.push(base_host.to_string());
-    }
     let proxy = Proxy::new(
         switch.clone(),
         ProxyConfig {
-            base_domains,
+            base_domains: base_domains(base_host),
             // The app refreshes after its own changes; this bounds what other writers (a
             // `pier deploy` in a terminal) take to show.
             target_ttl: Duration::from_millis(500),

@@ -51,7 +51,12 @@ fn forward(handle: &AppHandle, event: AppEvent) {
         }
         AppEvent::TargetChanged => {
             if let Some(desktop) = desktop {
-                desktop.serve.store.switch_to(desktop.engine.target().store);
+                let target = desktop.engine.target();
+                desktop.serve.store.switch_to(target.store);
+                desktop
+                    .serve
+                    .proxy
+                    .set_base_domains(serve::base_domains(target.base_url.host()));
                 desktop.serve.proxy.refresh();
             }
         }

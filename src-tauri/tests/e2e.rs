@@ -477,6 +477,10 @@ async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
             (page.status == 200 && page.text().contains("the shop")).then_some(())
         })
         .await;
+    // And under the base domain setup made, which the proxy took on when the app switched.
+    let page = pier_tests::http::get(addr, "shop.sites.example.com", "/");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("the shop"));
 
     desktop.close().await;
 }
