@@ -57,18 +57,8 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
         std::env::set_var("PIER_STORE", home.path().join("store"));
         std::env::set_var("XDG_CONFIG_HOME", home.path().join("xdg"));
     }
-    let route53 = {
-        let config = pier_core::aws::load(Some(&moto.endpoint), Some("us-east-1")).await;
-        aws_sdk_route53::Client::new(&config)
-    };
     for zone in ["example.com", "example.org"] {
-        route53
-            .create_hosted_zone()
-            .name(zone)
-            .caller_reference(zone)
-            .send()
-            .await
-            .unwrap();
+        moto.hosted_zone(zone).await;
     }
     moto.bucket("scratch").await;
 

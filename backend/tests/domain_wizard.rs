@@ -51,19 +51,7 @@ async fn start_aws() -> Aws {
 }
 
 async fn create_zone(aws: &Aws, name: &str) -> String {
-    let zone = aws
-        .route53
-        .create_hosted_zone()
-        .name(name)
-        .caller_reference(format!("test-{name}"))
-        .send()
-        .await
-        .unwrap();
-    zone.hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string()
+    aws.moto.hosted_zone(name).await
 }
 
 /// A distribution as `pier setup aws` makes one: a custom (HTTPS) origin in front of the

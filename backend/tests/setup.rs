@@ -29,19 +29,7 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
     let moto = Moto::start();
     let clients = Clients::connect("us-east-1", Some(&moto.endpoint)).await;
     // What the user had before: a zone for their domain, a bucket and a queue of their own.
-    let zone = clients
-        .route53
-        .create_hosted_zone()
-        .name("example.com")
-        .caller_reference("user")
-        .send()
-        .await
-        .unwrap()
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let zone = moto.hosted_zone("example.com").await;
     clients
         .s3
         .create_bucket()

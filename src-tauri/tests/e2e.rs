@@ -32,8 +32,15 @@ async fn deploy_from_ui(desktop: &Desktop, dir: &Path) -> (String, String) {
         .type_into("#deploy-path", &dir.display().to_string())
         .await;
     desktop.click("#deploy-start").await;
-    let id = desktop
-        .until("the deploy to finish", || async {
+    let id = finished_deployment(desktop, pier_e2e::PATIENCE).await;
+    let url = desktop.text("#deploy-preview-url a").await;
+    (id, url)
+}
+
+/// The deployment the Deploy screen reports once the deploy it runs has finished.
+async fn finished_deployment(desktop: &Desktop, limit: Duration) -> String {
+    desktop
+        .until_within(limit, "the deploy to finish", || async {
             let result = desktop
                 .client
                 .find(pier_e2e::Locator::Css("#deploy-result"))
@@ -41,9 +48,7 @@ async fn deploy_from_ui(desktop: &Desktop, dir: &Path) -> (String, String) {
                 .ok()?;
             result.attr("data-deployment").await.ok().flatten()
         })
-        .await;
-    let url = desktop.text("#deploy-preview-url a").await;
-    (id, url)
+        .await
 }
 
 async fn served_body(desktop: &Desktop, url: &str, expected: &str) -> String {
@@ -332,18 +337,8 @@ fn expired_sso_profile(work: &Path) -> Vec<(&'static str, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
     let moto = pier_tests::Moto::start();
-    let route53 = {
-        let config = pier_core::aws::load(Some(&moto.endpoint), Some("us-east-1")).await;
-        aws_sdk_route53::Client::new(&config)
-    };
     for zone in ["example.com", "example.org"] {
-        route53
-            .create_hosted_zone()
-            .name(zone)
-            .caller_reference(zone)
-            .send()
-            .await
-            .unwrap();
+        moto.hosted_zone(zone).await;
     }
     moto.bucket("scratch").await;
     let work = tempfile::tempdir().unwrap();
@@ -518,20 +513,7 @@ async fn the_app_as_shipped_deploys_and_serves() {
     desktop.click("#nav-watch").await;
     desktop.find("#watch-path").await;
     desktop.click("#nav-deploy").await;
-    let deployed = desktop
-        .until_within(
-            Duration::from_secs(300),
-            "the 100,000-file deploy to finish",
-            || async {
-                let result = desktop
-                    .client
-                    .find(pier_e2e::Locator::Css("#deploy-result"))
-                    .await
-                    .ok()?;
-                result.attr("data-deployment").await.ok().flatten()
-            },
-        )
-        .await;
+    let deployed = finished_deployment(&desktop, Duration::from_secs(300)).await;
     assert!(!deployed.is_empty());
     let url = desktop.text("#deploy-preview-url a").await;
     served_body(&desktop, &url, "one of 100,001 files").await;

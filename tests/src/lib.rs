@@ -149,6 +149,28 @@ impl Moto {
         self.store_url(name)
     }
 
+    /// Creates a public Route53 hosted zone, as the user's own, and returns its id (without
+    /// the `/hostedzone/` prefix).
+    pub async fn hosted_zone(&self, name: &str) -> String {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(TEST_REGION))
+            .endpoint_url(&self.endpoint)
+            .load()
+            .await;
+        aws_sdk_route53::Client::new(&config)
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("pier-test-{name}"))
+            .send()
+            .await
+            .expect("moto creates hosted zones")
+            .hosted_zone()
+            .expect("a created zone")
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    }
+
     pub fn store_url(&self, bucket: &str) -> String {
         format!(
             "s3://{bucket}/pier?endpoint={}&region={TEST_REGION}",

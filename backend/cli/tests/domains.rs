@@ -49,13 +49,7 @@ async fn set_up_aws(moto: &Moto) -> String {
         .endpoint_url(&moto.endpoint)
         .load()
         .await;
-    aws_sdk_route53::Client::new(&config)
-        .create_hosted_zone()
-        .name("example.com")
-        .caller_reference("cli-test")
-        .send()
-        .await
-        .unwrap();
+    moto.hosted_zone("example.com").await;
     let origin = Origin::builder()
         .id("pier-proxy")
         .domain_name("pier-proxy.us-east-1.elb.amazonaws.com")

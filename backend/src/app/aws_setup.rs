@@ -54,7 +54,7 @@ impl SetupForm {
     /// The form prefilled from the settings: the profile and region already in use.
     pub fn prefilled(settings: &DesktopSettings) -> SetupForm {
         let mut form = SetupForm::default();
-        if let StoreTarget::Aws(aws) = &settings.target {
+        if let Some(aws) = settings.aws() {
             form.profile = aws.profile.clone().unwrap_or_default();
             form.region = aws.region.clone().unwrap_or_default();
         }
@@ -146,14 +146,6 @@ pub struct SetupOutcome {
     pub switched: bool,
 }
 
-/// Where the AWS calls go: the settings' endpoint override (an emulator), else AWS.
-fn endpoint(settings: &DesktopSettings) -> Option<String> {
-    match &settings.target {
-        StoreTarget::Aws(aws) => aws.endpoint.clone(),
-        StoreTarget::Embedded => None,
-    }
-}
-
 /// One setup run, start to end; steps go to `on_change` as they end.
 pub(super) async fn run(
     app: &super::App,
@@ -162,7 +154,8 @@ pub(super) async fn run(
     on_change: &mut (dyn FnMut(&Change) + Send),
 ) -> Result<SetupOutcome, UserError> {
     let settings = app.target().settings;
-    let endpoint = endpoint(&settings);
+    // The settings' endpoint override (an emulator), else AWS.
+    let endpoint = settings.aws().and_then(|aws| aws.endpoint.clone());
     let spec = form.spec(endpoint.as_deref()).await?;
     let clients = Clients::connect_as(form.profile(), &spec.region, endpoint.as_deref()).await;
     let path = setup::record::default_path(&spec.name, &spec.region);
@@ -238,7 +231,7 @@ pub(super) async fn run(
 }
 
 fn bucket_deleted(settings: &DesktopSettings, spec: &SetupSpec, changes: &[Change]) -> bool {
-    let in_use = matches!(&settings.target, StoreTarget::Aws(aws) if aws.bucket == spec.bucket);
+    let in_use = settings.aws().is_some_and(|aws| aws.bucket == spec.bucket);
     in_use
         && changes.iter().any(|c| {
             c.resource == "bucket"

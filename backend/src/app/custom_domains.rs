@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::events::{AppEvent, UserError};
-use super::settings::StoreTarget;
 use crate::domain_wizard::diagnose::Resolver;
 use crate::domain_wizard::{
     self, AddRequest, DomainListing, RemoveOutcome, StepReport, Wizard, recorded_distribution,
@@ -26,14 +25,15 @@ pub struct DomainsView {
     pub distribution_id: Option<String>,
 }
 
+/// Clients with the settings' AWS profile and endpoint override, else the default chain.
 async fn wizard(app: &super::App) -> Wizard {
     let settings = app.target().settings;
-    match &settings.target {
-        StoreTarget::Aws(aws) => {
-            Wizard::connect_as(aws.profile.as_deref(), aws.endpoint.as_deref()).await
-        }
-        StoreTarget::Embedded => Wizard::connect(None).await,
-    }
+    let aws = settings.aws();
+    Wizard::connect_as(
+        aws.and_then(|aws| aws.profile.as_deref()),
+        aws.and_then(|aws| aws.endpoint.as_deref()),
+    )
+    .await
 }
 
 fn distribution(given: Option<String>) -> Option<String> {

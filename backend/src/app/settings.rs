@@ -86,6 +86,14 @@ impl StoreTarget {
 }
 
 impl DesktopSettings {
+    /// The AWS target's settings, when deployments go to S3.
+    pub fn aws(&self) -> Option<&AwsTarget> {
+        match &self.target {
+            StoreTarget::Aws(aws) => Some(aws),
+            StoreTarget::Embedded => None,
+        }
+    }
+
     /// A missing file is the embedded default.
     pub fn load(file: &Path) -> Result<DesktopSettings, UserError> {
         let bad = |detail: String| {
