@@ -4,6 +4,7 @@ pub mod confirm;
 pub mod deploy;
 pub mod domains;
 pub mod logs;
+pub mod profile_picker;
 pub mod project;
 pub mod projects;
 pub mod settings;

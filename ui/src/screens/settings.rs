@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
 
+use super::profile_picker::ProfilePicker;
 use crate::types::{CheckReport, SettingsForm};
 use crate::{Ctx, bridge};
 
@@ -19,16 +20,12 @@ struct FormArgs {
 pub fn Settings() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let form = RwSignal::new(SettingsForm::default());
-    let profiles = RwSignal::new(Vec::<String>::new());
     let report = RwSignal::new(None::<CheckReport>);
     let busy = RwSignal::new(false);
     spawn_local(async move {
         match bridge::call::<SettingsForm>("settings", bridge::NoArgs {}).await {
             Ok(loaded) => form.set(loaded),
             Err(error) => ctx.fail(error),
-        }
-        if let Ok(names) = bridge::call::<Vec<String>>("aws_profiles", bridge::NoArgs {}).await {
-            profiles.set(names);
         }
     });
     let field = move |id: &'static str,
@@ -97,17 +94,7 @@ pub fn Settings() -> impl IntoView {
             <label class="check"><input type="radio" name="target" id="target-aws" prop:checked=aws on:change=move |_| form.update(|f| f.target = "aws".into())/>
                 " An S3 bucket in your AWS account"</label>
             <Show when=aws>
-                <label class="field">
-                    <span>"AWS profile"</span>
-                    <select id="aws-profile" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.profile = v); }>
-                        <option value="" selected=move || form.with(|f| f.profile.is_empty())>"(the default chain)"</option>
-                        <For each=move || profiles.get() key=|p| p.clone() children=move |p| {
-                            let value = p.clone();
-                            let label = p.clone();
-                            view! { <option value=p selected=move || form.with(|f| f.profile == value)>{label}</option> }
-                        }/>
-                    </select>
-                </label>
+                <ProfilePicker id="aws-profile" selected=Signal::derive(move || form.with(|f| f.profile.clone())) on_pick=Callback::new(move |v| form.update(|f| f.profile = v))/>
                 {field("aws-region", "Region", "us-east-1", |f| f.region.clone(), |f, v| f.region = v)}
                 {field("aws-bucket", "Bucket", "my-sites", |f| f.bucket.clone(), |f, v| f.bucket = v)}
                 {field("aws-prefix", "Prefix (optional)", "pier", |f| f.prefix.clone(), |f, v| f.prefix = v)}

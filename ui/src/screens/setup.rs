@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use super::confirm::{Action, Confirm};
+use super::profile_picker::ProfilePicker;
 use crate::types::{SetupChange, SetupForm, SetupOutcome, UserError};
 use crate::{Ctx, bridge};
 
@@ -79,14 +80,10 @@ fn verb(action: &str, run: &str) -> &'static str {
 pub fn Setup() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let form = RwSignal::new(SetupForm::default());
-    let profiles = RwSignal::new(Vec::<String>::new());
     spawn_local(async move {
         match bridge::call::<SetupForm>("setup_form", bridge::NoArgs {}).await {
             Ok(loaded) => form.set(loaded),
             Err(error) => ctx.fail(error),
-        }
-        if let Ok(names) = bridge::call::<Vec<String>>("aws_profiles", bridge::NoArgs {}).await {
-            profiles.set(names);
         }
     });
     let text = move |id: &'static str,
@@ -151,17 +148,7 @@ pub fn Setup() -> impl IntoView {
         <section class="card">
             <h2>"Where"</h2>
             {text("setup-domain", "Base domain (its Route53 zone must be in the account)", "sites.example.com", |f| f.base_domain.clone(), |f, v| f.base_domain = v)}
-            <label class="field">
-                <span>"AWS profile"</span>
-                <select id="setup-profile" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.profile = v); }>
-                    <option value="" selected=move || form.with(|f| f.profile.is_empty())>"(the default chain)"</option>
-                    <For each=move || profiles.get() key=|p| p.clone() children=move |p| {
-                        let value = p.clone();
-                        let label = p.clone();
-                        view! { <option value=p selected=move || form.with(|f| f.profile == value)>{label}</option> }
-                    }/>
-                </select>
-            </label>
+            <ProfilePicker id="setup-profile" selected=Signal::derive(move || form.with(|f| f.profile.clone())) on_pick=Callback::new(move |v| form.update(|f| f.profile = v))/>
             {text("setup-region", "Region (empty: the profile's)", "eu-west-1", |f| f.region.clone(), |f, v| f.region = v)}
             <label class="field">
                 <span>"Bucket (empty: the default)"</span>
