@@ -42,11 +42,25 @@ pub fn free_port() -> u16 {
         .expect("loopback has free ports")
 }
 
+/// The checkout under test, found when the test runs: from the package folder cargo and
+/// nextest start each test in (`CARGO_MANIFEST_DIR` at run time) or the working folder, up to
+/// the folder holding `ARCHITECTURE.md`. Not `env!`: a compiled-in path goes stale when a
+/// build cache is shared by two checkouts, and cargo does not rebuild for that.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repo")
-        .to_path_buf()
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok());
+    start
+        .iter()
+        .flat_map(|dir| dir.ancestors())
+        .find(|dir| dir.join("ARCHITECTURE.md").is_file() && dir.join("tests/fixtures").is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("tests/ sits in the repo")
+                .to_path_buf()
+        })
 }
 
 /// The environment a child `pier` (or any AWS client) needs to reach moto with test

@@ -51,6 +51,7 @@ pub fn listen<T: DeserializeOwned + 'static>(
     mut handler: impl FnMut(T) + 'static,
 ) {
     let closure = Closure::<dyn FnMut(JsValue)>::new(move |message: JsValue| {
+        let started = busy_since();
         let payload =
             js_sys::Reflect::get(&message, &JsValue::from_str("payload")).unwrap_or(JsValue::NULL);
         match serde_wasm_bindgen::from_value::<T>(payload) {
@@ -59,6 +60,7 @@ pub fn listen<T: DeserializeOwned + 'static>(
                 web_sys::console::warn_1(&format!("unreadable {event} event: {error}").into())
             }
         }
+        note_busy(event, started);
     });
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(error) = tauri_listen(event, &closure).await {
@@ -71,3 +73,29 @@ pub fn listen<T: DeserializeOwned + 'static>(
 
 #[derive(Serialize)]
 pub struct NoArgs {}
+
+/// Now, by the page's monotonic clock (the one `requestAnimationFrame` stamps frames with).
+pub fn busy_since() -> f64 {
+    web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or(0.0, |performance| performance.now())
+}
+
+/// Notes that `what` kept the UI thread busy from `started` until now, in
+/// `window.__pierWork` (boot.js makes it, beside the frame times): the desktop benchmark
+/// reads both to say what a slow frame was doing.
+pub fn note_busy(what: &str, started: f64) {
+    let took = busy_since() - started;
+    let Ok(work) = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("__pierWork")) else {
+        return;
+    };
+    if let Some(work) = work.dyn_ref::<js_sys::Array>()
+        && work.length() < 100_000
+    {
+        work.push(&js_sys::Array::of3(
+            &started.into(),
+            &JsValue::from_str(what),
+            &took.into(),
+        ));
+    }
+}

@@ -341,7 +341,7 @@ fn builder(store: &str, job: &BuildJob) -> Command {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_build_cache_in_the_store_lets_the_next_install_run_offline() {
     let (store, store_dir) = pier_tests::local_store().await;
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cached-site");
+    let fixture = pier_tests::repo_root().join("backend/builder/tests/fixtures/cached-site");
     let key = archive::upload(store.as_ref(), &fixture).await.unwrap();
     let job = |offline: bool| {
         let mut job = BuildJob::new(

@@ -255,32 +255,6 @@ impl Desktop {
         stop(&mut self.driver);
         stop(&mut self.xvfb);
     }
-
-    /// The app's process and every process under it (WebKit's web and network processes).
-    pub fn app_processes(&self, app: &Path) -> Vec<u32> {
-        let app = app.canonicalize().unwrap();
-        let mut all = Vec::new();
-        let parents = process_parents();
-        for (&pid, _) in parents.iter() {
-            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app) {
-                all.push(pid);
-            }
-        }
-        let mut i = 0;
-        while i < all.len() {
-            let parent = all[i];
-            all.extend(
-                parents
-                    .iter()
-                    .filter(|(_, p)| **p == parent)
-                    .map(|(c, _)| *c),
-            );
-            i += 1;
-        }
-        all.sort();
-        all.dedup();
-        all
-    }
 }
 
 fn stop(child: &mut Child) {
@@ -306,6 +280,25 @@ impl Drop for Desktop {
     }
 }
 
+/// `roots` and every process under them, sorted.
+fn with_descendants(mut all: Vec<u32>) -> Vec<u32> {
+    let parents = process_parents();
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        all.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| **p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
 fn process_parents() -> std::collections::HashMap<u32, u32> {
     let mut parents = std::collections::HashMap::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -326,8 +319,45 @@ fn process_parents() -> std::collections::HashMap<u32, u32> {
     parents
 }
 
+/// WebKit's own minimal browser, the peer for the app's memory: what any WebKitGTK window
+/// costs on this machine before an app adds anything.
+pub const MINI_BROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+
+/// Runs `program args` alone under a private Xvfb with `env` and no WebDriver (as a user
+/// starts it), waits `settle`, and returns each of its processes' (name, PSS in KiB). Alone,
+/// because PSS splits a page shared by two running programs between them and would flatter
+/// both.
+pub fn idle_memory(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    settle: Duration,
+) -> Vec<(String, u64)> {
+    let (mut xvfb, display) = start_xvfb();
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("DISPLAY", &display)
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{} does not start: {error}", program.display()));
+    std::thread::sleep(settle);
+    let measured = with_descendants(vec![child.id()])
+        .iter()
+        .map(|&pid| {
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            (name.trim().to_string(), pss_kib(pid))
+        })
+        .collect();
+    stop(&mut child);
+    stop(&mut xvfb);
+    measured
+}
+
 /// Proportional set size in KiB (`/proc/<pid>/smaps_rollup`): shared pages split fairly.
-pub fn pss_kib(pid: u32) -> u64 {
+fn pss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
         .unwrap_or_default()
         .lines()

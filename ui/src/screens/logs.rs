@@ -2,7 +2,11 @@
 //! marks stderr, searches and filters, pauses and follows, jumps to the first error, and
 //! stays smooth at 100,000 lines because only the rows in view exist in the DOM (fixed-height
 //! rows over a spacer). Records carry `seq`, so reconnecting asks for everything after the
-//! last one held and never loses or repeats a line.
+//! last one held and never loses or repeats a line. Batches that arrive between two frames
+//! (a backlog, a reconnect's catch-up) are drawn once, on the next animation frame, instead
+//! of once per batch.
+
+use std::sync::OnceLock;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -30,8 +34,9 @@ pub struct Line {
     pub seq: u64,
     pub stream: Stream,
     pub text: String,
-    /// Lower-case text without escapes, for search and "first error".
-    pub plain: String,
+    /// Lower-case text without escapes, for search and "first error": worked out the first
+    /// time either asks, so following a build costs nothing per line for them.
+    plain: OnceLock<String>,
 }
 
 impl Line {
@@ -55,16 +60,21 @@ impl Line {
         };
         Line {
             seq: record.seq,
-            plain: ansi::plain(&text).to_lowercase(),
+            plain: OnceLock::new(),
             stream,
             text,
         }
     }
 
+    fn plain(&self) -> &str {
+        self.plain
+            .get_or_init(|| ansi::plain(&self.text).to_lowercase())
+    }
+
     fn is_error(&self) -> bool {
         self.stream == Stream::Stderr
-            || self.plain.contains("error")
-            || self.plain.contains("── failed")
+            || self.plain().contains("error")
+            || self.plain().contains("── failed")
     }
 }
 
@@ -84,6 +94,9 @@ pub struct LogState {
     pub scroll_top: RwSignal<f64>,
     /// Set when the view should jump to a row (first error).
     pub jump: RwSignal<Option<usize>>,
+    /// Records received since the last frame, not yet drawn.
+    pending: StoredValue<Vec<LogRecord>>,
+    flush_scheduled: StoredValue<bool>,
 }
 
 #[derive(Serialize)]
@@ -105,6 +118,8 @@ impl LogState {
             error: RwSignal::new(None),
             scroll_top: RwSignal::new(0.0),
             jump: RwSignal::new(None),
+            pending: StoredValue::new(Vec::new()),
+            flush_scheduled: StoredValue::new(false),
         }
     }
 
@@ -115,7 +130,7 @@ impl LogState {
             "system" => line.stream == Stream::System,
             _ => true,
         };
-        stream_ok && (search.is_empty() || line.plain.contains(search))
+        stream_ok && (search.is_empty() || line.plain().contains(search))
     }
 
     fn refilter(&self) {
@@ -137,6 +152,7 @@ impl LogState {
         self.deployment.set(deployment.clone());
         self.lines.set(Vec::new());
         self.shown.set(Vec::new());
+        self.pending.update_value(Vec::clear);
         self.error.set(None);
         self.following.set(true);
         self.follow_from(0);
@@ -160,6 +176,7 @@ impl LogState {
 
     /// Reconnects, asking only for the lines after the last one held.
     pub fn reconnect(&self) {
+        self.flush();
         let last = self
             .lines
             .with_untracked(|lines| lines.last().map_or(0, |l| l.seq));
@@ -167,16 +184,38 @@ impl LogState {
         self.follow_from(last);
     }
 
+    /// Queues a batch for the next frame.
     pub fn append(&self, deployment: &str, records: Vec<LogRecord>) {
         if deployment != self.deployment.get_untracked().trim() {
+            return;
+        }
+        self.pending.update_value(|pending| pending.extend(records));
+        if !self.flush_scheduled.get_value() {
+            self.flush_scheduled.set_value(true);
+            let state = *self;
+            request_animation_frame(move || state.flush());
+        }
+    }
+
+    /// Turns every queued record into a line and updates the view once.
+    fn flush(&self) {
+        let started = bridge::busy_since();
+        self.flush_scheduled.set_value(false);
+        let records = self
+            .pending
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        if records.is_empty() {
             return;
         }
         let search = self.search.get_untracked().to_lowercase();
         let filter = self.filter.get_untracked();
         let mut added = Vec::new();
         self.lines.update(|lines| {
-            let last = lines.last().map_or(0, |l| l.seq);
-            for record in records.into_iter().filter(|r| r.seq > last) {
+            for record in records {
+                if lines.last().is_some_and(|l| record.seq <= l.seq) {
+                    continue;
+                }
                 let line = Line::from_record(record);
                 if self.passes(&line, &search, &filter) {
                     added.push(lines.len() as u32);
@@ -190,6 +229,9 @@ impl LogState {
         if self.status.get_untracked() == "reconnecting" {
             self.status.set("following".into());
         }
+        bridge::note_busy("log flush", started);
+        // Leptos redraws the rows in tasks queued by the updates above; this one runs after.
+        spawn_local(async move { bridge::note_busy("log flush and redraw", started) });
     }
 
     pub fn ended(&self, deployment: &str, error: Option<UserError>) {
@@ -226,7 +268,11 @@ impl Default for LogState {
 }
 
 fn render_row(position: usize, line: &Line) -> impl IntoView + use<> {
-    let spans = ansi::spans(&line.text);
+    let mut html = format!(r#"<span class="seq">{}</span>"#, line.seq);
+    if line.stream == Stream::Stderr {
+        html.push_str(r#"<span class="stream-mark" title="stderr">E</span>"#);
+    }
+    html.push_str(&ansi::html(&line.text));
     view! {
         <div
             class="log-line"
@@ -234,11 +280,8 @@ fn render_row(position: usize, line: &Line) -> impl IntoView + use<> {
             class:system=line.stream == Stream::System
             style:top=format!("{}px", position as f64 * ROW)
             data-seq=line.seq
-        >
-            <span class="seq">{line.seq}</span>
-            {(line.stream == Stream::Stderr).then(|| view! { <span class="stream-mark" title="stderr">"E"</span> })}
-            {spans.into_iter().map(|span| view! { <span class=span.class>{span.text}</span> }).collect_view()}
-        </div>
+            inner_html=html
+        ></div>
     }
 }
 

@@ -1,7 +1,8 @@
 //! The desktop benchmark (runnable, not a test): cold start to first paint, idle memory of
-//! the app with all its processes (PSS), and the log viewer's frame times while 10,000
-//! lines a second arrive through Redis for 10 s (100,000 lines). Goals: ≤ 1.5 s, ≤ 150 MB,
-//! no frame over 50 ms. Usage: `desktop_bench PATH_TO_APP` (tests/bench/desktop.sh builds
+//! the app with all its processes (PSS) beside the same figure for WebKit's MiniBrowser on
+//! an empty page (the floor under any WebKitGTK app here), and the log viewer's frame times
+//! while 10,000 lines a second arrive through Redis for 10 s (100,000 lines). Goals:
+//! ≤ 1.5 s, ≤ 150 MB, no frame over 50 ms. Usage: `desktop_bench PATH_TO_APP` (tests/bench/desktop.sh builds
 //! the release app and runs this).
 
 use std::path::PathBuf;
@@ -43,28 +44,33 @@ async fn main() {
             .join(", ")
     );
 
+    let settle = Duration::from_secs(8);
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml").display().to_string();
+    let store = home.path().join("store").display().to_string();
+    let app_env = [
+        ("PIER_CONFIG", config.as_str()),
+        ("PIER_STORE", store.as_str()),
+        ("PIER_PORT", "0"),
+    ];
+    print_memory(
+        "idle memory of the app",
+        &pier_e2e::idle_memory(&app, &[], &app_env, settle),
+    );
+    let peer_env = [("WEBKIT_DISABLE_COMPOSITING_MODE", "1")];
+    print_memory(
+        "peer: WebKit's MiniBrowser on about:blank, compositing off as in the app",
+        &pier_e2e::idle_memory(
+            std::path::Path::new(pier_e2e::MINI_BROWSER),
+            &["about:blank"],
+            &peer_env,
+            settle,
+        ),
+    );
+
     let redis = pier_tests::Redis::start();
     let desktop = Desktop::launch_as_shipped(&app, &[]).await;
     desktop.find("#app[data-ready]").await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let processes = desktop.app_processes(&app);
-    let pss: Vec<(u32, u64, String)> = processes
-        .iter()
-        .map(|&pid| {
-            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            (pid, pier_e2e::pss_kib(pid), name.trim().to_string())
-        })
-        .collect();
-    let total: u64 = pss.iter().map(|(_, kib, _)| kib).sum();
-    println!(
-        "idle memory (PSS, all processes): {:.1} MB ({})",
-        total as f64 / 1024.0,
-        pss.iter()
-            .map(|(_, kib, name)| format!("{name} {:.1} MB", *kib as f64 / 1024.0))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-
     desktop.click("#nav-settings").await;
     desktop.type_into("#redis-url", &redis.url()).await;
     desktop.click("#settings-save").await;
@@ -131,14 +137,18 @@ async fn main() {
         .await;
     let caught_up = started.elapsed();
     let raw = recorded_frames(&desktop).await;
+    let work = recorded_work(&desktop).await;
+    let first = raw.first().map_or(0.0, |&(at, interval)| at - interval);
     let slow: Vec<String> = raw
         .iter()
-        .scan(0.0, |at, &f| {
-            *at += f;
-            Some((*at, f))
+        .filter(|&&(_, interval)| interval > 50.0)
+        .map(|&(at, interval)| {
+            format!(
+                "{interval:.0} ms at {:.1} s ({})",
+                (at - first) / 1000.0,
+                busy_during(&work, at - interval, at)
+            )
         })
-        .filter(|&(_, f)| f > 50.0)
-        .map(|(at, f)| format!("{f:.0} ms at {:.1} s", at / 1000.0))
         .collect();
     let frames = frame_times(&desktop).await;
     let over_50 = frames.iter().filter(|&&f| f > 50.0).count();
@@ -153,13 +163,30 @@ async fn main() {
         caught_up.as_secs_f64(),
     );
     if !slow.is_empty() {
-        println!("  frames over 50 ms: {}", slow.join(", "));
+        println!("  frames over 50 ms, with what the UI thread ran during them:");
+        for frame in slow {
+            println!("    {frame}");
+        }
     }
     desktop.close().await;
 }
 
-/// The frame intervals the UI recorded since the last reset, in order.
-async fn recorded_frames(desktop: &Desktop) -> Vec<f64> {
+fn print_memory(what: &str, processes: &[(String, u64)]) {
+    let total: u64 = processes.iter().map(|(_, kib)| kib).sum();
+    println!(
+        "{what} (PSS, all processes, 8 s after launch): {:.1} MB ({})",
+        total as f64 / 1024.0,
+        processes
+            .iter()
+            .map(|(name, kib)| format!("{name} {:.1} MB", *kib as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+/// The frames the UI recorded since the last reset, in order: (when it was drawn, the
+/// interval since the one before), in ms by the page's clock.
+async fn recorded_frames(desktop: &Desktop) -> Vec<(f64, f64)> {
     let frames = desktop
         .client
         .execute("return window.__pierFrames;", vec![])
@@ -169,21 +196,71 @@ async fn recorded_frames(desktop: &Desktop) -> Vec<f64> {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|v| v.as_f64())
+        .filter_map(|frame| Some((frame.get(0)?.as_f64()?, frame.get(1)?.as_f64()?)))
         .collect()
 }
 
 /// The frame intervals the UI recorded since the last reset, sorted.
 async fn frame_times(desktop: &Desktop) -> Vec<f64> {
-    let mut frames = recorded_frames(desktop).await;
+    let mut frames: Vec<f64> = recorded_frames(desktop)
+        .await
+        .into_iter()
+        .map(|(_, interval)| interval)
+        .collect();
     frames.sort_by(|a, b| a.partial_cmp(b).unwrap());
     frames
+}
+
+/// What kept the UI thread busy since the last reset (the UI's bridge notes it): (when it
+/// started, what, how long), in ms.
+async fn recorded_work(desktop: &Desktop) -> Vec<(f64, String, f64)> {
+    let work = desktop
+        .client
+        .execute("return window.__pierWork;", vec![])
+        .await
+        .unwrap();
+    work.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| {
+            Some((
+                item.get(0)?.as_f64()?,
+                item.get(1)?.as_str()?.to_string(),
+                item.get(2)?.as_f64()?,
+            ))
+        })
+        .collect()
+}
+
+/// The work that started between `from` and `to`, summed by kind ("3 × pier://event 12 ms").
+fn busy_during(work: &[(f64, String, f64)], from: f64, to: f64) -> String {
+    let mut kinds: Vec<(&str, usize, f64)> = Vec::new();
+    for (_, what, took) in work.iter().filter(|(at, _, _)| *at >= from && *at < to) {
+        match kinds.iter_mut().find(|(kind, _, _)| kind == what) {
+            Some((_, count, total)) => {
+                *count += 1;
+                *total += took;
+            }
+            None => kinds.push((what, 1, *took)),
+        }
+    }
+    if kinds.is_empty() {
+        return "no noted work: layout, paint or WebKit itself".into();
+    }
+    kinds
+        .iter()
+        .map(|(what, count, total)| format!("{count} × {what} {total:.0} ms"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn reset_frames(desktop: &Desktop) {
     desktop
         .client
-        .execute("window.__pierFrames = []; return 0;", vec![])
+        .execute(
+            "window.__pierFrames = []; window.__pierWork = []; return 0;",
+            vec![],
+        )
         .await
         .unwrap();
 }
