@@ -187,6 +187,20 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
         Some("idle")
     );
     desktop.screenshot("watch").await;
+    // Stop watching: the row goes and stays gone; what the watch deployed stays served.
+    desktop.click(".watch-row .watch-remove").await;
+    desktop
+        .until("the watch row to go", || async {
+            (desktop.count(".watch-row").await == 0).then_some(())
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        desktop.count(".watch-row").await,
+        0,
+        "a removed watch came back"
+    );
+    served_body(&desktop, &watch_url, "watch two").await;
 
     // Settings: point live logs at Redis, test the connection, save.
     desktop.click("#nav-settings").await;

@@ -137,12 +137,20 @@ impl Watches {
         let events = self.events.clone();
         let base_url = target.base_url.clone();
         let task_view = view.clone();
+        let asked_to_stop = stopped.clone();
         let report = {
+            let asked_to_stop = asked_to_stop.clone();
             let view = view.clone();
             let events = events.clone();
             let project = spec.project.clone();
             let history = self.history.clone();
             move |event: WatchEvent| {
+                // Removed, replaced by a new watch of the folder, or stopped for a new target:
+                // the window already shows what comes next, and a last "stopped" view of this
+                // one would bring a removed watch back into the list.
+                if *asked_to_stop.borrow() {
+                    return;
+                }
                 let snapshot = {
                     let mut view = view.lock().expect("not poisoned");
                     apply(&mut view, &event, &base_url, &history);
@@ -161,6 +169,9 @@ impl Watches {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
             let result = watch::watch(store, spec, options, report, shutdown).await;
+            if *asked_to_stop.borrow() {
+                return;
+            }
             let snapshot = {
                 let mut view = task_view.lock().expect("not poisoned");
                 match result {

@@ -33,9 +33,12 @@ pub fn reload(ctx: Ctx) {
 fn add(ctx: Ctx, dir: String, build: bool) {
     spawn_local(async move {
         match bridge::call::<WatchView>("watch_add", AddArgs { dir, build }).await {
+            // The answer is the watch as it started; its first deploy is quick, and that
+            // event may already be here. Never let the older snapshot replace it.
             Ok(view) => ctx.watches.update(|watches| {
-                watches.retain(|w| w.dir != view.dir);
-                watches.push(view);
+                if !watches.iter().any(|w| w.dir == view.dir) {
+                    watches.push(view);
+                }
             }),
             Err(error) => ctx.fail(error),
         }
