@@ -94,9 +94,9 @@ pub struct LogState {
     pub scroll_top: RwSignal<f64>,
     /// Set when the view should jump to a row (first error).
     pub jump: RwSignal<Option<usize>>,
-    /// Records received since the last frame, not yet drawn.
+    /// Records received since the last frame, not yet drawn; a flush is due whenever this
+    /// is not empty.
     pending: StoredValue<Vec<LogRecord>>,
-    flush_scheduled: StoredValue<bool>,
 }
 
 #[derive(Serialize)]
@@ -119,7 +119,6 @@ impl LogState {
             scroll_top: RwSignal::new(0.0),
             jump: RwSignal::new(None),
             pending: StoredValue::new(Vec::new()),
-            flush_scheduled: StoredValue::new(false),
         }
     }
 
@@ -189,9 +188,12 @@ impl LogState {
         if deployment != self.deployment.get_untracked().trim() {
             return;
         }
-        self.pending.update_value(|pending| pending.extend(records));
-        if !self.flush_scheduled.get_value() {
-            self.flush_scheduled.set_value(true);
+        let mut was_empty = false;
+        self.pending.update_value(|pending| {
+            was_empty = pending.is_empty();
+            pending.extend(records);
+        });
+        if was_empty {
             let state = *self;
             request_animation_frame(move || state.flush());
         }
@@ -200,7 +202,6 @@ impl LogState {
     /// Turns every queued record into a line and updates the view once.
     fn flush(&self) {
         let started = bridge::busy_since();
-        self.flush_scheduled.set_value(false);
         let records = self
             .pending
             .try_update_value(std::mem::take)

@@ -1,4 +1,5 @@
-//! One file per screen, plus the pieces several screens share (URL actions, confirmation).
+//! One file per screen, plus the pieces several screens share (URL actions, confirmation,
+//! the profile picker, text fields).
 
 pub mod confirm;
 pub mod deploy;
@@ -9,5 +10,6 @@ pub mod project;
 pub mod projects;
 pub mod settings;
 pub mod setup;
+pub mod text_field;
 pub mod url_actions;
 pub mod watch;

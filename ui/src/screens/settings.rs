@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use super::profile_picker::ProfilePicker;
+use super::text_field::text_field;
 use crate::types::{CheckReport, SettingsForm};
 use crate::{Ctx, bridge};
 
@@ -28,21 +29,6 @@ pub fn Settings() -> impl IntoView {
             Err(error) => ctx.fail(error),
         }
     });
-    let field = move |id: &'static str,
-                      label: &'static str,
-                      placeholder: &'static str,
-                      get: fn(&SettingsForm) -> String,
-                      set: fn(&mut SettingsForm, String)| {
-        view! {
-            <label class="field">
-                <span>{label}</span>
-                <input id=id type="text" placeholder=placeholder prop:value=move || form.with(get) on:input=move |ev| {
-                    let value = event_target_value(&ev);
-                    form.update(|f| set(f, value));
-                }/>
-            </label>
-        }
-    };
     let test = move |_| {
         busy.set(true);
         report.set(None);
@@ -95,23 +81,23 @@ pub fn Settings() -> impl IntoView {
                 " An S3 bucket in your AWS account"</label>
             <Show when=aws>
                 <ProfilePicker id="aws-profile" selected=Signal::derive(move || form.with(|f| f.profile.clone())) on_pick=Callback::new(move |v| form.update(|f| f.profile = v))/>
-                {field("aws-region", "Region", "us-east-1", |f| f.region.clone(), |f, v| f.region = v)}
-                {field("aws-bucket", "Bucket", "my-sites", |f| f.bucket.clone(), |f, v| f.bucket = v)}
-                {field("aws-prefix", "Prefix (optional)", "pier", |f| f.prefix.clone(), |f, v| f.prefix = v)}
-                {field("aws-endpoint", "Endpoint override (optional)", "http://127.0.0.1:9000", |f| f.endpoint.clone(), |f, v| f.endpoint = v)}
+                {text_field(form, "aws-region", "Region", "us-east-1", |f| f.region.clone(), |f, v| f.region = v)}
+                {text_field(form, "aws-bucket", "Bucket", "my-sites", |f| f.bucket.clone(), |f, v| f.bucket = v)}
+                {text_field(form, "aws-prefix", "Prefix (optional)", "pier", |f| f.prefix.clone(), |f, v| f.prefix = v)}
+                {text_field(form, "aws-endpoint", "Endpoint override (optional)", "http://127.0.0.1:9000", |f| f.endpoint.clone(), |f, v| f.endpoint = v)}
             </Show>
             <p class="muted small">"Now: "<span id="settings-store">{move || form.with(|f| f.store.clone())}</span></p>
         </section>
         <section class="card">
             <h2>"Live logs and links"</h2>
-            {field("redis-url", "Redis URL (optional)", "redis://127.0.0.1:6379", |f| f.redis_url.clone(), |f, v| f.redis_url = v)}
+            {text_field(form, "redis-url", "Redis URL (optional)", "redis://127.0.0.1:6379", |f| f.redis_url.clone(), |f, v| f.redis_url = v)}
             <label class="field">
                 <span>"Redis password"</span>
                 <input id="redis-password" type="password" autocomplete="off"
                     placeholder=move || if form.with(|f| f.redis_password_saved) { "saved in the keychain" } else { "none" }
                     on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.redis_password = Some(v)); }/>
             </label>
-            {field("base-url", "Base URL (optional)", "https://sites.example.com", |f| f.base_url.clone(), |f, v| f.base_url = v)}
+            {text_field(form, "base-url", "Base URL (optional)", "https://sites.example.com", |f| f.base_url.clone(), |f, v| f.base_url = v)}
         </section>
         <div class="row">
             <button id="settings-test" disabled=move || busy.get() on:click=test>"Test connection"</button>

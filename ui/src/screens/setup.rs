@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::confirm::{Action, Confirm};
 use super::profile_picker::ProfilePicker;
+use super::text_field::text_field;
 use crate::types::{SetupChange, SetupForm, SetupOutcome, UserError};
 use crate::{Ctx, bridge};
 
@@ -86,21 +87,6 @@ pub fn Setup() -> impl IntoView {
             Err(error) => ctx.fail(error),
         }
     });
-    let text = move |id: &'static str,
-                     label: &'static str,
-                     placeholder: &'static str,
-                     get: fn(&SetupForm) -> String,
-                     set: fn(&mut SetupForm, String)| {
-        view! {
-            <label class="field">
-                <span>{label}</span>
-                <input id=id type="text" placeholder=placeholder prop:value=move || form.with(get) on:input=move |ev| {
-                    let value = event_target_value(&ev);
-                    form.update(|f| set(f, value));
-                }/>
-            </label>
-        }
-    };
     let number = move |id: &'static str,
                        get: fn(&SetupForm) -> u32,
                        set: fn(&mut SetupForm, u32)| {
@@ -147,9 +133,9 @@ pub fn Setup() -> impl IntoView {
         <p class="muted">"Makes your AWS account ready for Pier: a private bucket, the build queue, the proxy on ECS Fargate behind a load balancer, CloudFront with a certificate for *.your-domain, and the DNS records. Plan first: nothing changes until you set up."</p>
         <section class="card">
             <h2>"Where"</h2>
-            {text("setup-domain", "Base domain (its Route53 zone must be in the account)", "sites.example.com", |f| f.base_domain.clone(), |f, v| f.base_domain = v)}
+            {text_field(form, "setup-domain", "Base domain (its Route53 zone must be in the account)", "sites.example.com", |f| f.base_domain.clone(), |f, v| f.base_domain = v)}
             <ProfilePicker id="setup-profile" selected=Signal::derive(move || form.with(|f| f.profile.clone())) on_pick=Callback::new(move |v| form.update(|f| f.profile = v))/>
-            {text("setup-region", "Region (empty: the profile's)", "eu-west-1", |f| f.region.clone(), |f, v| f.region = v)}
+            {text_field(form, "setup-region", "Region (empty: the profile's)", "eu-west-1", |f| f.region.clone(), |f, v| f.region = v)}
             <label class="field">
                 <span>"Bucket (empty: the default)"</span>
                 <input id="setup-bucket" type="text" placeholder=bucket_hint prop:value=move || form.with(|f| f.bucket.clone()) on:input=move |ev| {
@@ -157,7 +143,7 @@ pub fn Setup() -> impl IntoView {
                     form.update(|f| f.bucket = value);
                 }/>
             </label>
-            {text("setup-name", "Name prefix of every resource", "pier", |f| f.name.clone(), |f, v| f.name = v)}
+            {text_field(form, "setup-name", "Name prefix of every resource", "pier", |f| f.name.clone(), |f, v| f.name = v)}
         </section>
         <section class="card">
             <h2>"Limits"</h2>
