@@ -122,13 +122,7 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
     );
     assert!(planned.iter().any(|c| c.resource == "log group"));
     assert!(
-        moto.s3_client()
-            .await
-            .head_bucket()
-            .bucket("pier-sites-example-com")
-            .send()
-            .await
-            .is_err(),
+        !moto.has_bucket("pier-sites-example-com").await,
         "a plan creates nothing"
     );
 

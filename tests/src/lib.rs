@@ -137,6 +137,12 @@ impl Moto {
         panic!("{last_error}");
     }
 
+    /// Whether the emulator holds a bucket of that name (HeadBucket answers).
+    pub async fn has_bucket(&self, name: &str) -> bool {
+        let s3 = self.s3_client().await;
+        s3.head_bucket().bucket(name).send().await.is_ok()
+    }
+
     /// An S3 client for setting up and inspecting the emulator directly.
     pub async fn s3_client(&self) -> aws_sdk_s3::Client {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
