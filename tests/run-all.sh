@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh Debian/Ubuntu machine: installs what it needs, then checks
-# formatting and lints, and runs every test (unit, store suite on a folder and on moto's S3,
-# deploy engine, CLI) with cargo-nextest.
+# The whole test suite, from a fresh Debian/Ubuntu machine: installs what it needs, checks
+# formatting, builds every target with clippy's lints as errors, and runs every test (unit,
+# store suite on a folder and on moto's S3, deploy engine, CLI, proxy, builder, containers,
+# desktop) with cargo-nextest.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -9,7 +10,14 @@ PIER_SETUP_TESTS=1 source tests/scripts/setup.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
-echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# Clippy lints while the tests compile: clippy-driver wraps rustc for the workspace's own
+# crates only (RUSTC_WORKSPACE_WRAPPER, what `cargo clippy` itself sets), so every dependency
+# is compiled once, for the tests, instead of once in check mode for clippy and again for the
+# tests. `-D warnings` goes through CLIPPY_ARGS, as `cargo clippy -- -D warnings` passes it.
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+echo "== cargo build --all-targets, linted (clippy -D warnings)"
+cargo build --workspace --all-targets --locked
 echo "== cargo nextest"
 cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::error::{PierError, StoreError};
 use crate::records::{parse_json, write_json};
-use crate::store::{Condition, PutOptions, Store, keys};
+use crate::store::{Condition, PutOptions, ReadStore, Store, keys};
 
 const MAX_ATTEMPTS: u32 = 64;
 const HISTORY_KEPT: usize = 200;
@@ -64,14 +64,14 @@ pub struct AliasChange {
 }
 
 /// The project's alias record, or `None` when nothing was ever promoted or removed.
-pub async fn read(store: &dyn Store, project: &str) -> Result<Option<AliasRecord>, PierError> {
+pub async fn read(store: &dyn ReadStore, project: &str) -> Result<Option<AliasRecord>, PierError> {
     Ok(read_versioned(store, project)
         .await?
         .map(|(record, _)| record))
 }
 
 async fn read_versioned(
-    store: &dyn Store,
+    store: &dyn ReadStore,
     project: &str,
 ) -> Result<Option<(AliasRecord, String)>, PierError> {
     let key = keys::alias(project);

@@ -51,7 +51,20 @@ pub struct BuildsConfig {
     /// `local`, `queue` or `ecs`; `--runner` overrides it.
     pub runner: Option<String>,
     pub queue_url: Option<String>,
-    pub ecs: Option<crate::build::ecs::EcsTarget>,
+    pub ecs: Option<EcsTarget>,
+}
+
+/// Where builder tasks run; written by `pier setup aws`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcsTarget {
+    pub cluster: String,
+    pub task_definition: String,
+    /// The builder's container name in the task definition.
+    pub container: String,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    /// Fargate tasks in public subnets need a public IP to reach git hosts and npm.
+    pub assign_public_ip: bool,
 }
 
 pub fn config_path() -> PathBuf {

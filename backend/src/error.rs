@@ -1,6 +1,6 @@
 //! Typed errors for the core, each carrying a hint that tells the user what to do next.
 //!
-//! Libraries return these; only the CLI and the desktop shell turn them into `anyhow` at the
+//! Libraries return these; only the binaries (CLI, builder, proxy) turn them into `anyhow` at the
 //! edge. Every variant's `Display` is one sentence about what went wrong; [`PierError::hint`]
 //! is the next step. No variant ever carries a credential.
 
@@ -118,7 +118,7 @@ pub enum PierError {
     #[error("the record `{key}` in the store is corrupt: {detail}")]
     Corrupt { key: String, detail: String },
     #[error(transparent)]
-    Detect(#[from] crate::build::detect::DetectError),
+    Detect(#[from] crate::builds::detect::DetectError),
     #[error("the build step `{step}` failed: {detail}")]
     BuildFailed { step: String, detail: String },
     #[error("the {what} is not allowed: {rule}")]
@@ -147,8 +147,6 @@ pub enum PierError {
     BadJob { detail: String },
     #[error("remote builds need {what}")]
     RemoteBuildsNotSetUp { what: String },
-    #[error(transparent)]
-    Domain(#[from] crate::domain_wizard::DomainError),
 }
 
 impl PierError {
@@ -226,7 +224,6 @@ impl PierError {
             PierError::RemoteBuildsNotSetUp { .. } => {
                 "run `pier setup aws` first, or build on this machine with `--runner local`"
             }
-            PierError::Domain(e) => e.hint(),
         }
     }
 

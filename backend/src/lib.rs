@@ -1,18 +1,20 @@
-//! Pier's core: the deploy engine behind the `pier` CLI and the desktop app.
+//! Pier's core: the deploy engine behind the `pier` CLI, the desktop app, the edge proxy and
+//! the builder. It holds only what those share: the store, deployments, aliases, site config,
+//! builds and logs. Managing an AWS account lives in `pier-aws`, the desktop's engine in
+//! `pier-app`. Optional parts follow what needs them: `redis` (live logs in Redis Streams),
+//! `queue` (the SQS build queue and its workers) and `watch` (folder watch).
 //!
 //! Deployments are immutable and content-addressed; aliases are the only mutable records and
 //! change by compare-and-swap. See ARCHITECTURE.md at the repository root for the code map,
 //! the store's key layout and the invariants.
 
 pub mod alias;
-pub mod app;
 pub mod aws;
-pub mod build;
+pub mod builds;
 pub mod config;
 pub mod content_type;
 pub mod deploy;
 pub mod deployments;
-pub mod domain_wizard;
 pub mod domains;
 pub mod error;
 pub mod gc;
@@ -22,9 +24,9 @@ pub mod progress;
 pub mod project_name;
 pub mod records;
 pub mod scan;
-pub mod setup;
 pub mod site_config;
 pub mod store;
+#[cfg(feature = "watch")]
 pub mod watch;
 
 pub use error::{PierError, StoreError};

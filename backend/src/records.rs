@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::PierError;
-use crate::store::{PutOptions, Store};
+use crate::store::{PutOptions, ReadStore, Store};
 
 const READS_IN_FLIGHT: usize = 32;
 
@@ -20,7 +20,7 @@ pub fn parse_json<T: DeserializeOwned>(key: &str, body: &[u8]) -> Result<T, Pier
 
 /// Reads one record; `None` when the key is absent.
 pub async fn read_json<T: DeserializeOwned>(
-    store: &dyn Store,
+    store: &dyn ReadStore,
     key: &str,
 ) -> Result<Option<T>, PierError> {
     match store.get(key).await? {

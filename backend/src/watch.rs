@@ -317,19 +317,25 @@ async fn deploy_once(
             deployment: id.clone(),
         });
         let log = crate::logs::LogWriter::new(&id, options.logs.clone(), Vec::new());
-        let request = crate::build::BuildRequest {
+        let request = crate::builds::BuildRequest {
             dir: spec.dir.clone(),
             project: spec.project.clone(),
             production: false,
             overrides: Default::default(),
             env: Vec::new(),
-            timeout: crate::build::DEFAULT_TIMEOUT,
+            timeout: crate::builds::DEFAULT_TIMEOUT,
             source: None,
             store_cache: false,
         };
         let cancel = tokio_util::sync::CancellationToken::new();
-        crate::build::build_and_deploy(store.as_ref(), &request, &log, &cancel, &Progress::silent())
-            .await?
+        crate::builds::build_and_deploy(
+            store.as_ref(),
+            &request,
+            &log,
+            &cancel,
+            &Progress::silent(),
+        )
+        .await?
     } else {
         let request = DeployRequest {
             hash_cache: Some(cache.clone()),
@@ -442,7 +448,7 @@ fn build_output(spec: &WatchSpec) -> Vec<String> {
     if !spec.build {
         return Vec::new();
     }
-    match crate::build::detect::detect(&spec.dir, &Default::default()) {
+    match crate::builds::detect::detect(&spec.dir, &Default::default()) {
         Ok(plan) if plan.output_dir != "." => {
             vec![format!("/{}/", plan.output_dir.trim_matches('/'))]
         }

@@ -9,6 +9,7 @@
 
 pub mod cache_control;
 pub mod compress;
+pub mod health;
 pub mod host;
 pub mod lookup;
 pub mod metrics;

@@ -19,7 +19,7 @@ use pier_core::deployments::PreviewRecord;
 use pier_core::domains::DomainRecord;
 use pier_core::manifest::Manifest;
 use pier_core::records::read_json;
-use pier_core::store::{ByteStream, DynStore, keys};
+use pier_core::store::{ByteStream, DynReadStore, keys};
 use pier_core::{PierError, alias, project_name};
 
 use crate::compress::{self, Encoding};
@@ -49,7 +49,7 @@ struct Timed {
 }
 
 pub struct Lookups {
-    store: DynStore,
+    store: DynReadStore,
     config: LookupConfig,
     targets: Cache<String, Timed>,
     sites: Cache<String, Arc<Site>>,
@@ -59,7 +59,7 @@ pub struct Lookups {
 }
 
 impl Lookups {
-    pub fn new(store: DynStore, config: LookupConfig, metrics: Arc<Metrics>) -> Lookups {
+    pub fn new(store: DynReadStore, config: LookupConfig, metrics: Arc<Metrics>) -> Lookups {
         let weigh = |_: &_, body: &Bytes| u32::try_from(body.len()).unwrap_or(u32::MAX);
         Lookups {
             store,
@@ -233,7 +233,7 @@ impl Lookups {
 }
 
 async fn production_of(
-    store: &dyn pier_core::store::Store,
+    store: &dyn pier_core::store::ReadStore,
     project: &str,
 ) -> Result<Option<String>, PierError> {
     if project_name::validate(project).is_err() {

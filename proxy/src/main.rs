@@ -1,10 +1,11 @@
 //! `pier-proxy`: the edge proxy as a server process (the image that runs in the user's AWS
 //! account, behind CloudFront). Settings come from flags or the environment.
+//! `pier-proxy health` is the image's health check (see `health.rs`).
 
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use pier_core::store::{self, StoreUrl};
 use pier_proxy::{Proxy, ProxyConfig};
 
@@ -12,12 +13,15 @@ use pier_proxy::{Proxy, ProxyConfig};
 #[command(
     name = "pier-proxy",
     version,
-    about = "Serve Pier deployments by host."
+    about = "Serve Pier deployments by host.",
+    subcommand_negates_reqs = true
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The store to serve from (read-only): a folder, file:///path or s3://bucket[/prefix].
-    #[arg(long, env = "PIER_STORE")]
-    store: String,
+    #[arg(long, env = "PIER_STORE", required = true)]
+    store: Option<String>,
     /// Address for site traffic.
     #[arg(long, env = "PIER_LISTEN", default_value = "0.0.0.0:8080")]
     listen: String,
@@ -38,9 +42,27 @@ struct Args {
     log_json: bool,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// Exit 0 when the running proxy answers GET /health with 200 (the container's health
+    /// check): asks the admin listener, else the site listener, on loopback.
+    Health {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout_secs: u64,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Health { timeout_secs }) = args.command {
+        let listener = args.admin_listen.as_deref().unwrap_or(&args.listen);
+        let address = pier_proxy::health::probe_address(listener)?;
+        pier_proxy::health::check(address, Duration::from_secs(timeout_secs)).await?;
+        println!("healthy: {address} answered GET /health with 200");
+        return Ok(());
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_env("PIER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if args.log_json {
@@ -51,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
-    let url = StoreUrl::parse(&args.store)?;
+    let url = StoreUrl::parse(args.store.as_deref().expect("clap requires --store"))?;
     let store = store::open(&url).await?;
     store
         .check()

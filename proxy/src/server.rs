@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use pier_core::store::DynStore;
+use pier_core::store::DynReadStore;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -77,7 +77,7 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(store: DynStore, config: ProxyConfig) -> Proxy {
+    pub fn new(store: DynReadStore, config: ProxyConfig) -> Proxy {
         let metrics = Arc::new(Metrics::new());
         let lookups = Lookups::new(
             store,

@@ -1,19 +1,19 @@
-//! The window's commands: each is a two-line shim over `pier_core::app::App` (or a Tauri
+//! The window's commands: each is a two-line shim over `pier_app::App` (or a Tauri
 //! plugin for dialogs, the clipboard and the browser). All are async, so they run on the
 //! async runtime and never on the window's thread. Errors are `UserError`: a sentence and
 //! what to do next.
 
 use std::path::PathBuf;
 
+use pier_app::aws_setup::{SetupForm, SetupRun};
+use pier_app::check::CheckReport;
+use pier_app::custom_domains::DomainsView;
+use pier_app::settings::{SettingsForm, SettingsView};
+use pier_app::views::{DeploymentView, ProjectView};
+use pier_app::watches::WatchView;
+use pier_app::{AppInfo, UserError};
+use pier_aws::domain_wizard::{RemoveOutcome, StepReport};
 use pier_core::alias::AliasChange;
-use pier_core::app::aws_setup::{SetupForm, SetupRun};
-use pier_core::app::check::CheckReport;
-use pier_core::app::custom_domains::DomainsView;
-use pier_core::app::settings::{SettingsForm, SettingsView};
-use pier_core::app::views::{DeploymentView, ProjectView};
-use pier_core::app::watches::WatchView;
-use pier_core::app::{AppInfo, UserError};
-use pier_core::domain_wizard::{RemoveOutcome, StepReport};
 use pier_core::manifest::Summary;
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;

@@ -1,6 +1,6 @@
 //! Pier's desktop app: a Tauri v2 shell around `pier-core`. The window (the Leptos UI in
 //! `../ui`) calls the commands in [`commands`], each a two-line shim over
-//! `pier_core::app::App`; the engine's events go back to the window, to OS notifications and
+//! `pier_app::App`; the engine's events go back to the window, to OS notifications and
 //! to the tray ([`shell`]). The embedded default needs nothing configured: the proxy runs
 //! in-process ([`serve`]) and links read `http://<project>.localhost:<port>`.
 

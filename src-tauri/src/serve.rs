@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pier_core::app::switch_store::SwitchStore;
+use pier_app::switch_store::SwitchStore;
 use pier_core::store::DynStore;
 use pier_proxy::{Proxy, ProxyConfig};
 

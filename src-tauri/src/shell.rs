@@ -3,7 +3,7 @@
 //! raises OS notifications when a deploy finishes or fails, keeps the tray's status, and
 //! hands native folder drops to the same engine call as the Deploy screen's button.
 
-use pier_core::app::{App, AppEvent, EventSink};
+use pier_app::{App, AppEvent, EventSink};
 use tauri::{AppHandle, DragDropEvent, Emitter, Manager, WindowEvent};
 use tauri_plugin_notification::NotificationExt;
 

@@ -105,12 +105,32 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::launch(&moto_program(), &[])
+    }
+
+    /// A moto that answers one request at a time (`tests/fixtures/moto_serial.py`). moto's
+    /// threaded server checks a conditional write's precondition and then writes without a
+    /// lock, so two racing compare-and-swaps can both win there; real S3 fails the loser. Tests
+    /// of Pier's compare-and-swap rule run here, so they test Pier, not moto's race.
+    pub fn start_serial() -> Moto {
+        let beside_moto = moto_program().with_file_name("python");
+        let python = if beside_moto.exists() {
+            beside_moto
+        } else {
+            PathBuf::from("python3")
+        };
+        let script = repo_root().join("tests/fixtures/moto_serial.py");
+        let script = script.to_str().expect("the checkout's path is UTF-8");
+        Moto::launch(&python, &[script])
+    }
+
+    fn launch(program: &Path, leading_args: &[&str]) -> Moto {
         use_test_credentials();
-        let program = moto_program();
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let mut child = match Command::new(&program)
+            let mut child = match Command::new(program)
+                .args(leading_args)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 // Certificates validate after 1 s instead of a minute.
                 .env("MOTO_ACM_VALIDATION_WAIT", "1")
@@ -122,7 +142,7 @@ impl Moto {
             {
                 Ok(child) => child,
                 Err(e) => panic!(
-                    "cannot start moto_server ({}): {e}; run .ci/run once, or set PIER_MOTO_SERVER",
+                    "cannot start moto ({}): {e}; run .ci/run once, or set PIER_MOTO_SERVER",
                     program.display()
                 ),
             };

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use pier_core::gc::{self, GcReport};
 use pier_core::store::{
-    ByteStream, DynStore, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError,
-    keys,
+    ByteStream, DynStore, FileBody, ListPage, Object, ObjectMeta, PutOptions, ReadStore, Store,
+    StoreError, keys,
 };
 
 #[derive(Debug)]
@@ -109,7 +109,7 @@ impl Spy {
 }
 
 #[async_trait]
-impl Store for Spy {
+impl ReadStore for Spy {
     fn url(&self) -> String {
         self.inner.url()
     }
@@ -148,16 +148,6 @@ impl Store for Spy {
         Ok(found)
     }
 
-    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError> {
-        self.before_put(key).await?;
-        self.inner.put(key, body, options).await
-    }
-
-    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError> {
-        self.before_put(key).await?;
-        self.inner.put_file(key, body).await
-    }
-
     async fn list_page(&self, prefix: &str, token: Option<String>) -> Result<ListPage, StoreError> {
         self.reachable()?;
         self.inner.list_page(prefix, token).await
@@ -166,6 +156,19 @@ impl Store for Spy {
     async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         self.reachable()?;
         self.inner.list_children(prefix).await
+    }
+}
+
+#[async_trait]
+impl Store for Spy {
+    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError> {
+        self.before_put(key).await?;
+        self.inner.put(key, body, options).await
+    }
+
+    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError> {
+        self.before_put(key).await?;
+        self.inner.put_file(key, body).await
     }
 
     async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {

@@ -1,4 +1,4 @@
-//! What the engine sends, as the window reads it (mirrors `pier_core::app`'s JSON; the wasm
+//! What the engine sends, as the window reads it (mirrors `pier_app`'s JSON; the wasm
 //! UI cannot link the engine itself).
 
 use serde::{Deserialize, Serialize};
@@ -187,7 +187,7 @@ pub enum AppEvent {
     },
 }
 
-/// What the AWS setup screen sends (`pier_core::app::aws_setup::SetupForm`).
+/// What the AWS setup screen sends (`pier_app::aws_setup::SetupForm`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SetupForm {

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use pier_core::build::archive;
-use pier_core::build::job::{BuildJob, JobSource};
+use pier_core::builds::archive;
+use pier_core::builds::job::{BuildJob, JobSource};
 use pier_core::logs::{self, LogKind};
 
 const LINES: usize = 100_000;

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pier_core::build::job::{self, BuildJob, JobContext};
-use pier_core::build::queue::BuildQueue;
-use pier_core::build::worker::{self, WorkerOptions, WorkerStats};
+use pier_core::builds::job::{self, BuildJob, JobContext};
+use pier_core::builds::queue::BuildQueue;
+use pier_core::builds::worker::{self, WorkerOptions, WorkerStats};
 use pier_core::logs::{LiveAndBackend, LogWriter};
 use pier_core::store::{self, StoreUrl};
 use tokio_util::sync::CancellationToken;
@@ -114,7 +114,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let log = LogWriter::new(
                 &job.deployment,
                 logs.as_backend(),
-                pier_core::build::secrets(&env),
+                pier_core::builds::secrets(&env),
             );
             let checkout = tempfile_in(&workdir)?;
             let result = job::run(

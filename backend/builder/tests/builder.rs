@@ -9,10 +9,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::StreamExt;
-use pier_core::build::archive;
-use pier_core::build::job::{BuildJob, JobSource};
-use pier_core::build::queue::BuildQueue;
-use pier_core::build::worker::{self, WorkerOptions, WorkerStats};
+use pier_core::builds::archive;
+use pier_core::builds::job::{BuildJob, JobSource};
+use pier_core::builds::queue::BuildQueue;
+use pier_core::builds::worker::{self, WorkerOptions, WorkerStats};
 use pier_core::logs::{self, BuildStatus, LiveAndBackend, LogKind, LogRecord, LogStream};
 use pier_core::store::DynStore;
 use pier_tests::queues::BuildQueues;
@@ -354,7 +354,7 @@ async fn the_build_cache_in_the_store_lets_the_next_install_run_offline() {
         );
         if offline {
             // npm may not touch the network: only the restored cache can satisfy `npm ci`.
-            job.env.push(pier_core::build::EnvVar {
+            job.env.push(pier_core::builds::EnvVar {
                 name: "npm_config_offline".into(),
                 value: "true".into(),
                 secret: false,
@@ -423,7 +423,7 @@ async fn sigterm_cancels_a_one_shot_build_and_nothing_is_deployed() {
             folder: slow.display().to_string(),
         },
     );
-    job.env.push(pier_core::build::EnvVar {
+    job.env.push(pier_core::builds::EnvVar {
         name: "MARKER".into(),
         value: marker.display().to_string(),
         secret: false,

@@ -1,13 +1,13 @@
 //! `pier domains add|ls|rm|verify`: the custom-domain wizard from a terminal. Each step prints
 //! one line as it ends (`✓` already so, `+` changed now, `…` waiting, `-` skipped, `✗`
 //! failed); `--json` prints one document instead. The engine is
-//! `pier_core::domain_wizard`; this file only parses and prints.
+//! `pier_aws::domain_wizard`; this file only parses and prints.
 
 use std::time::Duration;
 
 use clap::Subcommand;
-use pier_core::domain_wizard::diagnose::Resolver;
-use pier_core::domain_wizard::{
+use pier_aws::domain_wizard::diagnose::Resolver;
+use pier_aws::domain_wizard::{
     self, AddRequest, StepReport, StepStatus, Wizard, recorded_distribution,
 };
 use pier_core::store::DynStore;

@@ -188,6 +188,11 @@ async fn main() -> ExitCode {
                     error
                         .downcast_ref::<pier_core::StoreError>()
                         .map(|e| e.hint())
+                })
+                .or_else(|| {
+                    error
+                        .downcast_ref::<pier_aws::domain_wizard::DomainError>()
+                        .map(|e| e.hint())
                 });
             if json {
                 println!("{}", json!({ "error": format!("{error:#}"), "hint": hint }));
@@ -234,7 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let plan = match &git {
                 Some(_) => None,
                 None if no_build => None,
-                None => pier_core::build::detect::detect(&dir, &Default::default())
+                None => pier_core::builds::detect::detect(&dir, &Default::default())
                     .ok()
                     .filter(|plan| plan.needs_build()),
             };
@@ -497,8 +502,8 @@ fn build_job(
     prod: bool,
     git: Option<String>,
     git_ref: Option<String>,
-) -> anyhow::Result<pier_core::build::job::BuildJob> {
-    use pier_core::build::job::{BuildJob, JobSource};
+) -> anyhow::Result<pier_core::builds::job::BuildJob> {
+    use pier_core::builds::job::{BuildJob, JobSource};
     let (source, default_name) = match git {
         Some(url) => {
             let name = url
@@ -560,9 +565,9 @@ async fn build(
     store: &DynStore,
     out: &Output<'_>,
     redis: Option<&str>,
-    job: pier_core::build::job::BuildJob,
+    job: pier_core::builds::job::BuildJob,
 ) -> anyhow::Result<()> {
-    use pier_core::build::job::{self, JobContext};
+    use pier_core::builds::job::{self, JobContext};
     use pier_core::logs::{self, LogWriter};
     let live = build_logs(redis).await?;
     let log = LogWriter::new(&job.deployment, live.clone().as_backend(), Vec::new());
@@ -622,13 +627,13 @@ async fn build_remotely(
     redis: Option<&str>,
     builds: &pier_core::config::BuildsConfig,
     runner: &str,
-    mut job: pier_core::build::job::BuildJob,
+    mut job: pier_core::builds::job::BuildJob,
 ) -> anyhow::Result<()> {
-    use pier_core::build::job::JobSource;
+    use pier_core::builds::job::JobSource;
     use pier_core::logs::{self, LogWriter};
     if let JobSource::Folder { path } = &job.source {
         eprintln!("Uploading the source of {}…", path.display());
-        let key = pier_core::build::archive::upload(store.as_ref(), path).await?;
+        let key = pier_core::builds::archive::upload(store.as_ref(), path).await?;
         job.source = JobSource::Archive {
             key,
             folder: path.display().to_string(),
@@ -646,7 +651,7 @@ async fn build_remotely(
                     .ok_or_else(|| PierError::RemoteBuildsNotSetUp {
                         what: "a build queue (`[builds] queue_url` in the config)".into(),
                     })?;
-            let queue = pier_core::build::queue::BuildQueue::connect(url, None).await;
+            let queue = pier_core::builds::queue::BuildQueue::connect(url, None).await;
             queue.submit(&job, live.clone().as_backend()).await?;
         }
         _ => {
@@ -656,7 +661,7 @@ async fn build_remotely(
                 .ok_or_else(|| PierError::RemoteBuildsNotSetUp {
                     what: "an ECS target (`[builds.ecs]` in the config)".into(),
                 })?;
-            let runner = pier_core::build::ecs::EcsRunner::connect(target, None).await;
+            let runner = pier_aws::ecs_builds::EcsRunner::connect(target, None).await;
             let log = LogWriter::new(&id, live.clone().as_backend(), Vec::new());
             log.status(
                 logs::BuildStatus::Queued,
@@ -665,7 +670,7 @@ async fn build_remotely(
             .await;
             log.flush().await;
             let task = runner
-                .start(&pier_core::build::ecs::EcsBuild {
+                .start(&pier_aws::ecs_builds::EcsBuild {
                     deployment: id.clone(),
                     environment: vec![("PIER_BUILD_JOB".into(), serde_json::to_string(&job)?)],
                 })

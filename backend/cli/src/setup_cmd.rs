@@ -1,10 +1,10 @@
 //! `pier setup aws` and `pier teardown aws`: argument parsing and printing over
-//! `pier_core::setup`. After an apply, the config file points Pier at what was made (the
+//! `pier_aws::setup`. After an apply, the config file points Pier at what was made (the
 //! store bucket, the base URL, the build queue and the ECS target).
 
+use pier_aws::setup::{self, Change, Clients, Mode, SetupSpec, TaskRange, record};
 use pier_core::PierError;
 use pier_core::config::config_path;
-use pier_core::setup::{self, Change, Clients, Mode, SetupSpec, TaskRange, record};
 use serde_json::json;
 
 #[derive(clap::Args)]

@@ -677,14 +677,14 @@ async fn deploy_with_the_queue_runner_ships_the_folder_to_a_builder_worker_and_f
     // A builder worker, as the builder image runs it, on the same store and Redis.
     let shutdown = tokio_util::sync::CancellationToken::new();
     let work = tempfile::tempdir().unwrap();
-    let worker = tokio::spawn(pier_core::build::worker::work(
-        pier_core::build::queue::BuildQueue::connect(&queues.work, Some(&moto.endpoint)).await,
+    let worker = tokio::spawn(pier_core::builds::worker::work(
+        pier_core::builds::queue::BuildQueue::connect(&queues.work, Some(&moto.endpoint)).await,
         store.clone(),
         Arc::new(
             pier_core::logs::redis::RedisLogs::open(&redis.url(), Duration::from_secs(600))
                 .unwrap(),
         ),
-        pier_core::build::worker::WorkerOptions {
+        pier_core::builds::worker::WorkerOptions {
             poll: Duration::from_secs(1),
             workdir: work.path().to_path_buf(),
             store_cache: false,

@@ -8,6 +8,7 @@
 //! back to the archive when the live stream is gone.
 
 pub mod memory;
+#[cfg(feature = "redis")]
 pub mod redis;
 
 use std::sync::{Arc, Mutex};

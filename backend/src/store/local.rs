@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::{
-    ByteStream, Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError,
+    ByteStream, Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, ReadStore, Store,
+    StoreError,
 };
 
 const TMP_DIR: &str = ".tmp";
@@ -254,7 +255,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 #[async_trait]
-impl Store for LocalStore {
+impl ReadStore for LocalStore {
     fn url(&self) -> String {
         self.root.display().to_string()
     }
@@ -338,30 +339,6 @@ impl Store for LocalStore {
         }
     }
 
-    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError> {
-        let store = self.clone();
-        let key = key.to_string();
-        blocking(move || store.put_blocking(&key, &body, &options)).await
-    }
-
-    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError> {
-        let store = self.clone();
-        let key = key.to_string();
-        let path = body.path.to_path_buf();
-        let (size, sha256) = (body.size, body.sha256);
-        blocking(move || {
-            store.put_file_blocking(
-                &key,
-                &FileBody {
-                    path: &path,
-                    size,
-                    sha256,
-                },
-            )
-        })
-        .await
-    }
-
     async fn list_page(&self, prefix: &str, token: Option<String>) -> Result<ListPage, StoreError> {
         // A folder lists cheaply, so the local store answers in one page.
         if token.is_some() {
@@ -398,6 +375,33 @@ impl Store for LocalStore {
         }
         names.sort();
         Ok(names)
+    }
+}
+
+#[async_trait]
+impl Store for LocalStore {
+    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError> {
+        let store = self.clone();
+        let key = key.to_string();
+        blocking(move || store.put_blocking(&key, &body, &options)).await
+    }
+
+    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError> {
+        let store = self.clone();
+        let key = key.to_string();
+        let path = body.path.to_path_buf();
+        let (size, sha256) = (body.size, body.sha256);
+        blocking(move || {
+            store.put_file_blocking(
+                &key,
+                &FileBody {
+                    path: &path,
+                    size,
+                    sha256,
+                },
+            )
+        })
+        .await
     }
 
     async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {

@@ -91,8 +91,10 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Sen
 /// Reading in chunks of this size keeps memory flat however large the object.
 pub const STREAM_CHUNK: usize = 64 * 1024;
 
+/// What reading a store takes. The proxy holds only this, so "the proxy never writes to the
+/// store" is checked by the compiler, and read-only credentials suffice for it.
 #[async_trait]
-pub trait Store: Send + Sync + Debug {
+pub trait ReadStore: Send + Sync + Debug {
     /// The store's URL, for messages (never contains a credential).
     fn url(&self) -> String;
 
@@ -112,27 +114,33 @@ pub trait Store: Send + Sync + Debug {
     /// Whether the key exists, and its size.
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError>;
 
-    /// Writes a small object whole; returns the new ETag.
-    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError>;
-
-    /// Streams a file into `key` (multipart on S3 above the threshold), verifying its hash.
-    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError>;
-
     /// One page (at most 1,000 keys) of the keys under `prefix`, in ascending order.
     async fn list_page(&self, prefix: &str, token: Option<String>) -> Result<ListPage, StoreError>;
 
     /// The next path segment of every key under `prefix` (which ends in `/`), like S3's
     /// delimiter listing: `projects/` → `["blog", "docs"]`.
     async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// A store that can also be written: the engine's deploys, aliases, removals and gc.
+#[async_trait]
+pub trait Store: ReadStore {
+    /// Writes a small object whole; returns the new ETag.
+    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError>;
+
+    /// Streams a file into `key` (multipart on S3 above the threshold), verifying its hash.
+    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError>;
 
     /// Deletes keys; a missing key is not an error.
     async fn delete(&self, keys: &[String]) -> Result<(), StoreError>;
 }
 
 pub type DynStore = Arc<dyn Store>;
+/// A store as the proxy holds it: reads only.
+pub type DynReadStore = Arc<dyn ReadStore>;
 
 /// Every key under `prefix`, following pages.
-pub async fn list_all(store: &dyn Store, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+pub async fn list_all(store: &dyn ReadStore, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
     let mut all = Vec::new();
     let mut token = None;
     loop {

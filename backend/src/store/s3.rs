@@ -29,7 +29,8 @@ use tokio::io::AsyncReadExt;
 
 use super::url::S3Options;
 use super::{
-    ByteStream, Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, Store, StoreError,
+    ByteStream, Condition, FileBody, ListPage, Object, ObjectMeta, PutOptions, ReadStore, Store,
+    StoreError,
 };
 
 /// Files at least this large are uploaded in parts.
@@ -302,7 +303,7 @@ fn to_time(value: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<OffsetDat
 }
 
 #[async_trait]
-impl Store for S3Store {
+impl ReadStore for S3Store {
     fn url(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix.trim_end_matches('/'))
     }
@@ -410,50 +411,6 @@ impl Store for S3Store {
         }
     }
 
-    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError> {
-        let mut request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.full_key(key))
-            .set_content_type(options.content_type)
-            .body(SdkBody::from(body));
-        let replacing = matches!(options.condition, Condition::IfMatch(_));
-        request = match options.condition {
-            Condition::None => request,
-            Condition::IfNoneMatch => request.if_none_match("*"),
-            Condition::IfMatch(etag) => request.if_match(etag),
-        };
-        let output = request.send().await.map_err(|e| {
-            // S3 answers `If-Match` on a missing key with 404: the version we read is gone.
-            if replacing
-                && e.raw_response()
-                    .is_some_and(|raw| raw.status().as_u16() == 404)
-            {
-                return StoreError::PreconditionFailed { key: key.into() };
-            }
-            self.error(key, e)
-        })?;
-        Ok(output.e_tag().unwrap_or_default().to_string())
-    }
-
-    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError> {
-        if body.size >= MULTIPART_THRESHOLD {
-            return self.put_multipart(key, &body).await;
-        }
-        let bytes = tokio::fs::read(body.path)
-            .await
-            .map_err(|e| StoreError::io(body.path, e))?;
-        if Sha256::digest(&bytes).as_slice() != body.sha256 {
-            return Err(StoreError::ContentChanged {
-                path: body.path.display().to_string(),
-            });
-        }
-        self.put(key, Bytes::from(bytes), PutOptions::default())
-            .await
-            .map(drop)
-    }
-
     async fn list_page(&self, prefix: &str, token: Option<String>) -> Result<ListPage, StoreError> {
         let output = self
             .client
@@ -507,6 +464,53 @@ impl Store for S3Store {
                 _ => return Ok(children),
             }
         }
+    }
+}
+
+#[async_trait]
+impl Store for S3Store {
+    async fn put(&self, key: &str, body: Bytes, options: PutOptions) -> Result<String, StoreError> {
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .set_content_type(options.content_type)
+            .body(SdkBody::from(body));
+        let replacing = matches!(options.condition, Condition::IfMatch(_));
+        request = match options.condition {
+            Condition::None => request,
+            Condition::IfNoneMatch => request.if_none_match("*"),
+            Condition::IfMatch(etag) => request.if_match(etag),
+        };
+        let output = request.send().await.map_err(|e| {
+            // S3 answers `If-Match` on a missing key with 404: the version we read is gone.
+            if replacing
+                && e.raw_response()
+                    .is_some_and(|raw| raw.status().as_u16() == 404)
+            {
+                return StoreError::PreconditionFailed { key: key.into() };
+            }
+            self.error(key, e)
+        })?;
+        Ok(output.e_tag().unwrap_or_default().to_string())
+    }
+
+    async fn put_file(&self, key: &str, body: FileBody<'_>) -> Result<(), StoreError> {
+        if body.size >= MULTIPART_THRESHOLD {
+            return self.put_multipart(key, &body).await;
+        }
+        let bytes = tokio::fs::read(body.path)
+            .await
+            .map_err(|e| StoreError::io(body.path, e))?;
+        if Sha256::digest(&bytes).as_slice() != body.sha256 {
+            return Err(StoreError::ContentChanged {
+                path: body.path.display().to_string(),
+            });
+        }
+        self.put(key, Bytes::from(bytes), PutOptions::default())
+            .await
+            .map(drop)
     }
 
     async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {

@@ -1,0 +1,267 @@
+//! The app's AWS setup screen: a plan of what `pier setup aws` would make in the user's
+//! account, the apply (each step reported as it ends), and teardown. It is the CLI's engine
+//! ([`pier_aws::setup`]) with the same record, so a setup started in one is resumed or torn down
+//! from the other. After a complete apply the app switches to the new bucket and base URL,
+//! and Pier's config file points there too ([`pier_aws::setup::adopt`]).
+//!
+//! AWS access is the AWS chain's, for the profile the form names: no key ever crosses to or
+//! from the window.
+
+use serde::{Deserialize, Serialize};
+
+use super::events::{AppEvent, UserError};
+use super::settings::{AwsTarget, DesktopSettings, StoreTarget};
+use pier_aws::setup::{self, Change, Clients, Mode, SetupSpec, TaskRange, record::SetupRecord};
+
+/// What the setup screen sends. Empty fields take the defaults `pier setup aws` uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SetupForm {
+    /// Sites are served at `<project>.<base_domain>`.
+    pub base_domain: String,
+    /// An AWS profile from `~/.aws/config`; empty is the chain's default.
+    pub profile: String,
+    /// Empty is the profile's region.
+    pub region: String,
+    /// Empty is `<name>-<base domain with dashes>`.
+    pub bucket: String,
+    pub name: String,
+    pub proxy_min: u32,
+    pub proxy_max: u32,
+    pub builders_min: u32,
+    pub builders_max: u32,
+    pub log_days: i32,
+}
+
+impl Default for SetupForm {
+    fn default() -> SetupForm {
+        SetupForm {
+            base_domain: String::new(),
+            profile: String::new(),
+            region: String::new(),
+            bucket: String::new(),
+            name: "pier".into(),
+            proxy_min: 1,
+            proxy_max: 4,
+            builders_min: 0,
+            builders_max: 4,
+            log_days: setup::DEFAULT_LOG_RETENTION_DAYS,
+        }
+    }
+}
+
+impl SetupForm {
+    /// The form prefilled from the settings: the profile and region already in use.
+    pub fn prefilled(settings: &DesktopSettings) -> SetupForm {
+        let mut form = SetupForm::default();
+        if let Some(aws) = settings.aws() {
+            form.profile = aws.profile.clone().unwrap_or_default();
+            form.region = aws.region.clone().unwrap_or_default();
+        }
+        form
+    }
+
+    fn profile(&self) -> Option<&str> {
+        Some(self.profile.trim()).filter(|p| !p.is_empty())
+    }
+
+    /// The spec `pier setup aws` would build from the same answers.
+    async fn spec(&self, endpoint: Option<&str>) -> Result<SetupSpec, UserError> {
+        let base_domain = self.base_domain.trim();
+        if base_domain.is_empty() {
+            return Err(UserError::new(
+                "Setup needs a base domain",
+                "type the domain sites go under, as in sites.example.com; its Route53 zone \
+                 must be in the account",
+            ));
+        }
+        let base_domain = pier_core::domains::normalize(base_domain)?;
+        let region = match Some(self.region.trim()).filter(|r| !r.is_empty()) {
+            Some(region) => region.to_string(),
+            None => pier_core::aws::load_as(self.profile(), endpoint, None)
+                .await
+                .region()
+                .map(|r| r.to_string())
+                .ok_or_else(|| {
+                    UserError::new(
+                        "No AWS region is set",
+                        "type a region, as in eu-west-1, or set one in your AWS profile",
+                    )
+                })?,
+        };
+        let name = Some(self.name.trim())
+            .filter(|n| !n.is_empty())
+            .unwrap_or("pier")
+            .to_string();
+        let bucket = Some(self.bucket.trim())
+            .filter(|b| !b.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| setup::default_bucket(&name, &base_domain));
+        let spec = SetupSpec {
+            name,
+            region,
+            bucket,
+            base_domain,
+            builder_image: setup::BUILDER_IMAGE.into(),
+            proxy_image: setup::PROXY_IMAGE.into(),
+            proxy_tasks: TaskRange {
+                min: self.proxy_min,
+                max: self.proxy_max,
+            },
+            builder_tasks: TaskRange {
+                min: self.builders_min,
+                max: self.builders_max,
+            },
+            proxy_requests_per_task: 1000,
+            jobs_per_builder: 2,
+            log_retention_days: self.log_days,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+/// Which run an event belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetupRun {
+    Plan,
+    Apply,
+    Teardown,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupOutcome {
+    pub run: SetupRun,
+    pub changes: Vec<Change>,
+    /// A step waits on something outside Pier (DNS validation): run the apply again later.
+    pub waiting: bool,
+    pub bucket: String,
+    pub base_domain: String,
+    pub region: String,
+    /// Where the record of what was made is kept.
+    pub record: String,
+    /// The app now works against the new bucket.
+    pub switched: bool,
+}
+
+/// One setup run, start to end; steps go to `on_change` as they end.
+pub(super) async fn run(
+    app: &super::App,
+    form: &SetupForm,
+    run: SetupRun,
+    on_change: &mut (dyn FnMut(&Change) + Send),
+) -> Result<SetupOutcome, UserError> {
+    let settings = app.target().settings;
+    // The settings' endpoint override (an emulator), else AWS.
+    let endpoint = settings.aws().and_then(|aws| aws.endpoint.clone());
+    let spec = form.spec(endpoint.as_deref()).await?;
+    let clients = Clients::connect_as(form.profile(), &spec.region, endpoint.as_deref()).await;
+    let path = setup::record::default_path(&spec.name, &spec.region);
+    let mut record = SetupRecord::open(&path, &spec.name, &spec.region)?;
+    let (changes, waiting) = match run {
+        SetupRun::Plan | SetupRun::Apply => {
+            let mode = if run == SetupRun::Plan {
+                Mode::Plan
+            } else {
+                Mode::Apply
+            };
+            let report =
+                setup::run_reporting(&clients, &spec, mode, &mut record, on_change).await?;
+            if mode.applies() {
+                record.outputs = report.outputs.clone();
+                record.save()?;
+                setup::adopt(&spec, &report.outputs)?;
+            }
+            let waiting = report.waiting();
+            (report.changes, waiting)
+        }
+        SetupRun::Teardown => {
+            if record.created.is_empty() {
+                return Err(UserError::new(
+                    format!(
+                        "Nothing that Pier made is recorded for `{}` in {}",
+                        spec.name, spec.region
+                    ),
+                    "check the name and region; teardown only removes what setup made",
+                ));
+            }
+            let changes = setup::teardown(&clients, &mut record).await?;
+            changes.iter().for_each(&mut *on_change);
+            (changes, false)
+        }
+    };
+    let switched = match run {
+        SetupRun::Apply if !waiting => {
+            let mut next = settings.clone();
+            next.target = StoreTarget::Aws(AwsTarget {
+                profile: form.profile().map(str::to_string),
+                region: Some(spec.region.clone()),
+                bucket: spec.bucket.clone(),
+                prefix: None,
+                endpoint: endpoint.clone(),
+            });
+            next.base_url = Some(format!("https://{}", spec.base_domain));
+            app.switch_to(next).await?;
+            true
+        }
+        // The bucket the app works against is gone: back to this machine's store.
+        SetupRun::Teardown if bucket_deleted(&settings, &spec, &changes) => {
+            app.switch_to(DesktopSettings {
+                target: StoreTarget::Embedded,
+                base_url: None,
+                ..settings.clone()
+            })
+            .await?;
+            true
+        }
+        _ => false,
+    };
+    Ok(SetupOutcome {
+        run,
+        changes,
+        waiting,
+        bucket: spec.bucket,
+        base_domain: spec.base_domain,
+        region: spec.region,
+        record: path.display().to_string(),
+        switched,
+    })
+}
+
+fn bucket_deleted(settings: &DesktopSettings, spec: &SetupSpec, changes: &[Change]) -> bool {
+    let in_use = settings.aws().is_some_and(|aws| aws.bucket == spec.bucket);
+    in_use
+        && changes.iter().any(|c| {
+            c.resource == "bucket"
+                && c.name == spec.bucket
+                && c.detail.as_deref() == Some("deleted")
+        })
+}
+
+/// Starts a run on its own task; steps and the outcome arrive as events.
+pub(super) fn spawn(app: super::App, form: SetupForm, run_kind: SetupRun) -> Result<(), UserError> {
+    let guard = app.setup_slot()?;
+    tokio::spawn(async move {
+        let _guard = guard;
+        let events = app.events().clone();
+        let mut on_change = |change: &Change| {
+            events.emit(AppEvent::SetupStep {
+                run: run_kind,
+                change: change.clone(),
+            })
+        };
+        let ended = run(&app, &form, run_kind, &mut on_change).await;
+        let (outcome, error) = match ended {
+            Ok(outcome) => (Some(outcome), None),
+            Err(error) => (None, Some(error)),
+        };
+        app.events().emit(AppEvent::SetupEnded {
+            run: run_kind,
+            outcome,
+            error,
+        });
+    });
+    Ok(())
+}

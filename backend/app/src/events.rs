@@ -1,0 +1,147 @@
+//! What the engine tells the window: events pushed as work happens, and [`UserError`], the
+//! one error shape the window shows (what went wrong, what to do next). No event or error
+//! ever carries a credential: Redis URLs are shown through `display_url`, and AWS access comes
+//! from the AWS chain at the moment of use.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use pier_aws::domain_wizard::DomainError;
+use pier_core::error::{PierError, StoreError};
+use pier_core::logs::LogRecord;
+
+use super::meter::DeploySnapshot;
+use super::watches::WatchView;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppEvent {
+    /// A deploy job moved on (throttled to a few per second).
+    DeployProgress(DeploySnapshot),
+    DeployFinished {
+        job: String,
+        project: String,
+        deployment: String,
+        preview_url: String,
+        /// The build's log, when the folder was built first.
+        built: bool,
+    },
+    DeployFailed {
+        job: String,
+        project: Option<String>,
+        /// The build's log id, when a build had started.
+        deployment: Option<String>,
+        error: UserError,
+    },
+    /// Projects or deployments changed; lists should reload (and the proxy forget its cache).
+    Changed {
+        project: Option<String>,
+    },
+    Watch(WatchView),
+    /// New records of the followed log, in order, batched. They cross to the window as one
+    /// JSON string, which the wasm UI parses itself: converting each record's fields from
+    /// JavaScript objects one by one made the first batch of a chatty log a 100 ms frame.
+    LogRecords {
+        deployment: String,
+        #[serde(serialize_with = "as_json_text")]
+        records: Vec<LogRecord>,
+    },
+    /// The follow ended: the build finished, or it failed with `error`.
+    LogEnded {
+        deployment: String,
+        error: Option<UserError>,
+    },
+    /// The live source hiccupped; the follow is retrying from the last line it has.
+    LogReconnecting {
+        deployment: String,
+    },
+    /// The settings changed: the store (and so the proxy) is another one now.
+    TargetChanged,
+    /// A setup run (plan, apply or teardown) finished a step.
+    SetupStep {
+        run: super::aws_setup::SetupRun,
+        change: pier_aws::setup::Change,
+    },
+    /// A setup run ended, with what it did or why it stopped (what it made so far is
+    /// recorded; running it again resumes).
+    SetupEnded {
+        run: super::aws_setup::SetupRun,
+        outcome: Option<super::aws_setup::SetupOutcome>,
+        error: Option<UserError>,
+    },
+    /// The domain wizard finished a step (or polled the certificate again).
+    DomainStep {
+        domain: String,
+        step: pier_aws::domain_wizard::StepReport,
+    },
+    /// The wizard stopped: attached, or waiting (run it again), or failed with `error`.
+    DomainEnded {
+        domain: String,
+        attached: bool,
+        error: Option<UserError>,
+    },
+}
+
+fn as_json_text<S: serde::Serializer>(records: &[LogRecord], out: S) -> Result<S::Ok, S::Error> {
+    let text = serde_json::to_string(records).map_err(serde::ser::Error::custom)?;
+    out.serialize_str(&text)
+}
+
+/// Where events go: the shell forwards them to the window; tests collect them.
+#[derive(Clone)]
+pub struct EventSink(Arc<dyn Fn(AppEvent) + Send + Sync>);
+
+impl EventSink {
+    pub fn new(sink: impl Fn(AppEvent) + Send + Sync + 'static) -> EventSink {
+        EventSink(Arc::new(sink))
+    }
+
+    pub fn emit(&self, event: AppEvent) {
+        (self.0)(event)
+    }
+}
+
+/// An error as the window shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct UserError {
+    pub message: String,
+    /// What to do next.
+    pub hint: String,
+}
+
+impl UserError {
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> UserError {
+        UserError {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl From<PierError> for UserError {
+    fn from(error: PierError) -> UserError {
+        UserError::new(capitalized(&error.to_string()), error.hint())
+    }
+}
+
+impl From<StoreError> for UserError {
+    fn from(error: StoreError) -> UserError {
+        UserError::new(capitalized(&error.to_string()), error.hint())
+    }
+}
+
+impl From<DomainError> for UserError {
+    fn from(error: DomainError) -> UserError {
+        UserError::new(capitalized(&error.to_string()), error.hint())
+    }
+}
+
+fn capitalized(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

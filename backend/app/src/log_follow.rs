@@ -1,0 +1,89 @@
+//! Follows one build's log for the Logs screen: records from the live source (Redis or
+//! in-process), then the archive, sent to the window in batches (every 50 ms, or 500
+//! records) so 10,000 lines a second cost the window a few updates a second, not 10,000,
+//! and no one update holds a frame for long (a 1,000-record first batch took 59 ms).
+//! Following resumes after any `seq`, so a window that reconnects asks for what it lacks and
+//! never loses or repeats a line; the core's follower retries a live source that hiccups.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::events::{AppEvent, EventSink, UserError};
+use super::target::Target;
+use pier_core::logs;
+
+const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+const BATCH_MAX: usize = 500;
+
+#[derive(Default)]
+pub struct Follower {
+    current: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Follower {
+    /// Follows `deployment` from just after `after`, replacing any follow in progress.
+    pub fn start(&self, target: &Target, events: EventSink, deployment: String, after: u64) {
+        self.stop();
+        let live = target.live().as_live();
+        let store = target.store.clone();
+        let redis = target.redis.clone();
+        let task = tokio::spawn(async move {
+            if let Some(redis) = &redis
+                && let Err(error) = redis.check().await
+            {
+                // The follow below keeps retrying; say why nothing arrives meanwhile.
+                let error: UserError = error.into();
+                events.emit(AppEvent::LogEnded {
+                    deployment: deployment.clone(),
+                    error: Some(UserError::new(
+                        format!("{} (still trying)", error.message),
+                        error.hint,
+                    )),
+                });
+                events.emit(AppEvent::LogReconnecting {
+                    deployment: deployment.clone(),
+                });
+            }
+            let mut stream = logs::follow(Some(live), store, deployment.clone(), after);
+            let mut batch = Vec::new();
+            let mut tick = tokio::time::interval(BATCH_INTERVAL);
+            let flush = |batch: &mut Vec<logs::LogRecord>| {
+                if !batch.is_empty() {
+                    events.emit(AppEvent::LogRecords {
+                        deployment: deployment.clone(),
+                        records: std::mem::take(batch),
+                    });
+                }
+            };
+            let ended = loop {
+                tokio::select! {
+                    next = stream.next() => match next {
+                        Some(Ok(record)) => {
+                            batch.push(record);
+                            if batch.len() >= BATCH_MAX {
+                                flush(&mut batch);
+                            }
+                        }
+                        Some(Err(error)) => break Some(UserError::from(error)),
+                        None => break None,
+                    },
+                    _ = tick.tick() => flush(&mut batch),
+                }
+            };
+            flush(&mut batch);
+            events.emit(AppEvent::LogEnded {
+                deployment,
+                error: ended,
+            });
+        });
+        *self.current.lock().expect("not poisoned") = Some(task.abort_handle());
+    }
+
+    pub fn stop(&self) {
+        if let Some(task) = self.current.lock().expect("not poisoned").take() {
+            task.abort();
+        }
+    }
+}

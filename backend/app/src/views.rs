@@ -1,0 +1,136 @@
+//! What the Projects and Project screens list: each project with its production URL, its
+//! newest deployment's status and age; each deployment with its source, size, time and
+//! preview URL. Times go out as milliseconds since the epoch; the window renders ages.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::events::UserError;
+use super::target::Target;
+use pier_core::deployments::{self, DeploymentRow};
+
+/// The newest deploy job the app ran for a project.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobState {
+    /// `building`, `deploying`, `ready` or `failed`.
+    pub status: String,
+    pub message: Option<String>,
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectView {
+    pub name: String,
+    pub production_url: Option<String>,
+    pub production: Option<String>,
+    pub deployments: usize,
+    /// `ready`, `building`, `deploying`, `failed`, or `empty` (no deployment yet).
+    pub status: String,
+    pub status_message: Option<String>,
+    pub latest: Option<DeploymentView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentView {
+    pub id: String,
+    pub project: String,
+    pub preview: String,
+    pub preview_url: String,
+    pub created_ms: i64,
+    pub source: String,
+    pub file_count: u64,
+    pub total_bytes: u64,
+    pub production: bool,
+    /// A deployment exists only once complete, so this is always `ready`.
+    pub status: String,
+}
+
+fn millis(time: time::OffsetDateTime) -> i64 {
+    (time.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn now_ms() -> i64 {
+    millis(time::OffsetDateTime::now_utc())
+}
+
+fn deployment_view(target: &Target, row: &DeploymentRow) -> DeploymentView {
+    let summary = &row.summary;
+    DeploymentView {
+        id: summary.id.clone(),
+        project: summary.project.clone(),
+        preview: summary.preview.clone(),
+        preview_url: target.url_for(&summary.preview),
+        created_ms: millis(summary.created),
+        source: summary.source.describe(),
+        file_count: summary.file_count,
+        total_bytes: summary.total_bytes,
+        production: row.production,
+        status: "ready".into(),
+    }
+}
+
+pub async fn projects(
+    target: &Target,
+    jobs: &HashMap<String, JobState>,
+) -> Result<Vec<ProjectView>, UserError> {
+    let mut views = Vec::new();
+    for project in deployments::list_projects(target.store.as_ref()).await? {
+        let latest = project.latest.as_ref().map(|summary| {
+            deployment_view(
+                target,
+                &DeploymentRow {
+                    production: project.production.as_deref() == Some(summary.id.as_str()),
+                    summary: summary.clone(),
+                },
+            )
+        });
+        let job = jobs
+            .get(&project.name)
+            .filter(|job| latest.as_ref().is_none_or(|l| job.at_ms > l.created_ms));
+        let (status, status_message) = match (job, &latest) {
+            (Some(job), _) => (job.status.clone(), job.message.clone()),
+            (None, Some(_)) => ("ready".to_string(), None),
+            (None, None) => ("empty".to_string(), None),
+        };
+        views.push(ProjectView {
+            production_url: project
+                .production
+                .as_ref()
+                .map(|_| target.url_for(&project.name)),
+            production: project.production.clone(),
+            deployments: project.deployments,
+            status,
+            status_message,
+            latest,
+            name: project.name,
+        });
+    }
+    // Projects the app is deploying for the first time show up at once, with their status.
+    for (name, job) in jobs {
+        if !views.iter().any(|view| &view.name == name) {
+            views.push(ProjectView {
+                name: name.clone(),
+                production_url: None,
+                production: None,
+                deployments: 0,
+                status: job.status.clone(),
+                status_message: job.message.clone(),
+                latest: None,
+            });
+        }
+    }
+    views.sort_by(|a, b| {
+        let newest = |v: &ProjectView| v.latest.as_ref().map_or(i64::MAX, |l| l.created_ms);
+        newest(b).cmp(&newest(a)).then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(views)
+}
+
+pub async fn deployments(target: &Target, project: &str) -> Result<Vec<DeploymentView>, UserError> {
+    let rows = deployments::list_deployments(target.store.as_ref(), project).await?;
+    Ok(rows
+        .iter()
+        .map(|row| deployment_view(target, row))
+        .collect())
+}

@@ -1,0 +1,536 @@
+//! The CDN: an ACM certificate for `*.<base domain>` in us-east-1 (where CloudFront takes
+//! certificates from) validated through DNS, a CloudFront distribution in front of the load
+//! balancer, and the wildcard alias records in the base domain's Route53 zone.
+//!
+//! Cache strategy (see ARCHITECTURE.md, "CDN"): the cache key is the Host header plus the
+//! path and query, and CloudFront follows the proxy's `Cache-Control` (minimum TTL 0).
+//! Fingerprinted assets are `immutable` for a year, so the edge keeps them; everything else
+//! (HTML above all) is `max-age=0, must-revalidate`, so the edge revalidates with the proxy's
+//! strong ETag on every request, which costs a 304 without a body. A promote or rollback is
+//! therefore visible through the CDN as soon as the proxy sees it (its alias TTL, 2 s), with
+//! no invalidation at all: none of the 1,000 free invalidation paths a month is spent.
+//!
+//! A certificate waits for DNS validation (minutes on AWS): until it is issued the
+//! distribution step reports `waiting`, and running setup again continues from there.
+
+use aws_sdk_cloudfront::types::{
+    Aliases, AllowedMethods, CachedMethods, CookiePreference, CustomOriginConfig,
+    DefaultCacheBehavior, DistributionConfig, ForwardedValues, Headers, ItemSelection, Method,
+    MinimumProtocolVersion, Origin, OriginProtocolPolicy, Origins, SslSupportMethod,
+    ViewerCertificate, ViewerProtocolPolicy,
+};
+use aws_sdk_route53::types::{
+    AliasTarget, Change as DnsChange, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
+    RrType,
+};
+
+use crate::setup::record::{Created, SetupRecord};
+use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use pier_core::error::PierError;
+
+/// The hosted zone id every CloudFront alias record targets (fixed by AWS).
+pub const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
+const ORIGIN_ID: &str = "pier-proxy";
+
+fn comment(spec: &SetupSpec) -> String {
+    format!("pier:{}", spec.name)
+}
+
+pub async fn ensure(
+    clients: &Clients,
+    spec: &SetupSpec,
+    mode: Mode,
+    record: &mut SetupRecord,
+    out: &mut Outputs,
+) -> Result<Vec<Change>, PierError> {
+    let mut changes = Vec::new();
+    let wildcard = format!("*.{}", spec.base_domain);
+    let Some(zone) = find_zone(clients, &spec.base_domain).await? else {
+        changes.push(
+            Change::new("dns zone", &spec.base_domain, Action::Waiting).with_detail(format!(
+                "no Route53 hosted zone holds {}; create one (`aws route53 create-hosted-zone \
+                 --name {} --caller-reference pier`) and delegate to its name servers, then run \
+                 setup again",
+                spec.base_domain, spec.base_domain
+            )),
+        );
+        return Ok(changes);
+    };
+    out.hosted_zone_id = Some(zone.clone());
+    changes.push(Change::new("dns zone", &spec.base_domain, Action::Exists));
+
+    // The certificate.
+    let existing = find_certificate(clients, &wildcard).await?;
+    let certificate = match existing {
+        Some(arn) => {
+            changes.push(Change::new("certificate", &wildcard, Action::Exists));
+            Some(arn)
+        }
+        None if !mode.applies() => {
+            changes.push(Change::new("certificate", &wildcard, Action::Create));
+            None
+        }
+        None => {
+            let requested = clients
+                .acm
+                .request_certificate()
+                .domain_name(&wildcard)
+                .subject_alternative_names(&spec.base_domain)
+                .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+                .idempotency_token(spec.name.replace('-', ""))
+                .send()
+                .await
+                .map_err(|e| aws_error("RequestCertificate", e))?;
+            let arn = requested.certificate_arn().unwrap_or_default().to_string();
+            record.created(Created::Certificate { arn: arn.clone() })?;
+            changes.push(Change::new("certificate", &wildcard, Action::Create));
+            Some(arn)
+        }
+    };
+    out.certificate_arn = certificate.clone();
+    let mut issued = false;
+    if let Some(arn) = &certificate {
+        let described = clients
+            .acm
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeCertificate", e))?;
+        let certificate = described.certificate();
+        issued = certificate
+            .and_then(|c| c.status())
+            .is_some_and(|s| s.as_str() == "ISSUED");
+        for option in certificate
+            .map(|c| c.domain_validation_options())
+            .unwrap_or_default()
+        {
+            if let Some(validation) = option.resource_record() {
+                let name = validation.name();
+                let present = record_exists(clients, &zone, name, "CNAME").await?;
+                changes.push(Change::new(
+                    "validation record",
+                    name,
+                    if present {
+                        Action::Exists
+                    } else {
+                        Action::Create
+                    },
+                ));
+                if !present && mode.applies() {
+                    upsert(
+                        clients,
+                        &zone,
+                        ResourceRecordSet::builder()
+                            .name(name)
+                            .r#type(RrType::Cname)
+                            .ttl(300)
+                            .resource_records(
+                                ResourceRecord::builder()
+                                    .value(validation.value())
+                                    .build()
+                                    .map_err(invalid_request)?,
+                            )
+                            .build()
+                            .map_err(invalid_request)?,
+                    )
+                    .await?;
+                    record.created(Created::RecordSet {
+                        zone: zone.clone(),
+                        name: name.to_string(),
+                        kind: "CNAME".into(),
+                    })?;
+                }
+            }
+        }
+    }
+
+    // The distribution.
+    let existing = find_distribution(clients, &comment(spec)).await?;
+    let distribution = match existing {
+        Some(found) => {
+            changes.push(Change::new("distribution", &wildcard, Action::Exists));
+            Some(found)
+        }
+        None if !issued || out.balancer_dns.is_none() => {
+            let why = if certificate.is_none() {
+                "after the certificate is requested"
+            } else if !issued {
+                "the certificate waits for DNS validation (usually minutes); run setup again"
+            } else {
+                "after the load balancer exists"
+            };
+            changes.push(
+                Change::new(
+                    "distribution",
+                    &wildcard,
+                    if mode.applies() {
+                        Action::Waiting
+                    } else {
+                        Action::Create
+                    },
+                )
+                .with_detail(why),
+            );
+            None
+        }
+        None if !mode.applies() => {
+            changes.push(Change::new("distribution", &wildcard, Action::Create));
+            None
+        }
+        None => {
+            let config = distribution_config(
+                spec,
+                out.balancer_dns.as_deref().unwrap_or_default(),
+                certificate.as_deref().unwrap_or_default(),
+            )?;
+            let created = clients
+                .cloudfront
+                .create_distribution()
+                .distribution_config(config)
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateDistribution", e))?;
+            let distribution = created
+                .distribution()
+                .map(|d| (d.id().to_string(), d.domain_name().to_string()));
+            if let Some((id, _)) = &distribution {
+                record.created(Created::Distribution { id: id.clone() })?;
+            }
+            changes.push(Change::new("distribution", &wildcard, Action::Create));
+            distribution
+        }
+    };
+    if let Some((id, domain)) = &distribution {
+        out.distribution_id = Some(id.clone());
+        out.distribution_domain = Some(domain.clone());
+        for kind in ["A", "AAAA"] {
+            let present = record_exists(clients, &zone, &wildcard, kind).await?;
+            changes.push(Change::new(
+                "dns record",
+                &format!("{wildcard} {kind}"),
+                if present {
+                    Action::Exists
+                } else {
+                    Action::Create
+                },
+            ));
+            if !present && mode.applies() {
+                upsert(clients, &zone, alias_record(&wildcard, kind, domain)?).await?;
+                record.created(Created::RecordSet {
+                    zone: zone.clone(),
+                    name: wildcard.clone(),
+                    kind: kind.into(),
+                })?;
+            }
+        }
+    }
+    Ok(changes)
+}
+
+// The legacy TTL and forwarding settings are deprecated in favour of cache policies, but
+// CloudFront still honours them and they keep the whole cache rule in this one place.
+#[allow(deprecated)]
+fn distribution_config(
+    spec: &SetupSpec,
+    origin: &str,
+    certificate: &str,
+) -> Result<DistributionConfig, PierError> {
+    let methods = |items: &[Method]| items.to_vec();
+    let origin = Origin::builder()
+        .id(ORIGIN_ID)
+        .domain_name(origin)
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
+                .build()
+                .map_err(invalid_request)?,
+        )
+        .build()
+        .map_err(invalid_request)?;
+    let behavior = DefaultCacheBehavior::builder()
+        .target_origin_id(ORIGIN_ID)
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .compress(true)
+        .allowed_methods(
+            AllowedMethods::builder()
+                .quantity(2)
+                .set_items(Some(methods(&[Method::Get, Method::Head])))
+                .cached_methods(
+                    CachedMethods::builder()
+                        .quantity(2)
+                        .set_items(Some(methods(&[Method::Get, Method::Head])))
+                        .build()
+                        .map_err(invalid_request)?,
+                )
+                .build()
+                .map_err(invalid_request)?,
+        )
+        // The Host header picks the site, so it is part of the cache key; TTLs follow the
+        // proxy's Cache-Control (0 when it sends none).
+        .forwarded_values(
+            ForwardedValues::builder()
+                .query_string(true)
+                .cookies(
+                    CookiePreference::builder()
+                        .forward(ItemSelection::None)
+                        .build()
+                        .map_err(invalid_request)?,
+                )
+                .headers(
+                    Headers::builder()
+                        .quantity(1)
+                        .items("Host")
+                        .build()
+                        .map_err(invalid_request)?,
+                )
+                .build()
+                .map_err(invalid_request)?,
+        )
+        .min_ttl(0)
+        .default_ttl(0)
+        .max_ttl(31_536_000)
+        .build()
+        .map_err(invalid_request)?;
+    DistributionConfig::builder()
+        .caller_reference(format!("pier-{}-{}", spec.name, spec.base_domain))
+        .comment(comment(spec))
+        .enabled(true)
+        .http_version(aws_sdk_cloudfront::types::HttpVersion::Http2and3)
+        .is_ipv6_enabled(true)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .map_err(invalid_request)?,
+        )
+        .default_cache_behavior(behavior)
+        .aliases(
+            Aliases::builder()
+                .quantity(1)
+                .items(format!("*.{}", spec.base_domain))
+                .build()
+                .map_err(invalid_request)?,
+        )
+        .viewer_certificate(
+            ViewerCertificate::builder()
+                .acm_certificate_arn(certificate)
+                .ssl_support_method(SslSupportMethod::SniOnly)
+                .minimum_protocol_version(MinimumProtocolVersion::TlSv122021)
+                .build(),
+        )
+        .build()
+        .map_err(invalid_request)
+}
+
+fn alias_record(name: &str, kind: &str, target: &str) -> Result<ResourceRecordSet, PierError> {
+    ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::from(kind))
+        .alias_target(
+            AliasTarget::builder()
+                .hosted_zone_id(CLOUDFRONT_ZONE_ID)
+                .dns_name(target)
+                .evaluate_target_health(false)
+                .build()
+                .map_err(invalid_request)?,
+        )
+        .build()
+        .map_err(invalid_request)
+}
+
+/// A request the SDK's builder refused (a required field missing): a bug in Pier's step.
+fn invalid_request(error: impl std::fmt::Display) -> PierError {
+    PierError::BadSetup {
+        detail: error.to_string(),
+    }
+}
+
+/// The public hosted zone with the longest name that `domain` is in.
+pub async fn find_zone(clients: &Clients, domain: &str) -> Result<Option<String>, PierError> {
+    let zones = clients
+        .route53
+        .list_hosted_zones()
+        .send()
+        .await
+        .map_err(|e| aws_error("ListHostedZones", e))?;
+    let domain = format!("{}.", domain.trim_end_matches('.'));
+    Ok(zones
+        .hosted_zones()
+        .iter()
+        .filter(|zone| !zone.config().is_some_and(|c| c.private_zone()))
+        .filter(|zone| domain == zone.name() || domain.ends_with(&format!(".{}", zone.name())))
+        .max_by_key(|zone| zone.name().len())
+        .map(|zone| zone.id().trim_start_matches("/hostedzone/").to_string()))
+}
+
+async fn find_certificate(clients: &Clients, domain: &str) -> Result<Option<String>, PierError> {
+    let listed = clients
+        .acm
+        .list_certificates()
+        .certificate_statuses(aws_sdk_acm::types::CertificateStatus::Issued)
+        .certificate_statuses(aws_sdk_acm::types::CertificateStatus::PendingValidation)
+        .send()
+        .await
+        .map_err(|e| aws_error("ListCertificates", e))?;
+    Ok(listed
+        .certificate_summary_list()
+        .iter()
+        .find(|c| c.domain_name() == Some(domain))
+        .and_then(|c| c.certificate_arn())
+        .map(str::to_string))
+}
+
+async fn find_distribution(
+    clients: &Clients,
+    comment: &str,
+) -> Result<Option<(String, String)>, PierError> {
+    let listed = clients
+        .cloudfront
+        .list_distributions()
+        .send()
+        .await
+        .map_err(|e| aws_error("ListDistributions", e))?;
+    Ok(listed.distribution_list().and_then(|list| {
+        list.items()
+            .iter()
+            .find(|d| d.comment() == comment)
+            .map(|d| (d.id().to_string(), d.domain_name().to_string()))
+    }))
+}
+
+async fn record_exists(
+    clients: &Clients,
+    zone: &str,
+    name: &str,
+    kind: &str,
+) -> Result<bool, PierError> {
+    let listed = clients
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .start_record_name(name)
+        .start_record_type(RrType::from(kind))
+        .max_items(1)
+        .send()
+        .await
+        .map_err(|e| aws_error("ListResourceRecordSets", e))?;
+    let wanted = format!("{}.", name.trim_end_matches('.'));
+    // Route53 returns `*` as the octal escape `\052`.
+    Ok(listed
+        .resource_record_sets()
+        .iter()
+        .any(|set| set.name().replace("\\052", "*") == wanted && set.r#type().as_str() == kind))
+}
+
+async fn upsert(clients: &Clients, zone: &str, set: ResourceRecordSet) -> Result<(), PierError> {
+    change(clients, zone, ChangeAction::Upsert, set).await
+}
+
+async fn change(
+    clients: &Clients,
+    zone: &str,
+    action: ChangeAction,
+    set: ResourceRecordSet,
+) -> Result<(), PierError> {
+    let batch = ChangeBatch::builder()
+        .changes(
+            DnsChange::builder()
+                .action(action)
+                .resource_record_set(set)
+                .build()
+                .map_err(invalid_request)?,
+        )
+        .build()
+        .map_err(invalid_request)?;
+    clients
+        .route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(|e| aws_error("ChangeResourceRecordSets", e))?;
+    Ok(())
+}
+
+/// Deletes a record set by reading it back first (Route53 deletes need the exact set).
+pub async fn delete_record(
+    clients: &Clients,
+    zone: &str,
+    name: &str,
+    kind: &str,
+) -> Result<Option<String>, PierError> {
+    let listed = match clients
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .start_record_name(name)
+        .start_record_type(RrType::from(kind))
+        .max_items(1)
+        .send()
+        .await
+    {
+        Ok(listed) => listed,
+        Err(e) if code_of(&e) == "NoSuchHostedZone" => return Ok(None),
+        Err(e) => return Err(aws_error("ListResourceRecordSets", e)),
+    };
+    let wanted = format!("{}.", name.trim_end_matches('.'));
+    let Some(set) = listed
+        .resource_record_sets()
+        .iter()
+        .find(|set| set.name().replace("\\052", "*") == wanted && set.r#type().as_str() == kind)
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    change(clients, zone, ChangeAction::Delete, set).await?;
+    Ok(None)
+}
+
+/// Disables, then deletes, the distribution. On AWS disabling takes minutes; until the
+/// distribution is deployed disabled, the teardown stops here and says to run it again.
+pub async fn delete_distribution(clients: &Clients, id: &str) -> Result<Option<String>, PierError> {
+    let cloudfront = &clients.cloudfront;
+    let current = match cloudfront.get_distribution_config().id(id).send().await {
+        Ok(current) => current,
+        Err(e) if code_of(&e) == "NoSuchDistribution" => return Ok(None),
+        Err(e) => return Err(aws_error("GetDistributionConfig", e)),
+    };
+    let mut etag = current.e_tag().unwrap_or_default().to_string();
+    if let Some(config) = current.distribution_config()
+        && config.enabled()
+    {
+        let mut disabled = config.clone();
+        disabled.enabled = false;
+        let updated = cloudfront
+            .update_distribution()
+            .id(id)
+            .if_match(&etag)
+            .distribution_config(disabled)
+            .send()
+            .await
+            .map_err(|e| aws_error("UpdateDistribution", e))?;
+        etag = updated.e_tag().unwrap_or_default().to_string();
+    }
+    match cloudfront
+        .delete_distribution()
+        .id(id)
+        .if_match(&etag)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(None),
+        Err(e) if code_of(&e) == "NoSuchDistribution" => Ok(None),
+        Err(e) if code_of(&e) == "DistributionNotDisabled" => Err(PierError::BadSetup {
+            detail: format!(
+                "the distribution {id} is still being disabled (CloudFront takes up to 15 \
+                 minutes); run `pier teardown aws` again then"
+            ),
+        }),
+        Err(e) => Err(aws_error("DeleteDistribution", e)),
+    }
+}

@@ -1,0 +1,400 @@
+//! ECS: the cluster, the two task definitions, and the two services.
+//! - `<name>-builder` runs `pier-builder worker` (the service takes jobs from the build queue);
+//!   a one-off ECS build runs the same definition with the command overridden to `run`.
+//! - `<name>-proxy` runs the edge proxy on :8080 with its health port on :9090, behind the
+//!   load balancer.
+//!
+//! A definition is registered again only when what Pier sets (image, command, environment,
+//! size, roles) differs from the latest revision, so a re-run changes nothing.
+
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, KeyValuePair,
+    LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode,
+    PortMapping, TransportProtocol,
+};
+
+use crate::setup::network::{HEALTH_PORT, PROXY_PORT};
+use crate::setup::record::{Created, SetupRecord};
+use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use pier_core::error::PierError;
+
+pub const BUILDER_CONTAINER: &str = "builder";
+pub const PROXY_CONTAINER: &str = "proxy";
+
+struct TaskShape {
+    family: String,
+    container: &'static str,
+    image: String,
+    command: Vec<String>,
+    environment: Vec<(String, String)>,
+    cpu: &'static str,
+    memory: i32,
+    ports: Vec<i32>,
+    task_role: Option<String>,
+    /// `awslogs` options: the group, the region, and the container's name as stream prefix.
+    log_options: Option<Vec<(String, String)>>,
+}
+
+fn log_options(out: &Outputs, spec: &SetupSpec, container: &str) -> Option<Vec<(String, String)>> {
+    let group = out.log_group.clone()?;
+    let mut options = vec![
+        ("awslogs-group".to_string(), group),
+        ("awslogs-region".to_string(), spec.region.clone()),
+        ("awslogs-stream-prefix".to_string(), container.to_string()),
+    ];
+    options.sort();
+    Some(options)
+}
+
+pub async fn ensure_cluster_and_tasks(
+    clients: &Clients,
+    spec: &SetupSpec,
+    mode: Mode,
+    record: &mut SetupRecord,
+    out: &mut Outputs,
+) -> Result<Vec<Change>, PierError> {
+    let ecs = &clients.ecs;
+    let mut changes = Vec::new();
+    let cluster = spec.resource("");
+    let found = ecs
+        .describe_clusters()
+        .clusters(&cluster)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeClusters", e))?;
+    let active = found
+        .clusters()
+        .iter()
+        .find(|c| c.status() == Some("ACTIVE"))
+        .and_then(|c| c.cluster_arn())
+        .map(str::to_string);
+    out.cluster_arn = match active {
+        Some(arn) => {
+            changes.push(Change::new("ecs cluster", &cluster, Action::Exists));
+            Some(arn)
+        }
+        None if !mode.applies() => {
+            changes.push(Change::new("ecs cluster", &cluster, Action::Create));
+            None
+        }
+        None => {
+            let created = ecs
+                .create_cluster()
+                .cluster_name(&cluster)
+                .capacity_providers("FARGATE")
+                .capacity_providers("FARGATE_SPOT")
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateCluster", e))?;
+            record.created(Created::Cluster {
+                name: cluster.clone(),
+            })?;
+            changes.push(Change::new("ecs cluster", &cluster, Action::Create));
+            created
+                .cluster()
+                .and_then(|c| c.cluster_arn())
+                .map(str::to_string)
+        }
+    };
+
+    let store = format!("s3://{}", spec.bucket);
+    let builder = TaskShape {
+        family: spec.resource("builder"),
+        container: BUILDER_CONTAINER,
+        image: spec.builder_image.clone(),
+        command: vec!["worker".into()],
+        environment: vec![
+            ("PIER_STORE".into(), store.clone()),
+            (
+                "PIER_BUILD_QUEUE".into(),
+                out.queue_url.clone().unwrap_or_default(),
+            ),
+            ("AWS_REGION".into(), spec.region.clone()),
+        ],
+        cpu: "1024",
+        memory: 2048,
+        ports: Vec::new(),
+        task_role: out.builder_role_arn.clone(),
+        log_options: log_options(out, spec, BUILDER_CONTAINER),
+    };
+    let proxy = TaskShape {
+        family: spec.resource("proxy"),
+        container: PROXY_CONTAINER,
+        image: spec.proxy_image.clone(),
+        command: Vec::new(),
+        environment: vec![
+            ("PIER_STORE".into(), store),
+            ("PIER_BASE_DOMAIN".into(), spec.base_domain.clone()),
+            ("PIER_ADMIN_LISTEN".into(), format!("0.0.0.0:{HEALTH_PORT}")),
+            ("AWS_REGION".into(), spec.region.clone()),
+        ],
+        cpu: "512",
+        memory: 1024,
+        ports: vec![PROXY_PORT, HEALTH_PORT],
+        task_role: out.proxy_role_arn.clone(),
+        log_options: log_options(out, spec, PROXY_CONTAINER),
+    };
+    let (arn, change) = task_definition(clients, &builder, out, mode, record).await?;
+    out.builder_task_definition = arn;
+    changes.push(change);
+    let (arn, change) = task_definition(clients, &proxy, out, mode, record).await?;
+    out.proxy_task_definition = arn;
+    changes.push(change);
+    Ok(changes)
+}
+
+async fn task_definition(
+    clients: &Clients,
+    shape: &TaskShape,
+    out: &Outputs,
+    mode: Mode,
+    record: &mut SetupRecord,
+) -> Result<(Option<String>, Change), PierError> {
+    let ecs = &clients.ecs;
+    let latest = match ecs
+        .describe_task_definition()
+        .task_definition(&shape.family)
+        .send()
+        .await
+    {
+        Ok(output) => output.task_definition().cloned(),
+        Err(e) if code_of(&e).contains("Client") => None,
+        Err(e) => return Err(aws_error("DescribeTaskDefinition", e)),
+    };
+    let same = latest.as_ref().is_some_and(|definition| {
+        let container = definition.container_definitions().first();
+        let mut environment: Vec<(String, String)> = container
+            .map(|c| {
+                c.environment()
+                    .iter()
+                    .map(|kv| {
+                        (
+                            kv.name().unwrap_or_default().to_string(),
+                            kv.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        environment.sort();
+        let mut wanted = shape.environment.clone();
+        wanted.sort();
+        let logging = container.and_then(|c| c.log_configuration()).map(|l| {
+            let mut options: Vec<(String, String)> = l
+                .options()
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            options.sort();
+            options
+        });
+        definition.status().map(|s| s.as_str()) == Some("ACTIVE")
+            && logging == shape.log_options
+            && container.and_then(|c| c.image()) == Some(shape.image.as_str())
+            && container.map(|c| c.command().to_vec()).unwrap_or_default() == shape.command
+            && environment == wanted
+            && definition.cpu() == Some(shape.cpu)
+            && definition.task_role_arn() == shape.task_role.as_deref()
+            && definition.execution_role_arn() == out.execution_role_arn.as_deref()
+    });
+    if same {
+        let arn = latest.and_then(|d| d.task_definition_arn().map(str::to_string));
+        return Ok((
+            arn,
+            Change::new("task definition", &shape.family, Action::Exists),
+        ));
+    }
+    let action = if latest.is_some() {
+        Action::Update
+    } else {
+        Action::Create
+    };
+    if !mode.applies() {
+        let arn = latest.and_then(|d| d.task_definition_arn().map(str::to_string));
+        return Ok((arn, Change::new("task definition", &shape.family, action)));
+    }
+    let container = ContainerDefinition::builder()
+        .name(shape.container)
+        .image(&shape.image)
+        .essential(true)
+        // ECS accepts Fargate tasks without it, but some emulators do not.
+        .memory(shape.memory)
+        .set_command((!shape.command.is_empty()).then(|| shape.command.clone()))
+        .set_environment(Some(
+            shape
+                .environment
+                .iter()
+                .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
+                .collect(),
+        ))
+        .set_log_configuration(shape.log_options.as_ref().map(|options| {
+            LogConfiguration::builder()
+                .log_driver(LogDriver::Awslogs)
+                .set_options(Some(options.iter().cloned().collect()))
+                .build()
+                .expect("the log driver is set")
+        }))
+        .set_port_mappings(Some(
+            shape
+                .ports
+                .iter()
+                .map(|port| {
+                    PortMapping::builder()
+                        .container_port(*port)
+                        .protocol(TransportProtocol::Tcp)
+                        .build()
+                })
+                .collect(),
+        ))
+        .build();
+    let registered = ecs
+        .register_task_definition()
+        .family(&shape.family)
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu(shape.cpu)
+        .memory(shape.memory.to_string())
+        .set_execution_role_arn(out.execution_role_arn.clone())
+        .set_task_role_arn(shape.task_role.clone())
+        .container_definitions(container)
+        .send()
+        .await
+        .map_err(|e| aws_error("RegisterTaskDefinition", e))?;
+    let arn = registered
+        .task_definition()
+        .and_then(|d| d.task_definition_arn())
+        .map(str::to_string);
+    if let Some(arn) = &arn {
+        record.created(Created::TaskDefinition { arn: arn.clone() })?;
+    }
+    Ok((arn, Change::new("task definition", &shape.family, action)))
+}
+
+pub async fn ensure_services(
+    clients: &Clients,
+    spec: &SetupSpec,
+    mode: Mode,
+    record: &mut SetupRecord,
+    out: &mut Outputs,
+) -> Result<Vec<Change>, PierError> {
+    let mut changes = Vec::new();
+    let proxy_balancer = out.target_group_arn.clone().map(|group| {
+        LoadBalancer::builder()
+            .target_group_arn(group)
+            .container_name(PROXY_CONTAINER)
+            .container_port(PROXY_PORT)
+            .build()
+    });
+    for (name, definition, desired, balancer) in [
+        (
+            spec.resource("proxy"),
+            out.proxy_task_definition.clone(),
+            spec.proxy_tasks.min.max(1),
+            proxy_balancer,
+        ),
+        (
+            spec.resource("builders"),
+            out.builder_task_definition.clone(),
+            spec.builder_tasks.min,
+            None,
+        ),
+    ] {
+        changes.push(
+            service(
+                clients, spec, &name, definition, desired, balancer, out, mode, record,
+            )
+            .await?,
+        );
+    }
+    Ok(changes)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn service(
+    clients: &Clients,
+    spec: &SetupSpec,
+    name: &str,
+    definition: Option<String>,
+    desired: u32,
+    balancer: Option<LoadBalancer>,
+    out: &Outputs,
+    mode: Mode,
+    record: &mut SetupRecord,
+) -> Result<Change, PierError> {
+    let ecs = &clients.ecs;
+    let cluster = spec.resource("");
+    let existing = if out.cluster_arn.is_some() {
+        ecs.describe_services()
+            .cluster(&cluster)
+            .services(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeServices", e))?
+            .services()
+            .iter()
+            .find(|s| s.status() == Some("ACTIVE"))
+            .cloned()
+    } else {
+        None
+    };
+    if let Some(existing) = existing {
+        if existing.task_definition() == definition.as_deref() {
+            return Ok(Change::new("ecs service", name, Action::Exists));
+        }
+        if mode.applies() {
+            ecs.update_service()
+                .cluster(&cluster)
+                .service(name)
+                .set_task_definition(definition)
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateService", e))?;
+        }
+        return Ok(
+            Change::new("ecs service", name, Action::Update).with_detail("new task definition")
+        );
+    }
+    if !mode.applies() {
+        return Ok(Change::new("ecs service", name, Action::Create));
+    }
+    let network = AwsVpcConfiguration::builder()
+        .set_subnets(Some(out.subnets.clone()))
+        .set_security_groups(out.task_group.clone().map(|g| vec![g]))
+        // Default-VPC subnets are public: tasks reach S3, SQS and npm through a public IP.
+        .assign_public_ip(AssignPublicIp::Enabled)
+        .build()
+        .map_err(|e| PierError::BadSetup {
+            detail: e.to_string(),
+        })?;
+    ecs.create_service()
+        .cluster(&cluster)
+        .service_name(name)
+        .set_task_definition(definition)
+        .desired_count(desired as i32)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(network)
+                .build(),
+        )
+        .set_load_balancers(balancer.map(|b| vec![b]))
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateService", e))?;
+    record.created(Created::Service {
+        cluster,
+        name: name.to_string(),
+    })?;
+    Ok(Change::new("ecs service", name, Action::Create))
+}
+
+/// Where one-off builder tasks run, for the config's `[builds.ecs]`.
+pub fn ecs_target(spec: &SetupSpec, out: &Outputs) -> crate::ecs_builds::EcsTarget {
+    crate::ecs_builds::EcsTarget {
+        cluster: spec.resource(""),
+        task_definition: spec.resource("builder"),
+        container: BUILDER_CONTAINER.into(),
+        subnets: out.subnets.clone(),
+        security_groups: out.task_group.clone().into_iter().collect(),
+        assign_public_ip: true,
+    }
+}

@@ -1,0 +1,296 @@
+//! IAM roles for the hosted half, each with only what it needs:
+//! - `<name>-execution`: lets ECS pull images and write container logs (AWS's managed task
+//!   execution policy);
+//! - `<name>-proxy`: read-only on the store bucket (the proxy never writes);
+//! - `<name>-builder`: reads the store, writes only under the keys a deploy writes (blobs,
+//!   deployments, projects, previews, leases, logs, the build cache), and takes jobs from the
+//!   build queue.
+//!
+//! Policies are inline, so deleting the role deletes them, and compared as JSON values so a
+//! re-run changes nothing unless the rules differ.
+
+use aws_sdk_iam::Client;
+use serde_json::{Value, json};
+
+use crate::setup::record::{Created, SetupRecord};
+use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use pier_core::error::PierError;
+
+const EXECUTION_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+const INLINE_POLICY: &str = "pier";
+
+/// Key prefixes a build writes (see ARCHITECTURE.md's key layout).
+const BUILDER_WRITES: [&str; 8] = [
+    "blobs/",
+    "deployments/",
+    "projects/",
+    "previews/",
+    "leases/",
+    "logs/",
+    "cache/",
+    "sources/",
+];
+
+fn trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "ecs-tasks.amazonaws.com" },
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+pub fn proxy_policy(bucket: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*") },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") }
+        ]
+    })
+}
+
+pub fn builder_policy(bucket: &str, queue_arn: &str) -> Value {
+    let writes: Vec<String> = BUILDER_WRITES
+        .iter()
+        .map(|prefix| format!("arn:aws:s3:::{bucket}/{prefix}*"))
+        .collect();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*") },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") },
+            { "Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": writes },
+            { "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": format!("arn:aws:s3:::{bucket}/leases/*") },
+            {
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+                "Resource": queue_arn
+            }
+        ]
+    })
+}
+
+pub async fn ensure(
+    clients: &Clients,
+    spec: &SetupSpec,
+    mode: Mode,
+    record: &mut SetupRecord,
+    out: &mut Outputs,
+) -> Result<Vec<Change>, PierError> {
+    let bucket = &spec.bucket;
+    let queue_arn = out
+        .queue_arn
+        .clone()
+        .unwrap_or_else(|| format!("arn:aws:sqs:{}:*:{}", spec.region, spec.resource("builds")));
+    let mut changes = Vec::new();
+    let (arn, change) = role(
+        clients,
+        &spec.resource("execution"),
+        None,
+        Some(EXECUTION_POLICY),
+        mode,
+        record,
+    )
+    .await?;
+    out.execution_role_arn = arn;
+    changes.push(change);
+    let (arn, change) = role(
+        clients,
+        &spec.resource("proxy"),
+        Some(proxy_policy(bucket)),
+        None,
+        mode,
+        record,
+    )
+    .await?;
+    out.proxy_role_arn = arn;
+    changes.push(change);
+    let (arn, change) = role(
+        clients,
+        &spec.resource("builder"),
+        Some(builder_policy(bucket, &queue_arn)),
+        None,
+        mode,
+        record,
+    )
+    .await?;
+    out.builder_role_arn = arn;
+    changes.push(change);
+    Ok(changes)
+}
+
+async fn role(
+    clients: &Clients,
+    name: &str,
+    inline: Option<Value>,
+    managed: Option<&str>,
+    mode: Mode,
+    record: &mut SetupRecord,
+) -> Result<(Option<String>, Change), PierError> {
+    let iam = &clients.iam;
+    let existing = match iam.get_role().role_name(name).send().await {
+        Ok(output) => output.role().map(|r| r.arn().to_string()),
+        Err(e) if code_of(&e) == "NoSuchEntity" => None,
+        Err(e) => return Err(aws_error("GetRole", e)),
+    };
+    let mut action = Action::Exists;
+    let arn = match existing {
+        Some(arn) => Some(arn),
+        None if !mode.applies() => {
+            return Ok((None, Change::new("iam role", name, Action::Create)));
+        }
+        None => {
+            let created = iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust_policy().to_string())
+                .description("Pier: made by `pier setup aws`")
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateRole", e))?;
+            record.created(Created::Role {
+                name: name.to_string(),
+            })?;
+            action = Action::Create;
+            created.role().map(|r| r.arn().to_string())
+        }
+    };
+    if let Some(policy) = inline {
+        let current = match iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(INLINE_POLICY)
+            .send()
+            .await
+        {
+            Ok(output) => {
+                serde_json::from_str::<Value>(&percent_decode(output.policy_document())).ok()
+            }
+            Err(e) if code_of(&e) == "NoSuchEntity" => None,
+            Err(e) => return Err(aws_error("GetRolePolicy", e)),
+        };
+        if current.as_ref() != Some(&policy) {
+            if action == Action::Exists {
+                action = Action::Update;
+            }
+            if mode.applies() {
+                iam.put_role_policy()
+                    .role_name(name)
+                    .policy_name(INLINE_POLICY)
+                    .policy_document(policy.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("PutRolePolicy", e))?;
+            }
+        }
+    }
+    if let Some(managed) = managed {
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map(|output| {
+                output
+                    .attached_policies()
+                    .iter()
+                    .any(|p| p.policy_arn() == Some(managed))
+            })
+            .unwrap_or(false);
+        if !attached {
+            if action == Action::Exists {
+                action = Action::Update;
+            }
+            if mode.applies() {
+                iam.attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(managed)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("AttachRolePolicy", e))?;
+            }
+        }
+    }
+    Ok((arn, Change::new("iam role", name, action)))
+}
+
+/// Detaches and deletes the role's policies, then the role.
+pub async fn delete_role(clients: &Clients, name: &str) -> Result<Option<String>, PierError> {
+    let iam: &Client = &clients.iam;
+    match iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+    {
+        Ok(output) => {
+            for policy in output.attached_policies() {
+                if let Some(arn) = policy.policy_arn() {
+                    iam.detach_role_policy()
+                        .role_name(name)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .map_err(|e| aws_error("DetachRolePolicy", e))?;
+                }
+            }
+        }
+        Err(e) if code_of(&e) == "NoSuchEntity" => return Ok(None),
+        Err(e) => return Err(aws_error("ListAttachedRolePolicies", e)),
+    }
+    let inline = iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_error("ListRolePolicies", e))?;
+    for policy in inline.policy_names() {
+        iam.delete_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteRolePolicy", e))?;
+    }
+    match iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(None),
+        Err(e) if code_of(&e) == "NoSuchEntity" => Ok(None),
+        Err(e) => Err(aws_error("DeleteRole", e)),
+    }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986 percent-encoding).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn policy_documents_decode() {
+        assert_eq!(
+            super::percent_decode("%7B%22Version%22%3A%222012-10-17%22%7D"),
+            r#"{"Version":"2012-10-17"}"#
+        );
+        assert_eq!(super::percent_decode("{\"a\": 1}"), "{\"a\": 1}");
+    }
+}

@@ -1,0 +1,369 @@
+//! `pier setup aws`: makes the user's AWS account ready, one idempotent step at a time.
+//!
+//! Every resource has a fixed name derived from [`SetupSpec::name`], so each step first looks
+//! for its resource by name and only creates (or corrects) what is missing. A plan runs the
+//! same steps without changing anything. What a step creates is recorded at once in the
+//! setup record ([`record`]), so an apply that stops half way (an error, a closed app) is
+//! resumed by running it again, and `pier teardown aws` deletes exactly what setup created,
+//! in reverse order, and nothing that was there before.
+//!
+//! Steps, in order: the store bucket, the build queues, IAM roles, the network (default VPC,
+//! security groups), the tasks' log group, the ECS cluster and task definitions, the load balancer, the ECS services,
+//! auto-scaling, the certificate, the CloudFront distribution, and the wildcard DNS record.
+
+pub mod cdn;
+pub mod compute;
+pub mod iam;
+pub mod logging;
+pub mod network;
+pub mod record;
+pub mod scaling;
+pub mod storage;
+pub mod work_queue;
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use serde::{Deserialize, Serialize};
+
+use pier_core::error::PierError;
+use record::SetupRecord;
+
+/// The images setup puts in the task definitions unless told otherwise: built from
+/// `backend/builder/Dockerfile` and `proxy/Dockerfile`, pushed to the user's registry.
+pub const BUILDER_IMAGE: &str = concat!("pier-builder:", env!("CARGO_PKG_VERSION"));
+pub const PROXY_IMAGE: &str = concat!("pier-proxy:", env!("CARGO_PKG_VERSION"));
+
+/// What the user asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupSpec {
+    /// Prefix of every resource name (`pier` → bucket `pier-<account>-<region>` unless given,
+    /// queue `pier-builds`, cluster `pier`, …).
+    pub name: String,
+    pub region: String,
+    /// The store bucket; created when missing.
+    pub bucket: String,
+    /// Sites are served at `<project>.<base_domain>`.
+    pub base_domain: String,
+    pub builder_image: String,
+    pub proxy_image: String,
+    pub proxy_tasks: TaskRange,
+    pub builder_tasks: TaskRange,
+    /// Proxy scale-out point: requests per task per minute.
+    pub proxy_requests_per_task: u32,
+    /// Builder scale-out point: waiting jobs per worker.
+    pub jobs_per_builder: u32,
+    /// How long CloudWatch keeps the tasks' own output (one of [`logging::RETENTION_DAYS`]).
+    #[serde(default = "default_log_retention_days")]
+    pub log_retention_days: i32,
+}
+
+pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
+
+fn default_log_retention_days() -> i32 {
+    DEFAULT_LOG_RETENTION_DAYS
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+impl SetupSpec {
+    pub fn validate(&self) -> Result<(), PierError> {
+        let bad = |detail: String| PierError::BadSetup { detail };
+        if self.name.is_empty()
+            || self.name.len() > 20
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(bad(format!(
+                "the name `{}` must be 1–20 characters of a-z, 0-9 and '-'",
+                self.name
+            )));
+        }
+        pier_core::domains::normalize(&self.base_domain)?;
+        for (what, range) in [("proxy", self.proxy_tasks), ("builder", self.builder_tasks)] {
+            if range.min > range.max || range.max == 0 {
+                return Err(bad(format!(
+                    "the {what} task range {}–{} is empty; give a maximum of at least 1 and at \
+                     least the minimum",
+                    range.min, range.max
+                )));
+            }
+        }
+        if !logging::RETENTION_DAYS.contains(&self.log_retention_days) {
+            return Err(bad(format!(
+                "CloudWatch Logs cannot keep logs {} days; choose one of {:?}",
+                self.log_retention_days,
+                logging::RETENTION_DAYS
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn resource(&self, suffix: &str) -> String {
+        if suffix.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}-{suffix}", self.name)
+        }
+    }
+}
+
+/// What a step found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Already there as wanted.
+    Exists,
+    /// Missing: a plan would create it, an apply did.
+    Create,
+    /// There but different: a plan would correct it, an apply did.
+    Update,
+    /// Cannot be done yet (waits on something outside Pier, like DNS validation).
+    Waiting,
+}
+
+impl Action {
+    /// How a plan (future tense) or an apply (past tense) says it.
+    pub fn verb(self, plan: bool) -> &'static str {
+        match (self, plan) {
+            (Action::Exists, _) => "exists",
+            (Action::Create, true) => "create",
+            (Action::Create, false) => "created",
+            (Action::Update, true) => "update",
+            (Action::Update, false) => "updated",
+            (Action::Waiting, _) => "waiting",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub resource: String,
+    pub name: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Change {
+    pub fn new(resource: &str, name: &str, action: Action) -> Change {
+        Change {
+            resource: resource.to_string(),
+            name: name.to_string(),
+            action,
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Change {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// Whether steps may change anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Plan,
+    Apply,
+}
+
+impl Mode {
+    pub fn applies(self) -> bool {
+        self == Mode::Apply
+    }
+}
+
+/// One client per service, all from one configuration. ACM for CloudFront lives in
+/// us-east-1 whatever the region.
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub scaling: aws_sdk_applicationautoscaling::Client,
+    pub acm: aws_sdk_acm::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Clients {
+    pub async fn connect(region: &str, endpoint: Option<&str>) -> Clients {
+        Clients::connect_as(None, region, endpoint).await
+    }
+
+    /// With a named AWS profile instead of the chain's default.
+    pub async fn connect_as(
+        profile: Option<&str>,
+        region: &str,
+        endpoint: Option<&str>,
+    ) -> Clients {
+        let config = pier_core::aws::load_as(profile, endpoint, Some(region)).await;
+        let global = pier_core::aws::load_as(profile, endpoint, Some("us-east-1")).await;
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(endpoint.is_some())
+            .build();
+        Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&global),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            ecs: aws_sdk_ecs::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            scaling: aws_sdk_applicationautoscaling::Client::new(&config),
+            acm: aws_sdk_acm::Client::new(&global),
+            cloudfront: aws_sdk_cloudfront::Client::new(&global),
+            route53: aws_sdk_route53::Client::new(&global),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+        }
+    }
+}
+
+/// What steps learn and hand to later steps (ARNs, ids, DNS names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outputs {
+    pub bucket: Option<String>,
+    pub queue_url: Option<String>,
+    pub queue_arn: Option<String>,
+    pub dead_letter_url: Option<String>,
+    pub execution_role_arn: Option<String>,
+    pub proxy_role_arn: Option<String>,
+    pub builder_role_arn: Option<String>,
+    pub vpc_id: Option<String>,
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub log_group: Option<String>,
+    pub balancer_group: Option<String>,
+    pub task_group: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub builder_task_definition: Option<String>,
+    pub proxy_task_definition: Option<String>,
+    pub balancer_arn: Option<String>,
+    pub balancer_dns: Option<String>,
+    pub target_group_arn: Option<String>,
+    pub certificate_arn: Option<String>,
+    pub hosted_zone_id: Option<String>,
+    pub distribution_id: Option<String>,
+    pub distribution_domain: Option<String>,
+}
+
+/// Everything a run reports, in step order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub changes: Vec<Change>,
+    pub outputs: Outputs,
+}
+
+impl Report {
+    pub fn changed_nothing(&self) -> bool {
+        self.changes.iter().all(|c| c.action == Action::Exists)
+    }
+}
+
+/// Runs every step: a plan (`Mode::Plan`) or an apply. Apply stops at the first error; what
+/// it created so far is in the record, and running it again resumes.
+pub async fn run(
+    clients: &Clients,
+    spec: &SetupSpec,
+    mode: Mode,
+    record: &mut SetupRecord,
+) -> Result<Report, PierError> {
+    run_reporting(clients, spec, mode, record, &mut |_| {}).await
+}
+
+/// As [`run`], calling `on_change` as each step ends (an apply on real AWS takes minutes;
+/// CloudFront alone several).
+pub async fn run_reporting(
+    clients: &Clients,
+    spec: &SetupSpec,
+    mode: Mode,
+    record: &mut SetupRecord,
+    on_change: &mut (dyn FnMut(&Change) + Send),
+) -> Result<Report, PierError> {
+    spec.validate()?;
+    let mut outputs = Outputs::default();
+    let out = &mut outputs;
+    let mut changes = Vec::new();
+    let mut note = |found: Vec<Change>| {
+        found.iter().for_each(&mut *on_change);
+        changes.extend(found);
+    };
+    note(storage::ensure(clients, spec, mode, record, out).await?);
+    note(work_queue::ensure(clients, spec, mode, record, out).await?);
+    note(iam::ensure(clients, spec, mode, record, out).await?);
+    note(network::ensure(clients, spec, mode, record, out).await?);
+    note(logging::ensure(clients, spec, mode, record, out).await?);
+    note(compute::ensure_cluster_and_tasks(clients, spec, mode, record, out).await?);
+    note(network::ensure_balancer(clients, spec, mode, record, out).await?);
+    note(compute::ensure_services(clients, spec, mode, record, out).await?);
+    note(scaling::ensure(clients, spec, mode, record, out).await?);
+    note(cdn::ensure(clients, spec, mode, record, out).await?);
+    Ok(Report { changes, outputs })
+}
+
+impl Report {
+    /// Whether a step waits on something outside Pier (DNS validation); running again
+    /// continues from there.
+    pub fn waiting(&self) -> bool {
+        self.changes.iter().any(|c| c.action == Action::Waiting)
+    }
+}
+
+/// Points Pier's config file at what an apply made: the store bucket, the base URL, the
+/// distribution, and remote builds on the queue (or ECS). The CLI and the app both call it,
+/// so either sees the other's setup.
+pub fn adopt(spec: &SetupSpec, outputs: &Outputs) -> Result<std::path::PathBuf, PierError> {
+    let path = pier_core::config::config_path();
+    let mut file = pier_core::config::ConfigFile::load(&path)?;
+    file.store = Some(format!("s3://{}", spec.bucket));
+    file.base_url = Some(format!("https://{}", spec.base_domain));
+    file.distribution_id = outputs.distribution_id.clone();
+    file.builds.runner = Some("queue".into());
+    file.builds.queue_url = outputs.queue_url.clone();
+    file.builds.ecs = Some(compute::ecs_target(spec, outputs));
+    file.save(&path)?;
+    Ok(path)
+}
+
+/// The default store bucket for a base domain: `<name>-<domain with dashes>`.
+pub fn default_bucket(name: &str, base_domain: &str) -> String {
+    format!("{name}-{}", base_domain.replace('.', "-"))
+}
+
+/// Deletes what the record says setup created, newest first; returns what was deleted.
+pub async fn teardown(
+    clients: &Clients,
+    record: &mut SetupRecord,
+) -> Result<Vec<Change>, PierError> {
+    record::teardown(clients, record).await
+}
+
+/// An SDK error as one line, for [`PierError::Aws`].
+pub(crate) fn aws_error<E, R>(call: &str, error: SdkError<E, R>) -> PierError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    let code = error.code().unwrap_or("").to_string();
+    let message = error
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
+    PierError::Aws {
+        call: call.to_string(),
+        code,
+        detail: message.chars().take(300).collect(),
+    }
+}
+
+/// The error code of an SDK error, for "already exists" and "not found" checks.
+pub(crate) fn code_of<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> &str {
+    error.code().unwrap_or("")
+}

@@ -1,0 +1,143 @@
+//! The SQS build queue and its dead-letter queue. Jobs are encrypted at rest (SQS-managed
+//! SSE); a job taken three times without finishing moves to the dead-letter queue, which keeps
+//! it 14 days for an operator to look at. The visibility timeout matches the builder worker's
+//! heartbeat ([`pier_core::builds::worker`]).
+
+use aws_sdk_sqs::types::QueueAttributeName as Attribute;
+
+use crate::setup::record::{Created, SetupRecord};
+use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use pier_core::error::PierError;
+
+pub const VISIBILITY_SECS: u32 = 120;
+pub const MAX_RECEIVES: u32 = 3;
+
+pub async fn ensure(
+    clients: &Clients,
+    spec: &SetupSpec,
+    mode: Mode,
+    record: &mut SetupRecord,
+    out: &mut Outputs,
+) -> Result<Vec<Change>, PierError> {
+    let mut changes = Vec::new();
+    let dead_name = spec.resource("builds-dead");
+    let (dead_url, action) = queue(
+        clients,
+        &dead_name,
+        &[
+            (Attribute::MessageRetentionPeriod, "1209600".to_string()),
+            (Attribute::SqsManagedSseEnabled, "true".to_string()),
+        ],
+        mode,
+        record,
+    )
+    .await?;
+    changes.push(Change::new("queue", &dead_name, action));
+    out.dead_letter_url = dead_url.clone();
+    let dead_arn = match &dead_url {
+        Some(url) => Some(arn(clients, url).await?),
+        None => None,
+    };
+    let name = spec.resource("builds");
+    let mut attributes = vec![
+        (Attribute::VisibilityTimeout, VISIBILITY_SECS.to_string()),
+        (Attribute::ReceiveMessageWaitTimeSeconds, "20".to_string()),
+        (Attribute::SqsManagedSseEnabled, "true".to_string()),
+    ];
+    if let Some(dead_arn) = &dead_arn {
+        attributes.push((
+            Attribute::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dead_arn}","maxReceiveCount":"{MAX_RECEIVES}"}}"#),
+        ));
+    }
+    let (url, action) = queue(clients, &name, &attributes, mode, record).await?;
+    changes.push(Change::new("queue", &name, action));
+    if let Some(url) = &url {
+        out.queue_arn = Some(arn(clients, url).await?);
+    }
+    out.queue_url = url;
+    Ok(changes)
+}
+
+/// Finds the queue by name; creates it (apply) when missing. An existing queue whose
+/// attributes differ is corrected.
+async fn queue(
+    clients: &Clients,
+    name: &str,
+    attributes: &[(Attribute, String)],
+    mode: Mode,
+    record: &mut SetupRecord,
+) -> Result<(Option<String>, Action), PierError> {
+    let sqs = &clients.sqs;
+    let existing = match sqs.get_queue_url().queue_name(name).send().await {
+        Ok(output) => output.queue_url().map(str::to_string),
+        Err(e) if code_of(&e).contains("NonExistentQueue") => None,
+        Err(e) => return Err(aws_error("GetQueueUrl", e)),
+    };
+    if let Some(url) = existing {
+        let current = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(Attribute::All)
+            .send()
+            .await
+            .map_err(|e| aws_error("GetQueueAttributes", e))?;
+        let current = current.attributes().cloned().unwrap_or_default();
+        let differs: Vec<(Attribute, String)> = attributes
+            .iter()
+            .filter(|(key, value)| current.get(key).map(|v| normalize(v)) != Some(normalize(value)))
+            .cloned()
+            .collect();
+        if differs.is_empty() {
+            return Ok((Some(url), Action::Exists));
+        }
+        if mode.applies() {
+            let mut set = sqs.set_queue_attributes().queue_url(&url);
+            for (key, value) in differs {
+                set = set.attributes(key, value);
+            }
+            set.send()
+                .await
+                .map_err(|e| aws_error("SetQueueAttributes", e))?;
+        }
+        return Ok((Some(url), Action::Update));
+    }
+    if !mode.applies() {
+        return Ok((None, Action::Create));
+    }
+    let mut create = sqs.create_queue().queue_name(name);
+    for (key, value) in attributes {
+        create = create.attributes(key.clone(), value);
+    }
+    let url = create
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateQueue", e))?
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    record.created(Created::Queue { url: url.clone() })?;
+    Ok((Some(url), Action::Create))
+}
+
+/// Redrive policies come back with numbers as numbers or strings; compare without spaces
+/// and quotes around numbers.
+fn normalize(value: &str) -> String {
+    value.replace([' ', '"'], "")
+}
+
+async fn arn(clients: &Clients, url: &str) -> Result<String, PierError> {
+    let output = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(Attribute::QueueArn)
+        .send()
+        .await
+        .map_err(|e| aws_error("GetQueueAttributes", e))?;
+    Ok(output
+        .attributes()
+        .and_then(|a| a.get(&Attribute::QueueArn))
+        .cloned()
+        .unwrap_or_default())
+}

@@ -1,0 +1,354 @@
+//! `pier setup aws` against moto: a plan changes nothing; an apply provisions everything
+//! (resuming once the certificate is validated); a second apply changes nothing; teardown
+//! removes exactly what setup made and leaves what was there before.
+
+use std::time::Duration;
+
+use pier_aws::setup::record::SetupRecord;
+use pier_aws::setup::{self, Action, Clients, Mode, SetupSpec, TaskRange};
+use pier_tests::Moto;
+
+fn spec() -> SetupSpec {
+    SetupSpec {
+        name: "pier".into(),
+        region: "us-east-1".into(),
+        bucket: "pier-sites-example-com".into(),
+        base_domain: "sites.example.com".into(),
+        builder_image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/pier-builder:0.1.0".into(),
+        proxy_image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/pier-proxy:0.1.0".into(),
+        proxy_tasks: TaskRange { min: 1, max: 4 },
+        builder_tasks: TaskRange { min: 0, max: 3 },
+        proxy_requests_per_task: 1000,
+        jobs_per_builder: 2,
+        log_retention_days: 14,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_own() {
+    let moto = Moto::start();
+    let clients = Clients::connect("us-east-1", Some(&moto.endpoint)).await;
+    // What the user had before: a zone for their domain, a bucket and a queue of their own.
+    let zone = moto.hosted_zone("example.com").await;
+    clients
+        .s3
+        .create_bucket()
+        .bucket("users-own-bucket")
+        .send()
+        .await
+        .unwrap();
+    clients
+        .sqs
+        .create_queue()
+        .queue_name("users-own-queue")
+        .send()
+        .await
+        .unwrap();
+
+    let records = tempfile::tempdir().unwrap();
+    let path = records.path().join("aws-pier-us-east-1.json");
+    let mut record = SetupRecord::open(&path, "pier", "us-east-1").unwrap();
+
+    // A plan creates nothing.
+    let plan = setup::run(&clients, &spec(), Mode::Plan, &mut record)
+        .await
+        .unwrap();
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.resource == "bucket" && c.action == Action::Create)
+    );
+    assert!(record.created.is_empty());
+    assert!(!moto.has_bucket("pier-sites-example-com").await);
+
+    // The first apply makes everything up to the certificate, which waits for validation.
+    let first = setup::run(&clients, &spec(), Mode::Apply, &mut record)
+        .await
+        .unwrap();
+    let waiting: Vec<_> = first
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Waiting)
+        .collect();
+    // moto validates certificates after MOTO_ACM_VALIDATION_WAIT (the kit sets 1 s): an
+    // apply racing that second may see it issued already, which is fine too.
+    assert!(waiting.len() <= 1, "{waiting:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = setup::run(&clients, &spec(), Mode::Apply, &mut record)
+        .await
+        .unwrap();
+    assert!(
+        second.changes.iter().all(|c| c.action != Action::Waiting),
+        "{:#?}",
+        second.changes
+    );
+    let out = &second.outputs;
+
+    // The bucket is private, encrypted and has its lifecycle rules.
+    let s3 = &clients.s3;
+    let block = s3
+        .get_public_access_block()
+        .bucket("pier-sites-example-com")
+        .send()
+        .await
+        .unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(block.block_public_acls(), Some(true));
+    assert_eq!(block.restrict_public_buckets(), Some(true));
+    assert!(
+        s3.get_bucket_encryption()
+            .bucket("pier-sites-example-com")
+            .send()
+            .await
+            .is_ok()
+    );
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("pier-sites-example-com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lifecycle.rules().len(), 3);
+
+    // The queue sends repeat failures to its dead-letter queue.
+    let attributes = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(out.queue_url.as_deref().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .unwrap();
+    let redrive =
+        &attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy];
+    assert!(redrive.contains("pier-builds-dead"), "{redrive}");
+
+    // The proxy role may only read the bucket.
+    let policy = clients
+        .iam
+        .get_role_policy()
+        .role_name("pier-proxy")
+        .policy_name("pier")
+        .send()
+        .await
+        .unwrap();
+    let document = policy.policy_document();
+    assert!(document.contains("s3%3AGetObject") || document.contains("s3:GetObject"));
+    assert!(!document.contains("PutObject"));
+
+    // ECS: the cluster, both task definitions, both services; the proxy sits behind the ALB.
+    let services = clients
+        .ecs
+        .describe_services()
+        .cluster("pier")
+        .services("pier-proxy")
+        .services("pier-builders")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(services.services().len(), 2);
+    let proxy = services
+        .services()
+        .iter()
+        .find(|s| s.service_name() == Some("pier-proxy"))
+        .unwrap();
+    assert_eq!(
+        proxy
+            .load_balancers()
+            .first()
+            .and_then(|b| b.target_group_arn()),
+        out.target_group_arn.as_deref()
+    );
+    let builder = clients
+        .ecs
+        .describe_task_definition()
+        .task_definition("pier-builder")
+        .send()
+        .await
+        .unwrap();
+    let container = &builder.task_definition().unwrap().container_definitions()[0];
+    assert_eq!(container.command(), ["worker"]);
+    assert!(
+        container
+            .environment()
+            .iter()
+            .any(|kv| kv.name() == Some("PIER_BUILD_QUEUE")
+                && kv.value() == out.queue_url.as_deref())
+    );
+    // The task's own output goes to CloudWatch, kept as long as asked.
+    let logging = container.log_configuration().expect("awslogs is set");
+    assert_eq!(logging.log_driver().as_str(), "awslogs");
+    let options = logging.options().unwrap();
+    assert_eq!(options["awslogs-group"], "/pier/pier");
+    assert_eq!(options["awslogs-stream-prefix"], "builder");
+    let groups = clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/pier/pier")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
+
+    // The balancer only takes traffic from CloudFront's prefix list.
+    let groups = clients
+        .ec2
+        .describe_security_groups()
+        .group_ids(out.balancer_group.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rules = groups.security_groups()[0].ip_permissions();
+    assert!(!rules.is_empty());
+    assert!(
+        rules
+            .iter()
+            .all(|r| r.ip_ranges().is_empty() && !r.prefix_list_ids().is_empty())
+    );
+
+    // Both services scale within the limits given.
+    let targets = clients
+        .scaling
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(targets.scalable_targets().len(), 2);
+
+    // CloudFront serves *.sites.example.com with the certificate; DNS points there.
+    let distribution = clients
+        .cloudfront
+        .get_distribution()
+        .id(out.distribution_id.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let config = distribution
+        .distribution()
+        .unwrap()
+        .distribution_config()
+        .unwrap();
+    assert_eq!(config.aliases().unwrap().items(), ["*.sites.example.com"]);
+    assert_eq!(
+        config.viewer_certificate().unwrap().acm_certificate_arn(),
+        out.certificate_arn.as_deref()
+    );
+    assert_eq!(
+        config.origins().unwrap().items()[0].domain_name(),
+        out.balancer_dns.as_deref().unwrap()
+    );
+    let dns = clients
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    let wildcard: Vec<_> = dns
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.name().replace("\\052", "*") == "*.sites.example.com.")
+        .collect();
+    assert_eq!(wildcard.len(), 2, "A and AAAA");
+    assert!(wildcard.iter().all(|r| r.alias_target().is_some_and(|a| {
+        a.dns_name().trim_end_matches('.') == out.distribution_domain.as_deref().unwrap()
+    })));
+
+    // A third run changes nothing.
+    let again = setup::run(&clients, &spec(), Mode::Apply, &mut record)
+        .await
+        .unwrap();
+    assert!(again.changed_nothing(), "{:#?}", again.changes);
+
+    // The record survives a restart (it is read back from disk) and drives the teardown.
+    let mut reopened = SetupRecord::open(&path, "pier", "us-east-1").unwrap();
+    assert_eq!(reopened.created, record.created);
+    setup::teardown(&clients, &mut reopened).await.unwrap();
+    assert!(reopened.created.is_empty());
+    assert!(!moto.has_bucket("pier-sites-example-com").await);
+    let groups = clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/pier/")
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty(), "{groups:?}");
+    assert!(
+        clients
+            .iam
+            .get_role()
+            .role_name("pier-proxy")
+            .send()
+            .await
+            .is_err()
+    );
+    let distributions = clients
+        .cloudfront
+        .list_distributions()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        distributions
+            .distribution_list()
+            .map(|l| l.items().is_empty())
+            .unwrap_or(true)
+    );
+    // What the user had is untouched.
+    assert!(moto.has_bucket("users-own-bucket").await);
+    clients
+        .sqs
+        .get_queue_url()
+        .queue_name("users-own-queue")
+        .send()
+        .await
+        .unwrap();
+    clients
+        .route53
+        .get_hosted_zone()
+        .id(&zone)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_domain_without_a_zone_in_the_account_says_what_to_create() {
+    let moto = Moto::start();
+    let clients = Clients::connect("us-east-1", Some(&moto.endpoint)).await;
+    let records = tempfile::tempdir().unwrap();
+    let mut record =
+        SetupRecord::open(&records.path().join("r.json"), "pier", "us-east-1").unwrap();
+    let report = setup::run(&clients, &spec(), Mode::Plan, &mut record)
+        .await
+        .unwrap();
+    let zone = report
+        .changes
+        .iter()
+        .find(|c| c.resource == "dns zone")
+        .unwrap();
+    assert_eq!(zone.action, Action::Waiting);
+    assert!(
+        zone.detail
+            .as_deref()
+            .unwrap()
+            .contains("create-hosted-zone")
+    );
+    let mut bad = spec();
+    bad.proxy_tasks = TaskRange { min: 3, max: 1 };
+    let error = setup::run(&clients, &bad, Mode::Plan, &mut record)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("3–1"), "{error}");
+    let mut bad = spec();
+    bad.log_retention_days = 10;
+    let error = setup::run(&clients, &bad, Mode::Plan, &mut record)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("cannot keep logs 10 days"),
+        "{error}"
+    );
+}

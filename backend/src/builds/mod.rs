@@ -1,0 +1,265 @@
+//! Builds: detect how a source tree builds, run its install and build with the project's
+//! environment (secrets masked in every log line), a time limit and cancel, then deploy the
+//! output through the deploy engine. Status changes and every output line go to the build's
+//! log ([`crate::logs`]), which is archived beside the deployment at the end. Nothing is
+//! deployed, let alone promoted, from a failed, timed-out or canceled build.
+
+pub mod archive;
+pub mod cache;
+pub mod detect;
+pub mod git;
+pub mod job;
+#[cfg(feature = "queue")]
+pub mod queue;
+pub mod runner;
+#[cfg(feature = "queue")]
+pub mod worker;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::deploy::{self, DeployOutcome, DeployRequest};
+use crate::error::PierError;
+use crate::logs::{BuildStatus, LogStream, LogWriter};
+use crate::manifest::Source;
+use crate::progress::Progress;
+use crate::store::Store;
+use detect::{BuildOverrides, BuildPlan, Step};
+use runner::{RunOptions, RunOutcome};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+    /// Masked in every log line.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The source tree; the build runs in it.
+    pub dir: PathBuf,
+    pub project: String,
+    pub production: bool,
+    pub overrides: BuildOverrides,
+    pub env: Vec<EnvVar>,
+    pub timeout: Duration,
+    pub source: Option<Source>,
+    /// Save the package manager's cache to the store and restore it next time. Worth it where
+    /// the disk starts empty (builder tasks); a machine's own cache is faster where it exists.
+    pub store_cache: bool,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The secrets a log writer for this build must mask.
+pub fn secrets(env: &[EnvVar]) -> Vec<String> {
+    env.iter()
+        .filter(|var| var.secret)
+        .map(|var| var.value.clone())
+        .collect()
+}
+
+/// Builds and deploys; the log writer's deployment id becomes the deployment's id.
+pub async fn build_and_deploy(
+    store: &dyn Store,
+    request: &BuildRequest,
+    log: &LogWriter,
+    cancel: &CancellationToken,
+    progress: &Progress,
+) -> Result<DeployOutcome, PierError> {
+    let result = run_build(store, request, log, cancel, progress).await;
+    conclude(store, log, result.as_ref().map(|_| ())).await;
+    result
+}
+
+/// Writes the terminal status for `result` and archives the whole log.
+pub(crate) async fn conclude(store: &dyn Store, log: &LogWriter, outcome: Result<(), &PierError>) {
+    match outcome {
+        Ok(_) => log.status(BuildStatus::Ready, None).await,
+        Err(PierError::BuildCanceled) => log.status(BuildStatus::Canceled, None).await,
+        Err(error) => {
+            log.status(BuildStatus::Failed, Some(error.to_string()))
+                .await
+        }
+    }
+    if let Err(error) = log.finish(store).await {
+        tracing::warn!(%error, "could not archive the build log");
+    }
+}
+
+pub(crate) async fn run_build(
+    store: &dyn Store,
+    request: &BuildRequest,
+    log: &LogWriter,
+    cancel: &CancellationToken,
+    progress: &Progress,
+) -> Result<DeployOutcome, PierError> {
+    let plan: BuildPlan = detect::detect(&request.dir, &request.overrides)?;
+    log.line(
+        LogStream::System,
+        &format!(
+            "Detected {:?}; output folder `{}`",
+            plan.framework, plan.output_dir
+        ),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + request.timeout;
+    let mut env: Vec<(String, String)> = request
+        .env
+        .iter()
+        .map(|var| (var.name.clone(), var.value.clone()))
+        .collect();
+    let cache_home = tempfile::tempdir().map_err(|source| PierError::Unreadable {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let cache = match (request.store_cache, plan.package_manager, &plan.install) {
+        (true, Some(manager), Some(_)) => {
+            restore_cache(store, &request.dir, manager, cache_home.path(), log).await
+        }
+        _ => None,
+    };
+    if let Some(cache) = &cache {
+        env.extend(cache.environment());
+    }
+    for (status, step) in [
+        (BuildStatus::Installing, &plan.install),
+        (BuildStatus::Building, &plan.build),
+    ] {
+        let Some(step) = step else { continue };
+        log.status(status, None).await;
+        log.line(LogStream::System, &format!("$ {}", step.display()))
+            .await;
+        let started = Instant::now();
+        let outcome = runner::run(
+            step,
+            RunOptions {
+                dir: &request.dir,
+                env: &env,
+                deadline,
+                cancel,
+                log,
+            },
+        )
+        .await
+        .map_err(|detail| PierError::BuildFailed {
+            step: step.display(),
+            detail,
+        })?;
+        check(step, outcome, request.timeout)?;
+        log.line(
+            LogStream::System,
+            &format!("Finished in {:.1} s", started.elapsed().as_secs_f64()),
+        )
+        .await;
+    }
+    let output = request.dir.join(&plan.output_dir);
+    if !output.is_dir() {
+        return Err(PierError::BuildFailed {
+            step: "output".into(),
+            detail: format!(
+                "the build left no `{}` folder; set the output folder in the project's settings",
+                plan.output_dir
+            ),
+        });
+    }
+    log.status(BuildStatus::Uploading, None).await;
+    let deploy_request = DeployRequest {
+        id: Some(log.deployment().to_string()),
+        source: Some(request.source.clone().unwrap_or_else(|| {
+            Source::Folder {
+                path: std::path::absolute(&request.dir)
+                    .unwrap_or_else(|_| request.dir.clone())
+                    .display()
+                    .to_string(),
+                host: None,
+            }
+        })),
+        ..DeployRequest::folder(output, Some(request.project.clone()), request.production)
+    };
+    let outcome = deploy::deploy(store, &deploy_request, progress).await?;
+    log.line(
+        LogStream::System,
+        &format!(
+            "Deployed {} files ({} new)",
+            outcome.summary.file_count, outcome.uploaded_blobs
+        ),
+    )
+    .await;
+    if let Some(cache) = &cache {
+        match cache.save(store).await {
+            Ok(0) => {}
+            Ok(bytes) => {
+                log.line(
+                    LogStream::System,
+                    &format!(
+                        "Saved the build cache ({:.1} MiB)",
+                        bytes as f64 / 1048576.0
+                    ),
+                )
+                .await
+            }
+            Err(error) => {
+                log.line(
+                    LogStream::System,
+                    &format!("warning: could not save the build cache: {error}"),
+                )
+                .await
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// A cache problem is never a build failure: the install just downloads everything.
+async fn restore_cache(
+    store: &dyn Store,
+    source: &std::path::Path,
+    manager: detect::PackageManager,
+    cache_home: &std::path::Path,
+    log: &LogWriter,
+) -> Option<cache::BuildCache> {
+    let found = cache::BuildCache::for_source(source, manager, cache_home.join("packages"));
+    let cache = match found {
+        Ok(Some(cache)) => cache,
+        Ok(None) => return None,
+        Err(error) => {
+            log.line(
+                LogStream::System,
+                &format!("warning: no build cache: {error}"),
+            )
+            .await;
+            return None;
+        }
+    };
+    let message = match cache.restore(store).await {
+        Ok(true) => "Restored the build cache for this lockfile".to_string(),
+        Ok(false) => "No build cache for this lockfile yet; it is saved after the build".into(),
+        Err(error) => format!("warning: could not restore the build cache: {error}"),
+    };
+    log.line(LogStream::System, &message).await;
+    Some(cache)
+}
+
+fn check(step: &Step, outcome: RunOutcome, timeout: Duration) -> Result<(), PierError> {
+    match outcome {
+        RunOutcome::Succeeded => Ok(()),
+        RunOutcome::Failed { code } => Err(PierError::BuildFailed {
+            step: step.display(),
+            detail: match code {
+                Some(code) => format!("it exited with status {code}"),
+                None => "it was killed by a signal".into(),
+            },
+        }),
+        RunOutcome::TimedOut => Err(PierError::BuildFailed {
+            step: step.display(),
+            detail: format!("it ran past the {} s time limit", timeout.as_secs()),
+        }),
+        RunOutcome::Canceled => Err(PierError::BuildCanceled),
+    }
+}
