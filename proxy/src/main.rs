@@ -71,10 +71,13 @@ async fn main() -> anyhow::Result<()> {
             .with_env_filter(filter)
             .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init();
     }
     let url = StoreUrl::parse(args.store.as_deref().expect("clap requires --store"))?;
-    let store = store::open(&url).await?;
+    let store = store::open_read_only(&url).await?;
     store
         .check()
         .await

@@ -11,6 +11,7 @@
 //!
 //! Tests talk to loopback only. Credentials are moto's fixed test values.
 
+pub mod containers;
 pub mod http;
 pub mod queues;
 pub mod spy;
@@ -155,6 +156,15 @@ impl Moto {
             last_error = format!("moto did not answer on port {port}");
         }
         panic!("{last_error}");
+    }
+
+    /// The SDK configuration that reaches this emulator with the test credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(TEST_REGION))
+            .endpoint_url(&self.endpoint)
+            .load()
+            .await
     }
 
     /// Whether the emulator holds a bucket of that name (HeadBucket answers).

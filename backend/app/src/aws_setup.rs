@@ -115,6 +115,8 @@ impl SetupForm {
             proxy_requests_per_task: 1000,
             jobs_per_builder: 2,
             log_retention_days: self.log_days,
+            job_visibility_secs: setup::DEFAULT_JOB_VISIBILITY_SECS,
+            redis_url: None,
         };
         spec.validate()?;
         Ok(spec)

@@ -21,6 +21,10 @@ fn spec() -> SetupSpec {
         proxy_requests_per_task: 1000,
         jobs_per_builder: 2,
         log_retention_days: 14,
+        job_visibility_secs: 90,
+        redis_url: Some(setup::secrets::SecretValue::new(
+            "redis://:builder-secret@cache.internal:6379",
+        )),
     }
 }
 
@@ -175,6 +179,86 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
             .any(|kv| kv.name() == Some("PIER_BUILD_QUEUE")
                 && kv.value() == out.queue_url.as_deref())
     );
+    // The builders run as the image's non-root user, with the queue settings setup made and
+    // the Redis URL as a Secrets Manager secret, never in the definition itself.
+    assert_eq!(container.user(), Some("10001:10001"));
+    let variable = |name: &str| {
+        container
+            .environment()
+            .iter()
+            .find(|kv| kv.name() == Some(name))
+            .and_then(|kv| kv.value())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        variable("PIER_BUILD_VISIBILITY_SECS").as_deref(),
+        Some("90")
+    );
+    assert_eq!(variable("PIER_BUILD_MAX_ATTEMPTS").as_deref(), Some("3"));
+    let definition_text = format!("{container:?}");
+    assert!(
+        !definition_text.contains("builder-secret"),
+        "{definition_text}"
+    );
+    let secret_arn = out.redis_secret_arn.clone().expect("setup made the secret");
+    assert_eq!(container.secrets()[0].name(), "PIER_REDIS_URL");
+    assert_eq!(container.secrets()[0].value_from(), secret_arn);
+    let stored = clients
+        .secrets
+        .get_secret_value()
+        .secret_id(&secret_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.secret_string(),
+        Some("redis://:builder-secret@cache.internal:6379")
+    );
+    let execution = clients
+        .iam
+        .get_role_policy()
+        .role_name("pier-execution")
+        .policy_name("pier")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        execution.policy_document().contains("GetSecretValue"),
+        "the execution role may read the secret: {}",
+        execution.policy_document()
+    );
+    let visibility = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(out.queue_url.as_deref().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        visibility.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
+        "90",
+        "the queue and the workers agree on the visibility timeout"
+    );
+    // The proxy: non-root, read-only root, and ECS's health check runs the binary itself.
+    let proxy_definition = clients
+        .ecs
+        .describe_task_definition()
+        .task_definition("pier-proxy")
+        .send()
+        .await
+        .unwrap();
+    let proxy_container = &proxy_definition
+        .task_definition()
+        .unwrap()
+        .container_definitions()[0];
+    assert_eq!(proxy_container.user(), Some("65532:65532"));
+    assert_eq!(proxy_container.readonly_root_filesystem(), Some(true));
+    assert_eq!(
+        proxy_container.health_check().unwrap().command(),
+        ["CMD", "/usr/local/bin/pier-proxy", "health"]
+    );
     // The task's own output goes to CloudWatch, kept as long as asked.
     let logging = container.log_configuration().expect("awslogs is set");
     assert_eq!(logging.log_driver().as_str(), "awslogs");
@@ -275,6 +359,16 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
         .await
         .unwrap();
     assert!(groups.log_groups().is_empty(), "{groups:?}");
+    assert!(
+        clients
+            .secrets
+            .describe_secret()
+            .secret_id(&secret_arn)
+            .send()
+            .await
+            .is_err(),
+        "teardown deletes the secret setup made"
+    );
     assert!(
         clients
             .iam

@@ -54,11 +54,11 @@ enum Command {
         /// Builds at once on this worker.
         #[arg(long, env = "PIER_BUILD_CONCURRENCY", default_value_t = 2)]
         concurrency: usize,
-        /// The queue's visibility timeout, in seconds.
-        #[arg(long, default_value_t = 120)]
+        /// The queue's visibility timeout, in seconds (setup's task definition sets it).
+        #[arg(long, env = "PIER_BUILD_VISIBILITY_SECS", default_value_t = 120)]
         visibility: u64,
-        /// The queue's maxReceiveCount.
-        #[arg(long, default_value_t = 3)]
+        /// The queue's maxReceiveCount (setup's task definition sets it).
+        #[arg(long, env = "PIER_BUILD_MAX_ATTEMPTS", default_value_t = 3)]
         max_attempts: u32,
         /// Seconds one receive waits for a job (long poll, at most 20).
         #[arg(long, default_value_t = 20)]
@@ -74,6 +74,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Escape codes are noise in CloudWatch and `docker logs`: colour only on a terminal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()).await {
         Ok(code) => code,

@@ -42,6 +42,15 @@ pub struct AwsArgs {
     /// Days CloudWatch keeps the tasks' own output (1, 3, 5, 7, 14, 30, 60, 90, … 3653).
     #[arg(long, default_value_t = setup::DEFAULT_LOG_RETENTION_DAYS)]
     log_days: i32,
+    /// Seconds a build job stays with the builder that took it before another may take it (a
+    /// builder that died gives its job back after this long).
+    #[arg(long, default_value_t = setup::DEFAULT_JOB_VISIBILITY_SECS)]
+    job_visibility_secs: u32,
+    /// The Redis the builders stream live logs to (redis:// or rediss://, e.g. ElastiCache);
+    /// kept in Secrets Manager, never in a file. Without it, logs are archived when a build
+    /// ends, and an earlier setup's URL stays in use.
+    #[arg(long, env = "PIER_BUILDER_REDIS_URL", hide_env_values = true)]
+    builder_redis_url: Option<String>,
     /// Where the setup record lives; defaults beside the config file.
     #[arg(long, hide = true)]
     record: Option<std::path::PathBuf>,
@@ -105,6 +114,11 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
         proxy_requests_per_task: args.proxy_requests_per_task,
         jobs_per_builder: args.jobs_per_builder,
         log_retention_days: args.log_days,
+        job_visibility_secs: args.job_visibility_secs,
+        redis_url: args
+            .builder_redis_url
+            .clone()
+            .map(setup::secrets::SecretValue::new),
     };
     let clients = Clients::connect(&region, None).await;
     let mut record = record::SetupRecord::open(&record_path(&args, &region), &spec.name, &region)?;

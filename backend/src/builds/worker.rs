@@ -151,6 +151,8 @@ async fn handle(
         }
     };
     let last_attempt = delivery.receive_count >= options.max_attempts;
+    // Operators (and the hosted-half test) tell which worker holds a job from this line.
+    tracing::info!(deployment = %job.deployment, attempt = delivery.receive_count, "building");
     match run_once(queue, &store, &logs, options, &delivery, &job, last_attempt).await {
         Ok(Finished::Deployed) => {
             stats.deployed.fetch_add(1, Ordering::Relaxed);

@@ -26,6 +26,8 @@ const LOCK_FILE: &str = ".lock";
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// Opened for reading only: nothing was created, and `check` asks only to list.
+    read_only: bool,
 }
 
 impl LocalStore {
@@ -39,6 +41,22 @@ impl LocalStore {
         std::fs::create_dir_all(root.join(TMP_DIR)).map_err(|e| StoreError::io(root, e))?;
         Ok(LocalStore {
             root: root.to_path_buf(),
+            read_only: false,
+        })
+    }
+
+    /// Opens an existing store folder for reading only (the proxy's way): creates nothing, so
+    /// a read-only mount or a folder owned by someone else serves as well as any.
+    pub fn open_read_only(root: &Path) -> Result<Self, StoreError> {
+        if !root.is_dir() {
+            return Err(StoreError::BadUrl {
+                url: root.display().to_string(),
+                reason: "there is no store folder there to read".into(),
+            });
+        }
+        Ok(LocalStore {
+            root: root.to_path_buf(),
+            read_only: true,
         })
     }
 
@@ -261,6 +279,20 @@ impl ReadStore for LocalStore {
     }
 
     async fn check(&self) -> Result<(), StoreError> {
+        if self.read_only {
+            let root = self.root.clone();
+            return blocking(move || {
+                std::fs::read_dir(&root)
+                    .map(drop)
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::PermissionDenied => StoreError::AccessDenied {
+                            target: root.display().to_string(),
+                        },
+                        _ => StoreError::io(root, e),
+                    })
+            })
+            .await;
+        }
         let probe = self.root.join(TMP_DIR);
         blocking(move || {
             tempfile::tempfile_in(&probe)
@@ -419,5 +451,36 @@ impl Store for LocalStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_only_open_creates_nothing_and_reads_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = LocalStore::open(dir.path()).unwrap();
+        writer
+            .put(
+                "domains/x.json",
+                Bytes::from_static(b"{}"),
+                PutOptions::json(),
+            )
+            .await
+            .unwrap();
+        std::fs::remove_dir(dir.path().join(TMP_DIR)).unwrap();
+
+        let reader = LocalStore::open_read_only(dir.path()).unwrap();
+        reader.check().await.expect("a readable folder passes");
+        let object = reader.get("domains/x.json").await.unwrap().unwrap();
+        assert_eq!(&object.body[..], b"{}");
+        assert!(
+            !dir.path().join(TMP_DIR).exists(),
+            "reading never makes the writers' temp folder"
+        );
+        let missing = LocalStore::open_read_only(&dir.path().join("absent"));
+        assert!(matches!(missing, Err(StoreError::BadUrl { .. })));
     }
 }

@@ -153,6 +153,15 @@ pub async fn list_all(store: &dyn ReadStore, prefix: &str) -> Result<Vec<ObjectM
     }
 }
 
+/// Opens the store a URL names for reading only: a folder store is not created or written
+/// (no `.tmp`), so it may be a read-only mount.
+pub async fn open_read_only(url: &StoreUrl) -> Result<DynReadStore, StoreError> {
+    Ok(match url {
+        StoreUrl::Local(path) => Arc::new(local::LocalStore::open_read_only(path)?),
+        StoreUrl::S3 { .. } => open(url).await?,
+    })
+}
+
 /// Opens the store a URL names.
 pub async fn open(url: &StoreUrl) -> Result<DynStore, StoreError> {
     Ok(match url {

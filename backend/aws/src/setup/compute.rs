@@ -2,15 +2,19 @@
 //! - `<name>-builder` runs `pier-builder worker` (the service takes jobs from the build queue);
 //!   a one-off ECS build runs the same definition with the command overridden to `run`.
 //! - `<name>-proxy` runs the edge proxy on :8080 with its health port on :9090, behind the
-//!   load balancer.
+//!   load balancer, on a read-only root file system, with ECS's health check running the
+//!   binary's own `pier-proxy health` (its image has no shell).
+//!
+//! Both run as the images' non-root users; the builders get the Redis URL from Secrets
+//! Manager (`secrets`), never as plain environment.
 //!
 //! A definition is registered again only when what Pier sets (image, command, environment,
 //! size, roles) differs from the latest revision, so a re-run changes nothing.
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, KeyValuePair,
-    LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode,
-    PortMapping, TransportProtocol,
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, HealthCheck,
+    KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration,
+    NetworkMode, PortMapping, Secret, TransportProtocol,
 };
 
 use crate::setup::network::{HEALTH_PORT, PROXY_PORT};
@@ -21,6 +25,15 @@ use pier_core::error::PierError;
 pub const BUILDER_CONTAINER: &str = "builder";
 pub const PROXY_CONTAINER: &str = "proxy";
 
+/// The images' own non-root users (`proxy/Dockerfile`: distroless's `nonroot`;
+/// `backend/builder/Dockerfile`: `pier`), stated again so ECS never runs either as root even
+/// with another image.
+pub const PROXY_USER: &str = "65532:65532";
+pub const BUILDER_USER: &str = "10001:10001";
+
+/// ECS's health check for the proxy: the binary asks its own admin listener.
+pub const PROXY_HEALTH_CHECK: [&str; 3] = ["CMD", "/usr/local/bin/pier-proxy", "health"];
+
 struct TaskShape {
     family: String,
     container: &'static str,
@@ -30,6 +43,12 @@ struct TaskShape {
     cpu: &'static str,
     memory: i32,
     ports: Vec<i32>,
+    user: &'static str,
+    /// ECS's `healthCheck.command`, when the container has one.
+    health_check: Option<Vec<String>>,
+    read_only_root: bool,
+    /// `(variable, secret ARN)`: resolved by ECS at task start with the execution role.
+    secrets: Vec<(String, String)>,
     task_role: Option<String>,
     /// `awslogs` options: the group, the region, and the container's name as stream prefix.
     log_options: Option<Vec<(String, String)>>,
@@ -110,10 +129,31 @@ pub async fn ensure_cluster_and_tasks(
                 out.queue_url.clone().unwrap_or_default(),
             ),
             ("AWS_REGION".into(), spec.region.clone()),
+            (
+                "PIER_BUILD_VISIBILITY_SECS".into(),
+                spec.job_visibility_secs.to_string(),
+            ),
+            (
+                "PIER_BUILD_MAX_ATTEMPTS".into(),
+                crate::setup::work_queue::MAX_RECEIVES.to_string(),
+            ),
         ],
         cpu: "1024",
         memory: 2048,
         ports: Vec::new(),
+        user: BUILDER_USER,
+        health_check: None,
+        read_only_root: false,
+        secrets: out
+            .redis_secret_arn
+            .iter()
+            .map(|arn| {
+                (
+                    crate::setup::secrets::REDIS_URL_VARIABLE.to_string(),
+                    arn.clone(),
+                )
+            })
+            .collect(),
         task_role: out.builder_role_arn.clone(),
         log_options: log_options(out, spec, BUILDER_CONTAINER),
     };
@@ -131,6 +171,10 @@ pub async fn ensure_cluster_and_tasks(
         cpu: "512",
         memory: 1024,
         ports: vec![PROXY_PORT, HEALTH_PORT],
+        user: PROXY_USER,
+        health_check: Some(PROXY_HEALTH_CHECK.iter().map(|s| s.to_string()).collect()),
+        read_only_root: true,
+        secrets: Vec::new(),
         task_role: out.proxy_role_arn.clone(),
         log_options: log_options(out, spec, PROXY_CONTAINER),
     };
@@ -187,8 +231,27 @@ async fn task_definition(
             options.sort();
             options
         });
+        let mut secrets: Vec<(String, String)> = container
+            .map(|c| {
+                c.secrets()
+                    .iter()
+                    .map(|s| (s.name().to_string(), s.value_from().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        secrets.sort();
+        let health_check = container
+            .and_then(|c| c.health_check())
+            .map(|h| h.command().to_vec());
         definition.status().map(|s| s.as_str()) == Some("ACTIVE")
             && logging == shape.log_options
+            && container.and_then(|c| c.user()) == Some(shape.user)
+            && health_check == shape.health_check
+            && container
+                .and_then(|c| c.readonly_root_filesystem())
+                .unwrap_or(false)
+                == shape.read_only_root
+            && secrets == shape.secrets
             && container.and_then(|c| c.image()) == Some(shape.image.as_str())
             && container.map(|c| c.command().to_vec()).unwrap_or_default() == shape.command
             && environment == wanted
@@ -218,6 +281,31 @@ async fn task_definition(
         .essential(true)
         // ECS accepts Fargate tasks without it, but some emulators do not.
         .memory(shape.memory)
+        .user(shape.user)
+        .readonly_root_filesystem(shape.read_only_root)
+        .set_health_check(shape.health_check.as_ref().map(|command| {
+            HealthCheck::builder()
+                .set_command(Some(command.clone()))
+                .interval(30)
+                .timeout(5)
+                .retries(3)
+                .start_period(10)
+                .build()
+                .expect("the command is set")
+        }))
+        .set_secrets((!shape.secrets.is_empty()).then(|| {
+            shape
+                .secrets
+                .iter()
+                .map(|(name, arn)| {
+                    Secret::builder()
+                        .name(name)
+                        .value_from(arn)
+                        .build()
+                        .expect("name and valueFrom are set")
+                })
+                .collect()
+        }))
         .set_command((!shape.command.is_empty()).then(|| shape.command.clone()))
         .set_environment(Some(
             shape

@@ -1,6 +1,6 @@
 //! IAM roles for the hosted half, each with only what it needs:
 //! - `<name>-execution`: lets ECS pull images and write container logs (AWS's managed task
-//!   execution policy);
+//!   execution policy) and read the builders' secret when there is one (only that secret);
 //! - `<name>-proxy`: read-only on the store bucket (the proxy never writes);
 //! - `<name>-builder`: reads the store, writes only under the keys a deploy writes (blobs,
 //!   deployments, projects, previews, leases, logs, the build cache), and takes jobs from the
@@ -53,6 +53,17 @@ pub fn proxy_policy(bucket: &str) -> Value {
     })
 }
 
+/// What the execution role may read besides the managed policy: the one secret ECS resolves
+/// into the builders' environment at task start.
+pub fn execution_secrets_policy(secret_arn: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn }
+        ]
+    })
+}
+
 pub fn builder_policy(bucket: &str, queue_arn: &str) -> Value {
     let writes: Vec<String> = BUILDER_WRITES
         .iter()
@@ -90,7 +101,9 @@ pub async fn ensure(
     let (arn, change) = role(
         clients,
         &spec.resource("execution"),
-        None,
+        out.redis_secret_arn
+            .as_deref()
+            .map(execution_secrets_policy),
         Some(EXECUTION_POLICY),
         mode,
         record,

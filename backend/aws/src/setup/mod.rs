@@ -7,7 +7,7 @@
 //! resumed by running it again, and `pier teardown aws` deletes exactly what setup created,
 //! in reverse order, and nothing that was there before.
 //!
-//! Steps, in order: the store bucket, the build queues, IAM roles, the network (default VPC,
+//! Steps, in order: the store bucket, the build queues, the builders' secrets, IAM roles, the network (default VPC,
 //! security groups), the tasks' log group, the ECS cluster and task definitions, the load balancer, the ECS services,
 //! auto-scaling, the certificate, the CloudFront distribution, and the wildcard DNS record.
 
@@ -18,7 +18,9 @@ pub mod logging;
 pub mod network;
 pub mod record;
 pub mod scaling;
+pub mod secrets;
 pub mod storage;
+pub mod teardown;
 pub mod work_queue;
 
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -54,12 +56,28 @@ pub struct SetupSpec {
     /// How long CloudWatch keeps the tasks' own output (one of [`logging::RETENTION_DAYS`]).
     #[serde(default = "default_log_retention_days")]
     pub log_retention_days: i32,
+    /// How long a build job stays hidden from other builders after one takes it: the queue's
+    /// visibility timeout, and the builders' heartbeat period (half of it) through their task
+    /// definition, so the two cannot drift apart. A job whose builder died is built again
+    /// after this long.
+    #[serde(default = "default_job_visibility_secs")]
+    pub job_visibility_secs: u32,
+    /// The Redis URL builders stream live logs to; it goes into Secrets Manager, never into
+    /// the task definition, the record or any output.
+    #[serde(skip)]
+    pub redis_url: Option<secrets::SecretValue>,
 }
 
 pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
 
 fn default_log_retention_days() -> i32 {
     DEFAULT_LOG_RETENTION_DAYS
+}
+
+pub const DEFAULT_JOB_VISIBILITY_SECS: u32 = 120;
+
+fn default_job_visibility_secs() -> u32 {
+    DEFAULT_JOB_VISIBILITY_SECS
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +110,22 @@ impl SetupSpec {
                     range.min, range.max
                 )));
             }
+        }
+        if !(10..=43_200).contains(&self.job_visibility_secs) {
+            return Err(bad(format!(
+                "a build job's visibility of {} s is outside SQS's range for Pier: give 10 to \
+                 43200 seconds (12 hours)",
+                self.job_visibility_secs
+            )));
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+        {
+            return Err(bad(
+                "the Redis URL must start with redis:// or rediss:// (rediss:// for TLS, as \
+                 ElastiCache with encryption in transit needs)"
+                    .into(),
+            ));
         }
         if !logging::RETENTION_DAYS.contains(&self.log_retention_days) {
             return Err(bad(format!(
@@ -192,6 +226,7 @@ pub struct Clients {
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
@@ -207,8 +242,10 @@ impl Clients {
     ) -> Clients {
         let config = pier_core::aws::load_as(profile, endpoint, Some(region)).await;
         let global = pier_core::aws::load_as(profile, endpoint, Some("us-east-1")).await;
+        // Any custom endpoint (the flag, or AWS_ENDPOINT_URL as the SDK reads it) is an
+        // emulator or an S3-compatible server, which wants path-style addressing.
         let s3 = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(endpoint.is_some())
+            .force_path_style(config.endpoint_url().is_some())
             .build();
         Clients {
             s3: aws_sdk_s3::Client::from_conf(s3),
@@ -222,6 +259,7 @@ impl Clients {
             cloudfront: aws_sdk_cloudfront::Client::new(&global),
             route53: aws_sdk_route53::Client::new(&global),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
         }
     }
 }
@@ -240,6 +278,9 @@ pub struct Outputs {
     pub subnets: Vec<String>,
     #[serde(default)]
     pub log_group: Option<String>,
+    /// The Secrets Manager secret holding the builders' Redis URL, when there is one.
+    #[serde(default)]
+    pub redis_secret_arn: Option<String>,
     pub balancer_group: Option<String>,
     pub task_group: Option<String>,
     pub cluster_arn: Option<String>,
@@ -297,6 +338,7 @@ pub async fn run_reporting(
     };
     note(storage::ensure(clients, spec, mode, record, out).await?);
     note(work_queue::ensure(clients, spec, mode, record, out).await?);
+    note(secrets::ensure(clients, spec, mode, record, out).await?);
     note(iam::ensure(clients, spec, mode, record, out).await?);
     note(network::ensure(clients, spec, mode, record, out).await?);
     note(logging::ensure(clients, spec, mode, record, out).await?);
@@ -342,7 +384,7 @@ pub async fn teardown(
     clients: &Clients,
     record: &mut SetupRecord,
 ) -> Result<Vec<Change>, PierError> {
-    record::teardown(clients, record).await
+    teardown::teardown(clients, record).await
 }
 
 /// An SDK error as one line, for [`PierError::Aws`].

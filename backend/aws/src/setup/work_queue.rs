@@ -1,7 +1,8 @@
 //! The SQS build queue and its dead-letter queue. Jobs are encrypted at rest (SQS-managed
 //! SSE); a job taken three times without finishing moves to the dead-letter queue, which keeps
-//! it 14 days for an operator to look at. The visibility timeout matches the builder worker's
-//! heartbeat ([`pier_core::builds::worker`]).
+//! it 14 days for an operator to look at. The visibility timeout is the spec's
+//! `job_visibility_secs`, which the builder task definition also hands the workers for their
+//! heartbeat ([`pier_core::builds::worker`]), so the two agree by construction.
 
 use aws_sdk_sqs::types::QueueAttributeName as Attribute;
 
@@ -9,7 +10,6 @@ use crate::setup::record::{Created, SetupRecord};
 use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
 use pier_core::error::PierError;
 
-pub const VISIBILITY_SECS: u32 = 120;
 pub const MAX_RECEIVES: u32 = 3;
 
 pub async fn ensure(
@@ -40,7 +40,10 @@ pub async fn ensure(
     };
     let name = spec.resource("builds");
     let mut attributes = vec![
-        (Attribute::VisibilityTimeout, VISIBILITY_SECS.to_string()),
+        (
+            Attribute::VisibilityTimeout,
+            spec.job_visibility_secs.to_string(),
+        ),
         (Attribute::ReceiveMessageWaitTimeSeconds, "20".to_string()),
         (Attribute::SqsManagedSseEnabled, "true".to_string()),
     ];
