@@ -10,6 +10,8 @@ PIER_SETUP_TESTS=1 source tests/scripts/setup.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
+echo "== actionlint (.github/workflows)"
+bash tests/scripts/actionlint.sh
 # Clippy lints while the tests compile: clippy-driver wraps rustc for the workspace's own
 # crates only (RUSTC_WORKSPACE_WRAPPER, what `cargo clippy` itself sets), so every dependency
 # is compiled once, for the tests, instead of once in check mode for clippy and again for the

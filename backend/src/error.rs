@@ -80,6 +80,10 @@ impl StoreError {
     }
 }
 
+/// The error a one-line message was made from (an SDK or queue failure), kept as the message's
+/// `source()` so logs and `{:#}` show the whole chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything the engine can report to a user.
 #[derive(Debug, thiserror::Error)]
 pub enum PierError {
@@ -134,12 +138,19 @@ pub enum PierError {
     #[error("the source folder `{}` packs to {} MiB, over the 512 MiB limit", path.display(), bytes / (1024 * 1024))]
     SourceTooLarge { path: PathBuf, bytes: u64 },
     #[error("the build queue `{queue}` failed: {detail}")]
-    Queue { queue: String, detail: String },
+    Queue {
+        queue: String,
+        detail: String,
+        #[source]
+        source: Option<Cause>,
+    },
     #[error("AWS {call} failed: {code} {detail}")]
     Aws {
         call: String,
         code: String,
         detail: String,
+        #[source]
+        source: Option<Cause>,
     },
     #[error("the setup settings are invalid: {detail}")]
     BadSetup { detail: String },
@@ -147,6 +158,10 @@ pub enum PierError {
     BadJob { detail: String },
     #[error("remote builds need {what}")]
     RemoteBuildsNotSetUp { what: String },
+    /// The hosted half's images could not be copied (pier-aws's image mirror); the hint is the
+    /// mirror's own.
+    #[error("the images could not be copied: {detail}")]
+    Image { detail: String, hint: &'static str },
 }
 
 impl PierError {
@@ -218,6 +233,7 @@ impl PierError {
                 }
             },
             PierError::BadSetup { .. } => "run `pier setup aws --help` for the settings",
+            PierError::Image { hint, .. } => hint,
             PierError::BadJob { .. } => {
                 "the job was not made by this version of Pier; start the build again with `pier deploy`"
             }

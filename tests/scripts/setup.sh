@@ -27,6 +27,11 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   command -v WebKitWebDriver >/dev/null 2>&1 || need_packages+=(webkit2gtk-driver)
   # OS notifications are checked on a private session bus.
   command -v dbus-daemon >/dev/null 2>&1 || need_packages+=(dbus-daemon)
+  # The image mirror's tests: real registries (one behind htpasswd, as ECR answers), and
+  # skopeo, which puts images in and reads them back (and is the mirror benchmark's peer).
+  [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
+  command -v htpasswd >/dev/null 2>&1 || need_packages+=(apache2-utils)
+  command -v skopeo >/dev/null 2>&1 || need_packages+=(skopeo)
 fi
 if [ "${#need_packages[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_packages[*]}"

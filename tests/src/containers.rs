@@ -74,6 +74,15 @@ impl Engine {
         command
     }
 
+    /// What a program needs to use this engine as `pier images build` would: its socket, and
+    /// the client that builds with BuildKit.
+    pub fn client_environment(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DOCKER_HOST", self.host.clone()),
+            ("PIER_CONTAINER_ENGINE", self.client.display().to_string()),
+        ]
+    }
+
     /// Runs a docker command to the end; `Err` carries its stderr.
     pub fn run(&self, args: &[&str]) -> Result<String, String> {
         let output = self.docker().args(args).output().expect("docker runs");

@@ -14,6 +14,7 @@
 pub mod containers;
 pub mod http;
 pub mod queues;
+pub mod registry;
 pub mod spy;
 
 use std::net::TcpListener;

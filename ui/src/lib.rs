@@ -245,9 +245,15 @@ fn App() -> impl IntoView {
             </nav>
             <main>
                 {move || ctx.error.get().map(|error| view! {
-                    <div class="banner error" id="error-banner">
+                    <div class="banner error" id="error-banner" data-code=error.code.clone()>
                         <div><strong>{error.message.clone()}</strong></div>
                         <div class="hint">{error.hint.clone()}</div>
+                        {error.wants_settings().then(|| view! {
+                            <button class="link" id="error-open-settings" on:click=move |_| {
+                                ctx.error.set(None);
+                                ctx.screen.set(Screen::Settings);
+                            }>"Open Settings"</button>
+                        })}
                         <button class="link" on:click=move |_| ctx.error.set(None)>"Dismiss"</button>
                     </div>
                 })}

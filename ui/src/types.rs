@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 pub struct UserError {
     pub message: String,
     pub hint: String,
+    /// The engine's stable error code (`expired_credentials`, `no_such_bucket`, `app`).
+    #[serde(default)]
+    pub code: String,
 }
 
 impl UserError {
@@ -14,7 +17,16 @@ impl UserError {
         UserError {
             message: format!("The app could not talk to its engine: {detail}"),
             hint: "restart Pier; if it happens again, report it with this message".into(),
+            code: "internal".into(),
         }
+    }
+
+    /// Whether the fix is in Settings (the AWS profile or credentials).
+    pub fn wants_settings(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "expired_credentials" | "no_credentials" | "bad_credentials" | "access_denied"
+        )
     }
 }
 

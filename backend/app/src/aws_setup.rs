@@ -102,8 +102,8 @@ impl SetupForm {
             region,
             bucket,
             base_domain,
-            builder_image: setup::BUILDER_IMAGE.into(),
-            proxy_image: setup::PROXY_IMAGE.into(),
+            builder_image: setup::default_builder_image(),
+            proxy_image: setup::default_proxy_image(),
             proxy_tasks: TaskRange {
                 min: self.proxy_min,
                 max: self.proxy_max,
@@ -117,6 +117,8 @@ impl SetupForm {
             log_retention_days: self.log_days,
             job_visibility_secs: setup::DEFAULT_JOB_VISIBILITY_SECS,
             redis_url: None,
+            images: setup::ImageSource::Mirror,
+            cpu_architecture: setup::DEFAULT_CPU_ARCHITECTURE.into(),
         };
         spec.validate()?;
         Ok(spec)

@@ -85,13 +85,20 @@ fn new_job_id() -> String {
 
 pub fn spawn(app: App, dir: PathBuf, project: Option<String>) -> String {
     let job = new_job_id();
+    // Registered before the task first runs, so a cancel sent right after the drop is kept.
+    let cancel = app.register_job(&job);
     let job_id = job.clone();
-    tokio::spawn(async move { run(app, job_id, dir, project).await });
+    tokio::spawn(async move { run(app, job_id, dir, project, cancel).await });
     job
 }
 
-async fn run(app: App, job: String, dir: PathBuf, project: Option<String>) {
-    let cancel = app.register_job(&job);
+async fn run(
+    app: App,
+    job: String,
+    dir: PathBuf,
+    project: Option<String>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
     run_job(&app, &job, dir, project, &cancel).await;
     app.forget_job(&job);
 }
@@ -163,6 +170,24 @@ async fn run_job(
             }
         })
     };
+    // A build's log exists, with its Queued status, before the window first hears the
+    // deployment's id: a follow started at once finds it.
+    let build_log = match &deployment {
+        Some(id) => {
+            let (live, warning) = target.build_logs().await;
+            let log = LogWriter::new(id, live.as_backend(), Vec::new());
+            log.status(BuildStatus::Queued, None).await;
+            if let Some(warning) = warning {
+                log.line(
+                    LogStream::System,
+                    &format!("warning: {warning}; {}", warning.hint),
+                )
+                .await;
+            }
+            Some(log)
+        }
+        None => None,
+    };
     let first = meter.lock().expect("not poisoned").0.snapshot().clone();
     events.emit(AppEvent::DeployProgress(first));
     let status = if deployment.is_some() {
@@ -182,18 +207,8 @@ async fn run_job(
         project: Some(project.clone()),
     });
 
-    let result: Result<DeployOutcome, PierError> = match &deployment {
-        Some(id) => {
-            let (live, warning) = target.build_logs().await;
-            let log = LogWriter::new(id, live.as_backend(), Vec::new());
-            log.status(BuildStatus::Queued, None).await;
-            if let Some(warning) = warning {
-                log.line(
-                    LogStream::System,
-                    &format!("warning: {warning}; {}", warning.hint),
-                )
-                .await;
-            }
+    let result: Result<DeployOutcome, PierError> = match &build_log {
+        Some(log) => {
             let request = BuildRequest {
                 dir: dir.clone(),
                 project: project.clone(),
@@ -204,7 +219,7 @@ async fn run_job(
                 source: None,
                 store_cache: false,
             };
-            builds::build_and_deploy(target.store.as_ref(), &request, &log, cancel, &progress).await
+            builds::build_and_deploy(target.store.as_ref(), &request, log, cancel, &progress).await
         }
         None => {
             let request = DeployRequest::folder(&dir, Some(project.clone()), false);

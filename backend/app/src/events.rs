@@ -109,6 +109,10 @@ pub struct UserError {
     pub message: String,
     /// What to do next.
     pub hint: String,
+    /// What went wrong, for the window to act on (`expired_credentials` offers Settings):
+    /// the engine error's variant in snake_case (`no_such_bucket`), through any wrapper, or
+    /// `app` for the app's own checks. Stable as long as the variant's name is.
+    pub code: String,
 }
 
 impl UserError {
@@ -116,25 +120,64 @@ impl UserError {
         UserError {
             message: message.into(),
             hint: hint.into(),
+            code: "app".into(),
         }
+    }
+
+    fn of<E: std::fmt::Display + std::fmt::Debug>(error: &E, hint: &str) -> UserError {
+        UserError {
+            message: capitalized(&error.to_string()),
+            hint: hint.to_string(),
+            code: error_code(&format!("{error:?}")),
+        }
+    }
+}
+
+/// The innermost error variant's name in a `Debug` rendering, in snake_case:
+/// `Store(NoSuchBucket { bucket: "x" })` → `no_such_bucket`. Wrappers (`Core(…)`, `Store(…)`)
+/// are looked through, so the code names the cause.
+fn error_code(debug: &str) -> String {
+    const WRAPPERS: [&str; 5] = ["Core", "Store", "SiteConfig", "Detect", "Domain"];
+    let mut rest = debug;
+    loop {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let after = &rest[name.len()..];
+        if WRAPPERS.contains(&name.as_str())
+            && let Some(inner) = after.strip_prefix('(')
+            && inner.starts_with(|c: char| c.is_ascii_uppercase())
+        {
+            rest = inner;
+            continue;
+        }
+        let mut code = String::new();
+        for (index, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && index > 0 {
+                code.push('_');
+            }
+            code.push(c.to_ascii_lowercase());
+        }
+        return if code.is_empty() { "app".into() } else { code };
     }
 }
 
 impl From<PierError> for UserError {
     fn from(error: PierError) -> UserError {
-        UserError::new(capitalized(&error.to_string()), error.hint())
+        UserError::of(&error, error.hint())
     }
 }
 
 impl From<StoreError> for UserError {
     fn from(error: StoreError) -> UserError {
-        UserError::new(capitalized(&error.to_string()), error.hint())
+        UserError::of(&error, error.hint())
     }
 }
 
 impl From<DomainError> for UserError {
     fn from(error: DomainError) -> UserError {
-        UserError::new(capitalized(&error.to_string()), error.hint())
+        UserError::of(&error, error.hint())
     }
 }
 
@@ -143,5 +186,29 @@ fn capitalized(sentence: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_name_the_cause_through_wrappers() {
+        let missing = PierError::Store(StoreError::NoSuchBucket {
+            bucket: "sites".into(),
+        });
+        let error = UserError::from(missing);
+        assert_eq!(error.code, "no_such_bucket");
+        assert_eq!(error.message, "The bucket `sites` does not exist");
+        assert_eq!(
+            UserError::from(PierError::Store(StoreError::ExpiredCredentials)).code,
+            "expired_credentials"
+        );
+        assert_eq!(
+            UserError::from(DomainError::Core(PierError::BuildCanceled)).code,
+            "build_canceled"
+        );
+        assert_eq!(UserError::new("x", "y").code, "app");
     }
 }

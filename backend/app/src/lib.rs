@@ -338,9 +338,13 @@ impl App {
         )
     }
 
-    /// Stops watches and follows; deployments already made are untouched.
+    /// Stops watches, follows and running deploy jobs (a build with its process tree); deployments
+    /// already made are untouched, and a deploy stopped half way leaves nothing listed.
     pub fn shutdown(&self) {
         self.inner.watches.stop_all();
         self.inner.follow.stop();
+        for cancel in self.inner.cancels.lock().expect("not poisoned").values() {
+            cancel.cancel();
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! records) so 10,000 lines a second cost the window a few updates a second, not 10,000,
 //! and no one update holds a frame for long (a 1,000-record first batch took 59 ms).
 //! Following resumes after any `seq`, so a window that reconnects asks for what it lacks and
-//! never loses or repeats a line; the core's follower retries a live source that hiccups.
+//! never loses or repeats a line; the core's follower retries a live source that hiccups. A
+//! build logged in the app (Redis was down when it started) is followed in the app.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -26,9 +27,15 @@ impl Follower {
     /// Follows `deployment` from just after `after`, replacing any follow in progress.
     pub fn start(&self, target: &Target, events: EventSink, deployment: String, after: u64) {
         self.stop();
-        let live = target.live().as_live();
+        // A build that ran while Redis was down logged in the app: it is followed there.
+        let logged_in_app = target.memory_logs.has(&deployment);
+        let live = if logged_in_app {
+            pier_core::logs::LiveAndBackend::as_live(target.memory_logs.clone())
+        } else {
+            target.live().as_live()
+        };
         let store = target.store.clone();
-        let redis = target.redis.clone();
+        let redis = target.redis.clone().filter(|_| !logged_in_app);
         let task = tokio::spawn(async move {
             if let Some(redis) = &redis
                 && let Err(error) = redis.check().await

@@ -25,6 +25,9 @@ fn spec() -> SetupSpec {
         redis_url: Some(setup::secrets::SecretValue::new(
             "redis://:builder-secret@cache.internal:6379",
         )),
+        images: setup::ImageSource::Mirror,
+        // Graviton tasks: the task definitions must say so.
+        cpu_architecture: "ARM64".into(),
     }
 }
 
@@ -172,6 +175,25 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
         .unwrap();
     let container = &builder.task_definition().unwrap().container_definitions()[0];
     assert_eq!(container.command(), ["worker"]);
+    // Graviton, as asked; and an image not pinned by digest is used as given, not copied.
+    assert_eq!(
+        builder
+            .task_definition()
+            .unwrap()
+            .runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map(|a| a.as_str()),
+        Some("ARM64")
+    );
+    assert_eq!(container.image(), Some(spec().builder_image.as_str()));
+    assert!(
+        second
+            .changes
+            .iter()
+            .any(|c| c.resource == "image" && c.name == "builder" && c.action == Action::Exists),
+        "{:#?}",
+        second.changes
+    );
     assert!(
         container
             .environment()

@@ -99,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         command: domains_cmd::DomainsCommand,
     },
+    /// The hosted half's container images: `build` makes them with the local Docker or Podman.
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
     /// Delete stored files that no deployment uses.
     Gc {
         /// Report what would be deleted, delete nothing.
@@ -116,6 +121,20 @@ enum SetupTarget {
         plan: bool,
         #[command(flatten)]
         args: setup_cmd::AwsArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImagesCommand {
+    /// Build the proxy and builder images here (and push them with --push).
+    Build {
+        #[command(flatten)]
+        args: commands::images::BuildArgs,
+    },
+    /// Copy an image pinned by digest from one registry to another, with no container engine.
+    Mirror {
+        #[command(flatten)]
+        args: commands::images::MirrorArgs,
     },
 }
 
@@ -152,6 +171,16 @@ async fn main() -> ExitCode {
                     error
                         .downcast_ref::<pier_aws::domain_wizard::DomainError>()
                         .map(|e| e.hint())
+                })
+                .or_else(|| {
+                    error
+                        .downcast_ref::<pier_aws::image_build::ImageBuildError>()
+                        .map(|e| e.hint())
+                })
+                .or_else(|| {
+                    error
+                        .downcast_ref::<pier_aws::images::ImageError>()
+                        .map(|e| e.hint())
                 });
             if json {
                 println!("{}", json!({ "error": format!("{error:#}"), "hint": hint }));
@@ -175,6 +204,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Teardown {
             target: TeardownTarget::Aws { args },
         } => return setup_cmd::teardown(args, cli.json).await,
+        Command::Images {
+            command: ImagesCommand::Build { args },
+        } => return commands::images::build(args, cli.json),
+        Command::Images {
+            command: ImagesCommand::Mirror { args },
+        } => return commands::images::mirror(args, cli.json).await,
         _ => {}
     }
     let file = ConfigFile::load(&config_path())?;
@@ -204,7 +239,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { port, listen } => {
             commands::serve::run(store, &settings, port, listen).await
         }
-        Command::Setup { .. } | Command::Teardown { .. } => unreachable!("handled above"),
+        Command::Setup { .. } | Command::Teardown { .. } | Command::Images { .. } => {
+            unreachable!("handled above")
+        }
         Command::Domains { command } => domains_cmd::run(store, out.json, command).await,
         Command::Gc { dry_run } => commands::gc::run(&store, &out, dry_run).await,
     }

@@ -21,12 +21,20 @@ pub struct AwsArgs {
     /// The prefix of every resource name.
     #[arg(long, default_value = "pier")]
     name: String,
-    /// The builder image (built from backend/builder/Dockerfile, pushed to your registry).
-    #[arg(long, default_value = setup::BUILDER_IMAGE)]
-    builder_image: String,
-    /// The proxy image (built from proxy/Dockerfile, pushed to your registry).
-    #[arg(long, default_value = setup::PROXY_IMAGE)]
-    proxy_image: String,
+    /// The builder image; defaults to this release's, pinned by digest. One pinned by digest
+    /// (registry/repository@sha256:…) is copied into your ECR; any other is used as given.
+    #[arg(long)]
+    builder_image: Option<String>,
+    /// The proxy image (as --builder-image).
+    #[arg(long)]
+    proxy_image: Option<String>,
+    /// `mirror` copies the images into private ECR repositories in the account (no Docker
+    /// needed here); `public` has the tasks pull them from where they are published.
+    #[arg(long, default_value = "mirror", value_parser = ["mirror", "public"])]
+    images: String,
+    /// The tasks' CPU architecture: X86_64, or ARM64 (Graviton).
+    #[arg(long, default_value = setup::DEFAULT_CPU_ARCHITECTURE, value_parser = ["X86_64", "ARM64"])]
+    cpu_architecture: String,
     /// Proxy tasks, as MIN-MAX.
     #[arg(long, default_value = "1-4", value_parser = parse_range)]
     proxy_tasks: TaskRange,
@@ -107,8 +115,14 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
             .clone()
             .unwrap_or_else(|| setup::default_bucket(&args.name, &base_domain)),
         base_domain: base_domain.clone(),
-        builder_image: args.builder_image.clone(),
-        proxy_image: args.proxy_image.clone(),
+        builder_image: args
+            .builder_image
+            .clone()
+            .unwrap_or_else(setup::default_builder_image),
+        proxy_image: args
+            .proxy_image
+            .clone()
+            .unwrap_or_else(setup::default_proxy_image),
         proxy_tasks: args.proxy_tasks,
         builder_tasks: args.builders,
         proxy_requests_per_task: args.proxy_requests_per_task,
@@ -119,6 +133,11 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
             .builder_redis_url
             .clone()
             .map(setup::secrets::SecretValue::new),
+        images: match args.images.as_str() {
+            "public" => setup::ImageSource::Public,
+            _ => setup::ImageSource::Mirror,
+        },
+        cpu_architecture: args.cpu_architecture.clone(),
     };
     let clients = Clients::connect(&region, None).await;
     let mut record = record::SetupRecord::open(&record_path(&args, &region), &spec.name, &region)?;
@@ -204,6 +223,22 @@ pub async fn teardown(args: AwsArgs, json: bool) -> anyhow::Result<()> {
 }
 
 fn print_change(change: &Change, plan: bool) {
+    use std::io::{IsTerminal, Write};
+    // Progress (the image copy) rewrites one line on a terminal, and is left out of logs.
+    if change.action == setup::Action::Working {
+        if std::io::stdout().is_terminal() {
+            let detail = change.detail.as_deref().unwrap_or_default();
+            print!(
+                "\r  {:<8} {:<18} {detail}\x1b[K",
+                "working", change.resource
+            );
+            let _ = std::io::stdout().flush();
+        }
+        return;
+    }
+    if std::io::stdout().is_terminal() {
+        print!("\r\x1b[K");
+    }
     println!(
         "  {:<8} {:<18} {}",
         change.action.verb(plan),

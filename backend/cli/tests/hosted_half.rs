@@ -543,3 +543,72 @@ async fn cloud_in_a_box_builds_in_a_builder_container_serves_from_the_proxy_cont
     );
     drop(proxy);
 }
+
+/// `pier images build` with the local engine: from binaries built beforehand on the stand-in
+/// bases (the default bases and the rust image cannot be pulled here), and a clear refusal
+/// where there is no engine at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn pier_images_build_makes_both_images_or_says_what_to_install() {
+    let empty_path = tempfile::tempdir().unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["images", "build"])
+        .env("PATH", empty_path.path())
+        .env_remove("PIER_CONTAINER_ENGINE")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let text = stderr(&refused);
+    assert!(text.contains("no container engine here"), "{text}");
+    assert!(text.contains("hint: install Docker Engine"), "{text}");
+
+    let _slot = exclusive();
+    let engine = Engine::get();
+    // The stand-in bases are made (and cached) with the test images.
+    engine.images();
+    let repo = pier_tests::repo_root();
+    let proxy_binary = pier_tests::containers::workspace_binary("pier-proxy");
+    let builder_binary = pier_tests::containers::workspace_binary("pier-builder");
+    let output = Command::new(env!("CARGO_BIN_EXE_pier"))
+        .args(["images", "build"])
+        .envs(engine.client_environment())
+        .args([
+            "--source",
+            repo.to_str().unwrap(),
+            "--tag",
+            "cli-test",
+            "--json",
+        ])
+        .args(["--proxy-binary", proxy_binary.to_str().unwrap()])
+        .args(["--builder-binary", builder_binary.to_str().unwrap()])
+        .args(["--proxy-base", "pier-stand-in/cc:debian12"])
+        .args(["--builder-base", "pier-stand-in/node:20-trixie"])
+        .args(["--network", "host"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let built: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let built = built["images"].as_array().unwrap();
+    assert_eq!(built.len(), 2);
+    for (image, name) in built.iter().zip(["pier-proxy", "pier-builder"]) {
+        assert_eq!(image["reference"], format!("{name}:cli-test").as_str());
+        assert!(
+            image["version"].as_str().unwrap().starts_with(name),
+            "it answers --version: {image}"
+        );
+        let labels = engine
+            .run(&[
+                "image",
+                "inspect",
+                "--format",
+                "{{index .Config.Labels \"org.opencontainers.image.version\"}} {{.Config.User}}",
+                &format!("{name}:cli-test"),
+            ])
+            .unwrap();
+        let (version, user) = labels.split_once(' ').unwrap();
+        assert_eq!(version, "cli-test");
+        assert!(
+            !user.is_empty() && !user.starts_with('0'),
+            "non-root: {user}"
+        );
+    }
+}

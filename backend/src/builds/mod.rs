@@ -182,7 +182,12 @@ pub(crate) async fn run_build(
         })),
         ..DeployRequest::folder(output, Some(request.project.clone()), request.production)
     };
-    let outcome = deploy::deploy(store, &deploy_request, progress).await?;
+    // A cancel while the output uploads stops the deploy before its manifest is written, so
+    // nothing half-made is ever listed or served.
+    let outcome = tokio::select! {
+        outcome = deploy::deploy(store, &deploy_request, progress) => outcome?,
+        () = cancel.cancelled() => return Err(PierError::BuildCanceled),
+    };
     log.line(
         LogStream::System,
         &format!(

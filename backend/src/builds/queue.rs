@@ -129,7 +129,7 @@ impl BuildQueue {
         Ok(())
     }
 
-    fn error<E: std::error::Error + 'static>(
+    fn error<E: std::error::Error + Send + Sync + 'static>(
         &self,
         call: &str,
         error: aws_sdk_sqs::error::SdkError<E>,
@@ -138,6 +138,7 @@ impl BuildQueue {
         PierError::Queue {
             queue: self.url.clone(),
             detail: format!("{call}: {}", detail.chars().take(300).collect::<String>()),
+            source: Some(Box::new(error)),
         }
     }
 }

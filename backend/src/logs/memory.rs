@@ -25,6 +25,15 @@ impl LogBus {
     pub fn new() -> LogBus {
         LogBus::default()
     }
+
+    /// Whether this process logged `deployment` here (a build that ran while Redis was down
+    /// logs in-process, and is followed here, not in Redis).
+    pub fn has(&self, deployment: &str) -> bool {
+        self.logs
+            .lock()
+            .expect("not poisoned")
+            .contains_key(deployment)
+    }
 }
 
 #[async_trait]

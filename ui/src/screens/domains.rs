@@ -137,6 +137,7 @@ pub fn Domains() -> impl IntoView {
             ctx.fail(UserError {
                 message: "Choose the project to serve there".into(),
                 hint: "deploy one first if the list is empty".into(),
+                code: "app".into(),
             });
             return;
         }

@@ -31,7 +31,16 @@ impl SetupState {
             self.running = Some(run);
             self.steps.clear();
         }
-        self.steps.push(change);
+        // A step that reports progress (the image copy) sends its change again as it goes:
+        // the row updates in place.
+        match self
+            .steps
+            .last_mut()
+            .filter(|last| last.resource == change.resource && last.name == change.name)
+        {
+            Some(last) => *last = change,
+            None => self.steps.push(change),
+        }
     }
 
     pub fn ended(&mut self, outcome: Option<SetupOutcome>, error: Option<UserError>) {
@@ -73,6 +82,7 @@ fn verb(action: &str, run: &str) -> &'static str {
         ("update", "plan") => "will update",
         ("update", _) => "updated",
         ("waiting", _) => "waiting",
+        ("working", _) => "working…",
         _ => "",
     }
 }

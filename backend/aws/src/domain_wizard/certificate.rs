@@ -85,6 +85,7 @@ pub async fn describe(acm: &Client, arn: &str) -> Result<Certificate, DomainErro
         service: "ACM",
         action: "DescribeCertificate",
         detail: format!("no certificate in the answer for {arn}"),
+        source: None,
     })?;
     let mut names: Vec<String> = detail.domain_name.clone().into_iter().collect();
     for name in detail.subject_alternative_names.unwrap_or_default() {
@@ -190,6 +191,7 @@ pub async fn request(acm: &Client, primary: &str, hosts: &[String]) -> Result<St
         service: "ACM",
         action: "RequestCertificate",
         detail: "the answer named no certificate".into(),
+        source: None,
     })
 }
 

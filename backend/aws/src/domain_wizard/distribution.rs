@@ -53,6 +53,7 @@ pub async fn read(cloudfront: &Client, id: &str) -> Result<DistributionView, Dom
             service: "CloudFront",
             action: "GetDistribution",
             detail: "the answer had no distribution config".into(),
+            source: None,
         })?;
     let aliases = config
         .aliases

@@ -91,6 +91,9 @@ pub enum DomainError {
         service: &'static str,
         action: &'static str,
         detail: String,
+        /// The SDK's error, when there was one (an answer missing a field has none).
+        #[source]
+        source: Option<pier_core::error::Cause>,
     },
 }
 
@@ -141,7 +144,7 @@ impl DomainError {
 /// message (never the request, which carries no secrets either).
 pub(crate) fn aws_failure<E>(service: &'static str, action: &'static str, error: E) -> DomainError
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let detail = match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
@@ -152,6 +155,7 @@ where
         service,
         action,
         detail,
+        source: Some(Box::new(error)),
     }
 }
 

@@ -12,9 +12,10 @@
 //! size, roles) differs from the latest revision, so a re-run changes nothing.
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, HealthCheck,
-    KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration,
-    NetworkMode, PortMapping, Secret, TransportProtocol,
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, CpuArchitecture,
+    HealthCheck, KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver,
+    NetworkConfiguration, NetworkMode, OsFamily, PortMapping, RuntimePlatform, Secret,
+    TransportProtocol,
 };
 
 use crate::setup::network::{HEALTH_PORT, PROXY_PORT};
@@ -52,6 +53,8 @@ struct TaskShape {
     task_role: Option<String>,
     /// `awslogs` options: the group, the region, and the container's name as stream prefix.
     log_options: Option<Vec<(String, String)>>,
+    /// ECS's `runtimePlatform.cpuArchitecture`: `X86_64` or `ARM64`.
+    cpu_architecture: String,
 }
 
 fn log_options(out: &Outputs, spec: &SetupSpec, container: &str) -> Option<Vec<(String, String)>> {
@@ -120,7 +123,10 @@ pub async fn ensure_cluster_and_tasks(
     let builder = TaskShape {
         family: spec.resource("builder"),
         container: BUILDER_CONTAINER,
-        image: spec.builder_image.clone(),
+        image: out
+            .builder_image
+            .clone()
+            .unwrap_or_else(|| spec.builder_image.clone()),
         command: vec!["worker".into()],
         environment: vec![
             ("PIER_STORE".into(), store.clone()),
@@ -156,11 +162,15 @@ pub async fn ensure_cluster_and_tasks(
             .collect(),
         task_role: out.builder_role_arn.clone(),
         log_options: log_options(out, spec, BUILDER_CONTAINER),
+        cpu_architecture: spec.cpu_architecture.clone(),
     };
     let proxy = TaskShape {
         family: spec.resource("proxy"),
         container: PROXY_CONTAINER,
-        image: spec.proxy_image.clone(),
+        image: out
+            .proxy_image
+            .clone()
+            .unwrap_or_else(|| spec.proxy_image.clone()),
         command: Vec::new(),
         environment: vec![
             ("PIER_STORE".into(), store),
@@ -177,6 +187,7 @@ pub async fn ensure_cluster_and_tasks(
         secrets: Vec::new(),
         task_role: out.proxy_role_arn.clone(),
         log_options: log_options(out, spec, PROXY_CONTAINER),
+        cpu_architecture: spec.cpu_architecture.clone(),
     };
     let (arn, change) = task_definition(clients, &builder, out, mode, record).await?;
     out.builder_task_definition = arn;
@@ -256,6 +267,11 @@ async fn task_definition(
             && container.map(|c| c.command().to_vec()).unwrap_or_default() == shape.command
             && environment == wanted
             && definition.cpu() == Some(shape.cpu)
+            && definition
+                .runtime_platform()
+                .and_then(|p| p.cpu_architecture())
+                .map_or(crate::setup::DEFAULT_CPU_ARCHITECTURE, |a| a.as_str())
+                == shape.cpu_architecture
             && definition.task_role_arn() == shape.task_role.as_deref()
             && definition.execution_role_arn() == out.execution_role_arn.as_deref()
     });
@@ -341,6 +357,12 @@ async fn task_definition(
         .requires_compatibilities(Compatibility::Fargate)
         .cpu(shape.cpu)
         .memory(shape.memory.to_string())
+        .runtime_platform(
+            RuntimePlatform::builder()
+                .cpu_architecture(CpuArchitecture::from(shape.cpu_architecture.as_str()))
+                .operating_system_family(OsFamily::Linux)
+                .build(),
+        )
         .set_execution_role_arn(out.execution_role_arn.clone())
         .set_task_role_arn(shape.task_role.clone())
         .container_definitions(container)

@@ -8,7 +8,7 @@
 //! in reverse order, and nothing that was there before.
 //!
 //! Steps, in order: the store bucket, the build queues, the builders' secrets, IAM roles, the network (default VPC,
-//! security groups), the tasks' log group, the ECS cluster and task definitions, the load balancer, the ECS services,
+//! security groups), the tasks' log group, the images (copied into the account's ECR), the ECS cluster and task definitions, the load balancer, the ECS services,
 //! auto-scaling, the certificate, the CloudFront distribution, and the wildcard DNS record.
 
 pub mod cdn;
@@ -17,6 +17,7 @@ pub mod iam;
 pub mod logging;
 pub mod network;
 pub mod record;
+pub mod registry;
 pub mod scaling;
 pub mod secrets;
 pub mod storage;
@@ -29,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use pier_core::error::PierError;
 use record::SetupRecord;
 
-/// The images setup puts in the task definitions unless told otherwise: built from
-/// `backend/builder/Dockerfile` and `proxy/Dockerfile`, pushed to the user's registry.
+/// The local names `pier images build` gives the images (built from `backend/builder/Dockerfile`
+/// and `proxy/Dockerfile`); setup's defaults when this build has no published images.
 pub const BUILDER_IMAGE: &str = concat!("pier-builder:", env!("CARGO_PKG_VERSION"));
 pub const PROXY_IMAGE: &str = concat!("pier-proxy:", env!("CARGO_PKG_VERSION"));
 
@@ -66,6 +67,52 @@ pub struct SetupSpec {
     /// the task definition, the record or any output.
     #[serde(skip)]
     pub redis_url: Option<secrets::SecretValue>,
+    /// Where the tasks pull their images from: copies in the account's own ECR (the default),
+    /// or the images as given.
+    #[serde(default)]
+    pub images: ImageSource,
+    /// The tasks' CPU architecture, as ECS names it: `X86_64` or `ARM64` (Graviton, cheaper
+    /// per vCPU). The images must have a linux build for it; the mirror checks before copying.
+    #[serde(default = "default_cpu_architecture")]
+    pub cpu_architecture: String,
+}
+
+/// Where the tasks' images come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageSource {
+    /// Copied into private ECR repositories setup makes (`<name>/proxy`, `<name>/builder`),
+    /// pinned by digest: the account's tasks never pull from outside it. Only images pinned by
+    /// digest are copied; others are used as given.
+    #[default]
+    Mirror,
+    /// Pulled from where they are published (GHCR, ECR Public), pinned by digest.
+    Public,
+}
+
+pub const DEFAULT_CPU_ARCHITECTURE: &str = "X86_64";
+
+fn default_cpu_architecture() -> String {
+    DEFAULT_CPU_ARCHITECTURE.into()
+}
+
+/// The proxy image setup uses unless told otherwise: this release's, pinned by digest
+/// (`backend/aws/images.json`), else the local name `pier images build` gives it.
+pub fn default_proxy_image() -> String {
+    published_or(crate::images::published().proxy, PROXY_IMAGE)
+}
+
+/// The builder image setup uses unless told otherwise (as [`default_proxy_image`]).
+pub fn default_builder_image() -> String {
+    published_or(crate::images::published().builder, BUILDER_IMAGE)
+}
+
+fn published_or(image: Option<crate::images::PublishedImage>, fallback: &str) -> String {
+    image
+        .and_then(|image| image.references().ok())
+        .and_then(|references| references.into_iter().next())
+        .map(|reference| reference.to_string())
+        .unwrap_or_else(|| fallback.to_string())
 }
 
 pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
@@ -127,6 +174,12 @@ impl SetupSpec {
                     .into(),
             ));
         }
+        if crate::images::Arch::from_ecs(&self.cpu_architecture).is_none() {
+            return Err(bad(format!(
+                "the CPU architecture `{}` is not one ECS runs: use X86_64 or ARM64",
+                self.cpu_architecture
+            )));
+        }
         if !logging::RETENTION_DAYS.contains(&self.log_retention_days) {
             return Err(bad(format!(
                 "CloudWatch Logs cannot keep logs {} days; choose one of {:?}",
@@ -158,6 +211,9 @@ pub enum Action {
     Update,
     /// Cannot be done yet (waits on something outside Pier, like DNS validation).
     Waiting,
+    /// Under way: a long step's progress (the image copy), sent to the caller as it goes and
+    /// followed by the step's final change; never in a [`Report`].
+    Working,
 }
 
 impl Action {
@@ -170,6 +226,7 @@ impl Action {
             (Action::Update, true) => "update",
             (Action::Update, false) => "updated",
             (Action::Waiting, _) => "waiting",
+            (Action::Working, _) => "working",
         }
     }
 }
@@ -227,6 +284,11 @@ pub struct Clients {
     pub route53: aws_sdk_route53::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    /// Where image bytes go instead of the account's ECR endpoint: a local registry standing
+    /// in for ECR (`PIER_ECR_REGISTRY_URL`, as `http://127.0.0.1:5000`). Task definitions still
+    /// name the ECR registry ECS pulls from.
+    pub ecr_registry_override: Option<String>,
 }
 
 impl Clients {
@@ -260,6 +322,10 @@ impl Clients {
             route53: aws_sdk_route53::Client::new(&global),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
+            ecr: aws_sdk_ecr::Client::new(&config),
+            ecr_registry_override: std::env::var("PIER_ECR_REGISTRY_URL")
+                .ok()
+                .filter(|url| !url.is_empty()),
         }
     }
 }
@@ -286,6 +352,11 @@ pub struct Outputs {
     pub cluster_arn: Option<String>,
     pub builder_task_definition: Option<String>,
     pub proxy_task_definition: Option<String>,
+    /// The images the task definitions name: the ECR copies, pinned by digest, when mirrored.
+    #[serde(default)]
+    pub proxy_image: Option<String>,
+    #[serde(default)]
+    pub builder_image: Option<String>,
     pub balancer_arn: Option<String>,
     pub balancer_dns: Option<String>,
     pub target_group_arn: Option<String>,
@@ -332,21 +403,59 @@ pub async fn run_reporting(
     let mut outputs = Outputs::default();
     let out = &mut outputs;
     let mut changes = Vec::new();
-    let mut note = |found: Vec<Change>| {
+    // Each step's changes go to `on_change` as the step ends; the image step also reports
+    // its copy's progress there (as updates of its own change).
+    let mut note = |found: Vec<Change>, on_change: &mut (dyn FnMut(&Change) + Send)| {
         found.iter().for_each(&mut *on_change);
         changes.extend(found);
     };
-    note(storage::ensure(clients, spec, mode, record, out).await?);
-    note(work_queue::ensure(clients, spec, mode, record, out).await?);
-    note(secrets::ensure(clients, spec, mode, record, out).await?);
-    note(iam::ensure(clients, spec, mode, record, out).await?);
-    note(network::ensure(clients, spec, mode, record, out).await?);
-    note(logging::ensure(clients, spec, mode, record, out).await?);
-    note(compute::ensure_cluster_and_tasks(clients, spec, mode, record, out).await?);
-    note(network::ensure_balancer(clients, spec, mode, record, out).await?);
-    note(compute::ensure_services(clients, spec, mode, record, out).await?);
-    note(scaling::ensure(clients, spec, mode, record, out).await?);
-    note(cdn::ensure(clients, spec, mode, record, out).await?);
+    note(
+        storage::ensure(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        work_queue::ensure(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        secrets::ensure(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        iam::ensure(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        network::ensure(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        logging::ensure(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    let images = registry::ensure(clients, spec, mode, record, out, &mut *on_change).await?;
+    // The image step reported its changes itself, with its progress between them.
+    note(images, &mut |_| {});
+    note(
+        compute::ensure_cluster_and_tasks(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        network::ensure_balancer(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        compute::ensure_services(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        scaling::ensure(clients, spec, mode, record, out).await?,
+        on_change,
+    );
+    note(
+        cdn::ensure(clients, spec, mode, record, out).await?,
+        on_change,
+    );
     Ok(Report { changes, outputs })
 }
 
@@ -390,8 +499,8 @@ pub async fn teardown(
 /// An SDK error as one line, for [`PierError::Aws`].
 pub(crate) fn aws_error<E, R>(call: &str, error: SdkError<E, R>) -> PierError
 where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let code = error.code().unwrap_or("").to_string();
     let message = error
@@ -402,6 +511,7 @@ where
         call: call.to_string(),
         code,
         detail: message.chars().take(300).collect(),
+        source: Some(Box::new(error)),
     }
 }
 

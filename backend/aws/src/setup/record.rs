@@ -63,6 +63,10 @@ pub enum Created {
     Secret {
         arn: String,
     },
+    /// A private ECR repository holding a copy of one of the images.
+    EcrRepository {
+        name: String,
+    },
 }
 
 impl Created {
@@ -84,6 +88,7 @@ impl Created {
             Created::RecordSet { name, kind, .. } => ("dns record", format!("{name} {kind}")),
             Created::LogGroup { name } => ("log group", name.clone()),
             Created::Secret { arn } => ("secret", arn.clone()),
+            Created::EcrRepository { name } => ("ecr repository", name.clone()),
         }
     }
 }

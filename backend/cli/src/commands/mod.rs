@@ -1,12 +1,13 @@
 //! One file per `pier` command, each with the body `main.rs` dispatches to: `deploy` (and
 //! `build`, the builds it runs), `logs`, `ls`, `inspect`, `aliases` (`promote`, `rollback`),
-//! `rm`, `watch`, `serve`, `gc`. `setup`, `teardown` and `domains` are `setup_cmd.rs` and
+//! `rm`, `watch`, `serve`, `gc`, `images` (`pier images build`). `setup`, `teardown` and `domains` are `setup_cmd.rs` and
 //! `domains_cmd.rs`.
 
 pub mod aliases;
 pub mod build;
 pub mod deploy;
 pub mod gc;
+pub mod images;
 pub mod inspect;
 pub mod logs;
 pub mod ls;
