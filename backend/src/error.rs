@@ -85,6 +85,29 @@ impl StoreError {
 pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything the engine can report to a user.
+/// Why a source folder cannot be built or served (`builds::detect`).
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error("`{}` has no package.json and no index.html: there is nothing to build or serve", dir.display())]
+    NothingToDeploy { dir: std::path::PathBuf },
+    #[error("`{}` is not valid JSON: {detail}", path.display())]
+    BadPackageJson {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+}
+
+impl DetectError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            DetectError::NothingToDeploy { .. } => {
+                "point Pier at the folder with your package.json or your built index.html"
+            }
+            DetectError::BadPackageJson { .. } => "fix package.json, then try again",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PierError {
     #[error(transparent)]
@@ -122,7 +145,7 @@ pub enum PierError {
     #[error("the record `{key}` in the store is corrupt: {detail}")]
     Corrupt { key: String, detail: String },
     #[error(transparent)]
-    Detect(#[from] crate::builds::detect::DetectError),
+    Detect(#[from] DetectError),
     #[error("the build step `{step}` failed: {detail}")]
     BuildFailed { step: String, detail: String },
     #[error("the {what} is not allowed: {rule}")]

@@ -406,6 +406,14 @@ async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
     desktop.click("#setup-plan").await;
     desktop.find("#setup-outcome[data-run='plan']").await;
     assert!(desktop.count(".setup-step[data-action='create']").await >= 10);
+    // The image step says which image each service will run (this build publishes none, so
+    // the local names `pier images build` gives, used as given).
+    assert_eq!(desktop.count(".setup-step[data-resource='image']").await, 2);
+    let proxy_image = desktop.text(".setup-step[data-resource='image']").await;
+    assert!(
+        proxy_image.contains("pier-proxy:") && proxy_image.contains("used as given"),
+        "{proxy_image}"
+    );
     assert!(
         !moto.has_bucket("pier-sites-example-com").await,
         "a plan creates nothing"

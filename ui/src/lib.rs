@@ -47,7 +47,7 @@ pub struct Ctx {
     pub confirm: RwSignal<Option<Confirm>>,
     pub info: RwSignal<Option<AppInfo>>,
     pub dragging: RwSignal<bool>,
-    pub setup: RwSignal<screens::setup::SetupState>,
+    pub setup: RwSignal<screens::setup_run::SetupState>,
     pub domain_run: RwSignal<screens::domains::DomainRun>,
 }
 

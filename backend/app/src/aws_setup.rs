@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::events::{AppEvent, UserError};
+pub use super::payloads::{SetupOutcome, SetupRun};
 use super::settings::{AwsTarget, DesktopSettings, StoreTarget};
 use pier_aws::setup::{self, Change, Clients, Mode, SetupSpec, TaskRange, record::SetupRecord};
 
@@ -123,31 +124,6 @@ impl SetupForm {
         spec.validate()?;
         Ok(spec)
     }
-}
-
-/// Which run an event belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SetupRun {
-    Plan,
-    Apply,
-    Teardown,
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, Serialize)]
-pub struct SetupOutcome {
-    pub run: SetupRun,
-    pub changes: Vec<Change>,
-    /// A step waits on something outside Pier (DNS validation): run the apply again later.
-    pub waiting: bool,
-    pub bucket: String,
-    pub base_domain: String,
-    pub region: String,
-    /// Where the record of what was made is kept.
-    pub record: String,
-    /// The app now works against the new bucket.
-    pub switched: bool,
 }
 
 /// One setup run, start to end; steps go to `on_change` as they end.

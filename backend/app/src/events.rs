@@ -12,7 +12,7 @@ use pier_core::error::{PierError, StoreError};
 use pier_core::logs::LogRecord;
 
 use super::meter::DeploySnapshot;
-use super::watches::WatchView;
+use super::payloads::{SetupOutcome, SetupRun, WatchView};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -60,14 +60,14 @@ pub enum AppEvent {
     TargetChanged,
     /// A setup run (plan, apply or teardown) finished a step.
     SetupStep {
-        run: super::aws_setup::SetupRun,
+        run: SetupRun,
         change: pier_aws::setup::Change,
     },
     /// A setup run ended, with what it did or why it stopped (what it made so far is
     /// recorded; running it again resumes).
     SetupEnded {
-        run: super::aws_setup::SetupRun,
-        outcome: Option<super::aws_setup::SetupOutcome>,
+        run: SetupRun,
+        outcome: Option<SetupOutcome>,
         error: Option<UserError>,
     },
     /// The domain wizard finished a step (or polled the certificate again).

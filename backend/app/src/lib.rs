@@ -14,6 +14,7 @@ pub mod deploy_job;
 pub mod events;
 pub mod log_follow;
 pub mod meter;
+pub mod payloads;
 pub mod secrets;
 pub mod settings;
 pub mod switch_store;

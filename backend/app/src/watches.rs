@@ -7,38 +7,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
-
 use super::events::{AppEvent, EventSink, UserError};
+pub use super::payloads::{WatchState, WatchView};
 use super::target::Target;
 use super::views::now_ms;
 pub use super::watch_history::WatchDeploy;
 use super::watch_history::{self, WatchHistory};
 use pier_core::watch::{self, WatchEvent, WatchOptions, WatchSpec};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WatchState {
-    Starting,
-    Idle,
-    Building,
-    Deploying,
-    Failed,
-    /// The folder was deleted or moved; the watch waits for it to come back.
-    FolderGone,
-    Stopped,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WatchView {
-    pub dir: String,
-    pub project: String,
-    pub url: String,
-    pub state: WatchState,
-    pub message: Option<String>,
-    /// Newest first.
-    pub history: Vec<WatchDeploy>,
-}
 
 struct Running {
     view: Arc<Mutex<WatchView>>,

@@ -216,18 +216,17 @@ async fn the_task_definitions_setup_registers_run_as_ecs_would_start_them() {
 
     // A definition that names a missing image, a port the image does not listen on, or a
     // command the binary does not know fails here, saying which.
+    let start_broken = async |family: &str, broken: TaskContainer, wait_secs: u64| {
+        broken.register_as(moto, family).await;
+        let task = account.task(family).await;
+        let wait = Duration::from_secs(wait_secs);
+        run_task_definition(engine, moto, &task, &HostAdapter::default(), wait)
+            .await
+            .unwrap_err()
+    };
     let mut missing_image = proxy_task.clone();
     missing_image.image = "pier-proxy:never-built".into();
-    missing_image.register_as(moto, "broken-image").await;
-    let error = run_task_definition(
-        engine,
-        moto,
-        &account.task("broken-image").await,
-        &HostAdapter::default(),
-        Duration::from_secs(20),
-    )
-    .await
-    .unwrap_err();
+    let error = start_broken("broken-image", missing_image, 20).await;
     assert!(
         error.contains("could not start") && error.contains("never-built"),
         "{error}"
@@ -235,30 +234,12 @@ async fn the_task_definitions_setup_registers_run_as_ecs_would_start_them() {
 
     let mut wrong_port = proxy_task.clone();
     wrong_port.ports = vec![8081];
-    wrong_port.register_as(moto, "broken-port").await;
-    let error = run_task_definition(
-        engine,
-        moto,
-        &account.task("broken-port").await,
-        &HostAdapter::default(),
-        Duration::from_secs(10),
-    )
-    .await
-    .unwrap_err();
+    let error = start_broken("broken-port", wrong_port, 10).await;
     assert!(error.contains("maps port 8081"), "{error}");
 
     let mut wrong_command = proxy_task.clone();
     wrong_command.command = vec!["serve-everything".into()];
-    wrong_command.register_as(moto, "broken-command").await;
-    let error = run_task_definition(
-        engine,
-        moto,
-        &account.task("broken-command").await,
-        &HostAdapter::default(),
-        Duration::from_secs(20),
-    )
-    .await
-    .unwrap_err();
+    let error = start_broken("broken-command", wrong_command, 20).await;
     assert!(
         error.contains("exited") && error.contains("serve-everything"),
         "{error}"

@@ -145,27 +145,7 @@ impl BuildPlan {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DetectError {
-    #[error("`{}` has no package.json and no index.html: there is nothing to build or serve", dir.display())]
-    NothingToDeploy { dir: std::path::PathBuf },
-    #[error("`{}` is not valid JSON: {detail}", path.display())]
-    BadPackageJson {
-        path: std::path::PathBuf,
-        detail: String,
-    },
-}
-
-impl DetectError {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            DetectError::NothingToDeploy { .. } => {
-                "point Pier at the folder with your package.json or your built index.html"
-            }
-            DetectError::BadPackageJson { .. } => "fix package.json, then try again",
-        }
-    }
-}
+pub use crate::error::DetectError;
 
 /// Looks at a source folder and decides how to build it.
 pub fn detect(dir: &Path, overrides: &BuildOverrides) -> Result<BuildPlan, DetectError> {

@@ -6,7 +6,7 @@
 //! token names, printable ASCII values, and none of the framing headers the server sets
 //! (`Content-Length`, `Transfer-Encoding`, `Connection`, …) nor Netlify's `Basic-Auth`.
 
-use super::matcher::source_problem;
+use super::matcher::{is_external_url, source_problem};
 use super::{RuleLocation, SiteConfigError};
 
 pub(super) const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
@@ -22,11 +22,6 @@ const SERVER_SET_HEADERS: [&str; 8] = [
     "transfer-encoding",
     "upgrade",
 ];
-
-pub(super) fn is_external_url(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")
-}
 
 pub(super) fn checked_source(
     file: &'static str,

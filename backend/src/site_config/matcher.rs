@@ -13,8 +13,6 @@
 //! is percent-encoded to RFC 3986 `pchar`s (in a query, `&`, `=` and `+` too), so no request
 //! path can inject a header or break the URL.
 
-use super::checks::is_external_url;
-
 const UNSUPPORTED_SYNTAX: &str = "uses pattern syntax Pier does not support: a segment is literal text or `:name`, and only the last may be `*`, `(.*)`, `:name*`, `:name+` or `:name(.*)`";
 
 /// Characters that mean something in Vercel's or Netlify's patterns and that this matcher
@@ -59,6 +57,12 @@ pub(super) fn source_problem(source: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// A destination (or source) on another site: `http://`, `https://` or protocol-relative.
+pub(super) fn is_external_url(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")
 }
 
 fn is_name(name: &str) -> bool {

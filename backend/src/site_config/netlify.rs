@@ -12,8 +12,9 @@
 
 use super::checks::{
     checked_header, checked_redirect_destination, checked_redirect_status,
-    checked_rewrite_destination, checked_source, is_external_url,
+    checked_rewrite_destination, checked_source,
 };
+use super::matcher::is_external_url;
 use super::{
     HeaderRule, NETLIFY_HEADERS, NETLIFY_REDIRECTS, Reader, Redirect, Rewrite, RuleLocation,
     SiteConfigError,

@@ -10,6 +10,7 @@ pub mod project;
 pub mod projects;
 pub mod settings;
 pub mod setup;
+pub mod setup_run;
 pub mod text_field;
 pub mod url_actions;
 pub mod watch;

@@ -5,73 +5,16 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
 
 use super::confirm::{Action, Confirm};
 use super::profile_picker::ProfilePicker;
+use super::setup_run::start;
 use super::text_field::text_field;
-use crate::types::{SetupChange, SetupForm, SetupOutcome, UserError};
+use crate::types::SetupForm;
 use crate::{Ctx, bridge};
 
 /// CloudWatch Logs' allowed retentions, in days (the engine refuses others).
 const LOG_DAYS: [i32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 3653];
-
-/// The run in progress or last ended; kept in [`Ctx`] so leaving the screen loses nothing.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SetupState {
-    pub running: Option<String>,
-    pub steps: Vec<SetupChange>,
-    pub outcome: Option<SetupOutcome>,
-    pub error: Option<UserError>,
-}
-
-impl SetupState {
-    pub fn step(&mut self, run: String, change: SetupChange) {
-        if self.running.as_deref() != Some(run.as_str()) {
-            self.running = Some(run);
-            self.steps.clear();
-        }
-        // A step that reports progress (the image copy) sends its change again as it goes:
-        // the row updates in place.
-        match self
-            .steps
-            .last_mut()
-            .filter(|last| last.resource == change.resource && last.name == change.name)
-        {
-            Some(last) => *last = change,
-            None => self.steps.push(change),
-        }
-    }
-
-    pub fn ended(&mut self, outcome: Option<SetupOutcome>, error: Option<UserError>) {
-        self.running = None;
-        if let Some(outcome) = &outcome {
-            self.steps = outcome.changes.clone();
-        }
-        self.outcome = outcome;
-        self.error = error;
-    }
-}
-
-#[derive(Serialize)]
-pub struct RunArgs {
-    pub form: SetupForm,
-    pub run: String,
-}
-
-/// Starts a run; its steps arrive as events.
-pub fn start(ctx: Ctx, form: SetupForm, run: &str) {
-    ctx.setup.set(SetupState {
-        running: Some(run.to_string()),
-        ..SetupState::default()
-    });
-    let run = run.to_string();
-    spawn_local(async move {
-        if let Err(error) = bridge::run("setup_run", RunArgs { form, run }).await {
-            ctx.setup.update(|s| s.ended(None, Some(error)));
-        }
-    });
-}
 
 fn verb(action: &str, run: &str) -> &'static str {
     match (action, run) {

@@ -75,6 +75,25 @@ pub enum ImageError {
     EcrLogin { detail: String },
 }
 
+impl ImageError {
+    /// Whether the source could not give the image at all (unreachable, refusing, or without
+    /// it), so the same digest may still come from another repository that publishes it. A
+    /// digest that does not match, or a platform missing, would be the same anywhere.
+    pub fn source_unavailable(&self, source: &super::Registry) -> bool {
+        let from_source = |registry: &str| registry == source.to_string();
+        match self {
+            ImageError::AuthRefused { side, .. } | ImageError::NotFound { side, .. } => {
+                *side == Side::Source
+            }
+            ImageError::Network { registry, .. } => from_source(registry),
+            ImageError::Registry {
+                registry, status, ..
+            } => from_source(registry) && (*status >= 500 || *status == 429),
+            _ => false,
+        }
+    }
+}
+
 fn colon_then(text: &str) -> String {
     if text.is_empty() {
         String::new()

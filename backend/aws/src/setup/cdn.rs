@@ -24,8 +24,9 @@ use aws_sdk_route53::types::{
     RrType,
 };
 
-use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use crate::setup::record::Created;
+use crate::setup::spec::{Action, Change, Clients, SetupSpec, aws_error, code_of};
+use crate::setup::step::{Found, Step};
 use pier_core::error::PierError;
 
 /// The hosted zone id every CloudFront alias record targets (fixed by AWS).
@@ -36,17 +37,11 @@ fn comment(spec: &SetupSpec) -> String {
     format!("pier:{}", spec.name)
 }
 
-pub async fn ensure(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
-    let mut changes = Vec::new();
+pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
+    let (clients, spec) = (step.clients, step.spec);
     let wildcard = format!("*.{}", spec.base_domain);
     let Some(zone) = find_zone(clients, &spec.base_domain).await? else {
-        changes.push(
+        step.report(
             Change::new("dns zone", &spec.base_domain, Action::Waiting).with_detail(format!(
                 "no Route53 hosted zone holds {}; create one (`aws route53 create-hosted-zone \
                  --name {} --caller-reference pier`) and delegate to its name servers, then run \
@@ -54,23 +49,16 @@ pub async fn ensure(
                 spec.base_domain, spec.base_domain
             )),
         );
-        return Ok(changes);
+        return Ok(());
     };
-    out.hosted_zone_id = Some(zone.clone());
-    changes.push(Change::new("dns zone", &spec.base_domain, Action::Exists));
+    step.out.hosted_zone_id = Some(zone.clone());
+    step.report(Change::new("dns zone", &spec.base_domain, Action::Exists));
 
     // The certificate.
     let existing = find_certificate(clients, &wildcard).await?;
-    let certificate = match existing {
-        Some(arn) => {
-            changes.push(Change::new("certificate", &wildcard, Action::Exists));
-            Some(arn)
-        }
-        None if !mode.applies() => {
-            changes.push(Change::new("certificate", &wildcard, Action::Create));
-            None
-        }
-        None => {
+    let about = Change::about("certificate", &wildcard);
+    let certificate = step
+        .ensure(about, Found::from_option(existing), |_| async {
             let requested = clients
                 .acm
                 .request_certificate()
@@ -82,12 +70,10 @@ pub async fn ensure(
                 .await
                 .map_err(|e| aws_error("RequestCertificate", e))?;
             let arn = requested.certificate_arn().unwrap_or_default().to_string();
-            record.created(Created::Certificate { arn: arn.clone() })?;
-            changes.push(Change::new("certificate", &wildcard, Action::Create));
-            Some(arn)
-        }
-    };
-    out.certificate_arn = certificate.clone();
+            Ok((arn.clone(), Some(Created::Certificate { arn })))
+        })
+        .await?;
+    step.out.certificate_arn = certificate.clone();
     let mut issued = false;
     if let Some(arn) = &certificate {
         let described = clients
@@ -106,53 +92,50 @@ pub async fn ensure(
             .unwrap_or_default()
         {
             if let Some(validation) = option.resource_record() {
-                let name = validation.name();
-                let present = record_exists(clients, &zone, name, "CNAME").await?;
-                changes.push(Change::new(
-                    "validation record",
-                    name,
-                    if present {
-                        Action::Exists
-                    } else {
-                        Action::Create
-                    },
-                ));
-                if !present && mode.applies() {
-                    upsert(
-                        clients,
-                        &zone,
-                        ResourceRecordSet::builder()
-                            .name(name)
-                            .r#type(RrType::Cname)
-                            .ttl(300)
-                            .resource_records(
-                                ResourceRecord::builder()
-                                    .value(validation.value())
-                                    .build()
-                                    .map_err(invalid_request)?,
-                            )
+                let set = ResourceRecordSet::builder()
+                    .name(validation.name())
+                    .r#type(RrType::Cname)
+                    .ttl(300)
+                    .resource_records(
+                        ResourceRecord::builder()
+                            .value(validation.value())
                             .build()
                             .map_err(invalid_request)?,
                     )
-                    .await?;
-                    record.created(Created::RecordSet {
-                        zone: zone.clone(),
-                        name: name.to_string(),
-                        kind: "CNAME".into(),
-                    })?;
-                }
+                    .build()
+                    .map_err(invalid_request)?;
+                ensure_record(step, "validation record", &zone, set).await?;
             }
         }
     }
 
     // The distribution.
     let existing = find_distribution(clients, &comment(spec)).await?;
-    let distribution = match existing {
-        Some(found) => {
-            changes.push(Change::new("distribution", &wildcard, Action::Exists));
-            Some(found)
+    let about = Change::about("distribution", &wildcard);
+    let balancer_dns = step.out.balancer_dns.clone();
+    let distribution = match (existing, &certificate, &balancer_dns) {
+        (None, Some(certificate), Some(balancer_dns)) if issued => {
+            step.ensure(about, Found::Missing, |_| async {
+                let config = distribution_config(spec, balancer_dns, certificate)?;
+                let created = clients
+                    .cloudfront
+                    .create_distribution()
+                    .distribution_config(config)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("CreateDistribution", e))?;
+                let distribution = created
+                    .distribution()
+                    .map(|d| (d.id().to_string(), d.domain_name().to_string()))
+                    .unwrap_or_default();
+                let created = Created::Distribution {
+                    id: distribution.0.clone(),
+                };
+                Ok((distribution, Some(created)))
+            })
+            .await?
         }
-        None if !issued || out.balancer_dns.is_none() => {
+        (None, _, _) => {
             let why = if certificate.is_none() {
                 "after the certificate is requested"
             } else if !issued {
@@ -160,72 +143,67 @@ pub async fn ensure(
             } else {
                 "after the load balancer exists"
             };
-            changes.push(
-                Change::new(
-                    "distribution",
-                    &wildcard,
-                    if mode.applies() {
-                        Action::Waiting
-                    } else {
-                        Action::Create
-                    },
-                )
-                .with_detail(why),
-            );
+            let action = if step.mode.applies() {
+                Action::Waiting
+            } else {
+                Action::Create
+            };
+            step.report(Change { action, ..about }.with_detail(why));
             None
         }
-        None if !mode.applies() => {
-            changes.push(Change::new("distribution", &wildcard, Action::Create));
-            None
-        }
-        None => {
-            let config = distribution_config(
-                spec,
-                out.balancer_dns.as_deref().unwrap_or_default(),
-                certificate.as_deref().unwrap_or_default(),
-            )?;
-            let created = clients
-                .cloudfront
-                .create_distribution()
-                .distribution_config(config)
-                .send()
-                .await
-                .map_err(|e| aws_error("CreateDistribution", e))?;
-            let distribution = created
-                .distribution()
-                .map(|d| (d.id().to_string(), d.domain_name().to_string()));
-            if let Some((id, _)) = &distribution {
-                record.created(Created::Distribution { id: id.clone() })?;
-            }
-            changes.push(Change::new("distribution", &wildcard, Action::Create));
-            distribution
+        (Some(found), _, _) => {
+            step.report(about);
+            Some(found)
         }
     };
     if let Some((id, domain)) = &distribution {
-        out.distribution_id = Some(id.clone());
-        out.distribution_domain = Some(domain.clone());
+        step.out.distribution_id = Some(id.clone());
+        step.out.distribution_domain = Some(domain.clone());
         for kind in ["A", "AAAA"] {
-            let present = record_exists(clients, &zone, &wildcard, kind).await?;
-            changes.push(Change::new(
+            ensure_record(
+                step,
                 "dns record",
-                &format!("{wildcard} {kind}"),
-                if present {
-                    Action::Exists
-                } else {
-                    Action::Create
-                },
-            ));
-            if !present && mode.applies() {
-                upsert(clients, &zone, alias_record(&wildcard, kind, domain)?).await?;
-                record.created(Created::RecordSet {
-                    zone: zone.clone(),
-                    name: wildcard.clone(),
-                    kind: kind.into(),
-                })?;
-            }
+                &zone,
+                alias_record(&wildcard, kind, domain)?,
+            )
+            .await?;
         }
     }
-    Ok(changes)
+    Ok(())
+}
+
+/// A record set in the zone, found by name and type or made (and recorded).
+async fn ensure_record(
+    step: &mut Step<'_>,
+    what: &str,
+    zone: &str,
+    set: ResourceRecordSet,
+) -> Result<(), PierError> {
+    let clients = step.clients;
+    let (name, kind) = (set.name().to_string(), set.r#type().as_str().to_string());
+    let present = record_exists(clients, zone, &name, &kind).await?;
+    // Alias records are shown with their type, as `*.example.com A`.
+    let shown = if set.alias_target().is_some() {
+        format!("{name} {kind}")
+    } else {
+        name.clone()
+    };
+    let found = if present {
+        Found::AsWanted(())
+    } else {
+        Found::Missing
+    };
+    step.ensure(Change::about(what, &shown), found, |_| async move {
+        upsert(clients, zone, set).await?;
+        let created = Created::RecordSet {
+            zone: zone.to_string(),
+            name,
+            kind,
+        };
+        Ok(((), Some(created)))
+    })
+    .await?;
+    Ok(())
 }
 
 // The legacy TTL and forwarding settings are deprecated in favour of cache policies, but

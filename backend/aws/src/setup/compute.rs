@@ -19,8 +19,9 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::setup::network::{HEALTH_PORT, PROXY_PORT};
-use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use crate::setup::record::Created;
+use crate::setup::spec::{Change, Outputs, SetupSpec, aws_error, code_of};
+use crate::setup::step::{Found, Made, Step};
 use pier_core::error::PierError;
 
 pub const BUILDER_CONTAINER: &str = "builder";
@@ -68,15 +69,9 @@ fn log_options(out: &Outputs, spec: &SetupSpec, container: &str) -> Option<Vec<(
     Some(options)
 }
 
-pub async fn ensure_cluster_and_tasks(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
+pub async fn ensure_cluster_and_tasks(step: &mut Step<'_>) -> Result<(), PierError> {
+    let (clients, spec) = (step.clients, step.spec);
     let ecs = &clients.ecs;
-    let mut changes = Vec::new();
     let cluster = spec.resource("");
     let found = ecs
         .describe_clusters()
@@ -90,16 +85,9 @@ pub async fn ensure_cluster_and_tasks(
         .find(|c| c.status() == Some("ACTIVE"))
         .and_then(|c| c.cluster_arn())
         .map(str::to_string);
-    out.cluster_arn = match active {
-        Some(arn) => {
-            changes.push(Change::new("ecs cluster", &cluster, Action::Exists));
-            Some(arn)
-        }
-        None if !mode.applies() => {
-            changes.push(Change::new("ecs cluster", &cluster, Action::Create));
-            None
-        }
-        None => {
+    let about = Change::about("ecs cluster", &cluster);
+    step.out.cluster_arn = step
+        .ensure(about, Found::from_option(active), |_| async {
             let created = ecs
                 .create_cluster()
                 .cluster_name(&cluster)
@@ -108,17 +96,21 @@ pub async fn ensure_cluster_and_tasks(
                 .send()
                 .await
                 .map_err(|e| aws_error("CreateCluster", e))?;
-            record.created(Created::Cluster {
-                name: cluster.clone(),
-            })?;
-            changes.push(Change::new("ecs cluster", &cluster, Action::Create));
-            created
+            let arn = created
                 .cluster()
                 .and_then(|c| c.cluster_arn())
-                .map(str::to_string)
-        }
-    };
+                .unwrap_or_default()
+                .to_string();
+            Ok((
+                arn,
+                Some(Created::Cluster {
+                    name: cluster.clone(),
+                }),
+            ))
+        })
+        .await?;
 
+    let out = &*step.out;
     let store = format!("s3://{}", spec.bucket);
     let builder = TaskShape {
         family: spec.resource("builder"),
@@ -189,22 +181,19 @@ pub async fn ensure_cluster_and_tasks(
         log_options: log_options(out, spec, PROXY_CONTAINER),
         cpu_architecture: spec.cpu_architecture.clone(),
     };
-    let (arn, change) = task_definition(clients, &builder, out, mode, record).await?;
-    out.builder_task_definition = arn;
-    changes.push(change);
-    let (arn, change) = task_definition(clients, &proxy, out, mode, record).await?;
-    out.proxy_task_definition = arn;
-    changes.push(change);
-    Ok(changes)
+    let execution_role = out.execution_role_arn.clone();
+    step.out.builder_task_definition = task_definition(step, &builder, &execution_role).await?;
+    step.out.proxy_task_definition = task_definition(step, &proxy, &execution_role).await?;
+    Ok(())
 }
 
+/// The family's latest revision when it is as `shape` says, else a new revision.
 async fn task_definition(
-    clients: &Clients,
+    step: &mut Step<'_>,
     shape: &TaskShape,
-    out: &Outputs,
-    mode: Mode,
-    record: &mut SetupRecord,
-) -> Result<(Option<String>, Change), PierError> {
+    execution_role: &Option<String>,
+) -> Result<Option<String>, PierError> {
+    let clients = step.clients;
     let ecs = &clients.ecs;
     let latest = match ecs
         .describe_task_definition()
@@ -270,27 +259,31 @@ async fn task_definition(
             && definition
                 .runtime_platform()
                 .and_then(|p| p.cpu_architecture())
-                .map_or(crate::setup::DEFAULT_CPU_ARCHITECTURE, |a| a.as_str())
+                .map_or(crate::setup::spec::DEFAULT_CPU_ARCHITECTURE, |a| a.as_str())
                 == shape.cpu_architecture
             && definition.task_role_arn() == shape.task_role.as_deref()
-            && definition.execution_role_arn() == out.execution_role_arn.as_deref()
+            && definition.execution_role_arn() == execution_role.as_deref()
     });
-    if same {
-        let arn = latest.and_then(|d| d.task_definition_arn().map(str::to_string));
-        return Ok((
-            arn,
-            Change::new("task definition", &shape.family, Action::Exists),
-        ));
-    }
-    let action = if latest.is_some() {
-        Action::Update
-    } else {
-        Action::Create
+    let latest_arn = latest
+        .as_ref()
+        .map(|d| d.task_definition_arn().unwrap_or_default().to_string());
+    let found = match latest_arn {
+        Some(arn) if same => Found::AsWanted(arn),
+        Some(arn) => Found::Differs(arn),
+        None => Found::Missing,
     };
-    if !mode.applies() {
-        let arn = latest.and_then(|d| d.task_definition_arn().map(str::to_string));
-        return Ok((arn, Change::new("task definition", &shape.family, action)));
-    }
+    let about = Change::about("task definition", &shape.family);
+    step.ensure(about, found, |_| register(ecs, shape, execution_role))
+        .await
+}
+
+/// Registers a new revision of the family (its first, or a correction): each revision is
+/// recorded, so teardown deregisters them all.
+async fn register(
+    ecs: &aws_sdk_ecs::Client,
+    shape: &TaskShape,
+    execution_role: &Option<String>,
+) -> Result<Made<String>, PierError> {
     let container = ContainerDefinition::builder()
         .name(shape.container)
         .image(&shape.image)
@@ -363,7 +356,7 @@ async fn task_definition(
                 .operating_system_family(OsFamily::Linux)
                 .build(),
         )
-        .set_execution_role_arn(out.execution_role_arn.clone())
+        .set_execution_role_arn(execution_role.clone())
         .set_task_role_arn(shape.task_role.clone())
         .container_definitions(container)
         .send()
@@ -372,22 +365,14 @@ async fn task_definition(
     let arn = registered
         .task_definition()
         .and_then(|d| d.task_definition_arn())
-        .map(str::to_string);
-    if let Some(arn) = &arn {
-        record.created(Created::TaskDefinition { arn: arn.clone() })?;
-    }
-    Ok((arn, Change::new("task definition", &shape.family, action)))
+        .unwrap_or_default()
+        .to_string();
+    Ok((arn.clone(), Some(Created::TaskDefinition { arn })))
 }
 
-pub async fn ensure_services(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
-    let mut changes = Vec::new();
-    let proxy_balancer = out.target_group_arn.clone().map(|group| {
+pub async fn ensure_services(step: &mut Step<'_>) -> Result<(), PierError> {
+    let spec = step.spec;
+    let proxy_balancer = step.out.target_group_arn.clone().map(|group| {
         LoadBalancer::builder()
             .target_group_arn(group)
             .container_name(PROXY_CONTAINER)
@@ -397,42 +382,34 @@ pub async fn ensure_services(
     for (name, definition, desired, balancer) in [
         (
             spec.resource("proxy"),
-            out.proxy_task_definition.clone(),
+            step.out.proxy_task_definition.clone(),
             spec.proxy_tasks.min.max(1),
             proxy_balancer,
         ),
         (
             spec.resource("builders"),
-            out.builder_task_definition.clone(),
+            step.out.builder_task_definition.clone(),
             spec.builder_tasks.min,
             None,
         ),
     ] {
-        changes.push(
-            service(
-                clients, spec, &name, definition, desired, balancer, out, mode, record,
-            )
-            .await?,
-        );
+        service(step, &name, definition, desired, balancer).await?;
     }
-    Ok(changes)
+    Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The service, created on the task definition, or moved to it when it runs another.
 async fn service(
-    clients: &Clients,
-    spec: &SetupSpec,
+    step: &mut Step<'_>,
     name: &str,
     definition: Option<String>,
     desired: u32,
     balancer: Option<LoadBalancer>,
-    out: &Outputs,
-    mode: Mode,
-    record: &mut SetupRecord,
-) -> Result<Change, PierError> {
+) -> Result<(), PierError> {
+    let (clients, spec) = (step.clients, step.spec);
     let ecs = &clients.ecs;
     let cluster = spec.resource("");
-    let existing = if out.cluster_arn.is_some() {
+    let existing = if step.out.cluster_arn.is_some() {
         ecs.describe_services()
             .cluster(&cluster)
             .services(name)
@@ -446,11 +423,17 @@ async fn service(
     } else {
         None
     };
-    if let Some(existing) = existing {
-        if existing.task_definition() == definition.as_deref() {
-            return Ok(Change::new("ecs service", name, Action::Exists));
+    let about = Change::about("ecs service", name);
+    let (found, about) = match existing {
+        None => (Found::Missing, about),
+        Some(existing) if existing.task_definition() == definition.as_deref() => {
+            (Found::AsWanted(()), about)
         }
-        if mode.applies() {
+        Some(_) => (Found::Differs(()), about.with_detail("new task definition")),
+    };
+    let (subnets, task_group) = (step.out.subnets.clone(), step.out.task_group.clone());
+    step.ensure(about, found, |existing| async move {
+        if existing.is_some() {
             ecs.update_service()
                 .cluster(&cluster)
                 .service(name)
@@ -458,43 +441,40 @@ async fn service(
                 .send()
                 .await
                 .map_err(|e| aws_error("UpdateService", e))?;
+            return Ok(((), None));
         }
-        return Ok(
-            Change::new("ecs service", name, Action::Update).with_detail("new task definition")
-        );
-    }
-    if !mode.applies() {
-        return Ok(Change::new("ecs service", name, Action::Create));
-    }
-    let network = AwsVpcConfiguration::builder()
-        .set_subnets(Some(out.subnets.clone()))
-        .set_security_groups(out.task_group.clone().map(|g| vec![g]))
-        // Default-VPC subnets are public: tasks reach S3, SQS and npm through a public IP.
-        .assign_public_ip(AssignPublicIp::Enabled)
-        .build()
-        .map_err(|e| PierError::BadSetup {
-            detail: e.to_string(),
-        })?;
-    ecs.create_service()
-        .cluster(&cluster)
-        .service_name(name)
-        .set_task_definition(definition)
-        .desired_count(desired as i32)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(
-            NetworkConfiguration::builder()
-                .awsvpc_configuration(network)
-                .build(),
-        )
-        .set_load_balancers(balancer.map(|b| vec![b]))
-        .send()
-        .await
-        .map_err(|e| aws_error("CreateService", e))?;
-    record.created(Created::Service {
-        cluster,
-        name: name.to_string(),
-    })?;
-    Ok(Change::new("ecs service", name, Action::Create))
+        let network = AwsVpcConfiguration::builder()
+            .set_subnets(Some(subnets))
+            .set_security_groups(task_group.map(|g| vec![g]))
+            // Default-VPC subnets are public: tasks reach S3, SQS and npm through a public IP.
+            .assign_public_ip(AssignPublicIp::Enabled)
+            .build()
+            .map_err(|e| PierError::BadSetup {
+                detail: e.to_string(),
+            })?;
+        ecs.create_service()
+            .cluster(&cluster)
+            .service_name(name)
+            .set_task_definition(definition)
+            .desired_count(desired as i32)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(network)
+                    .build(),
+            )
+            .set_load_balancers(balancer.map(|b| vec![b]))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateService", e))?;
+        let created = Created::Service {
+            cluster,
+            name: name.to_string(),
+        };
+        Ok(((), Some(created)))
+    })
+    .await?;
+    Ok(())
 }
 
 /// Where one-off builder tasks run, for the config's `[builds.ecs]`.

@@ -12,8 +12,9 @@
 use aws_sdk_iam::Client;
 use serde_json::{Value, json};
 
-use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use crate::setup::record::Created;
+use crate::setup::spec::{Change, Clients, aws_error, code_of};
+use crate::setup::step::{Found, Step};
 use pier_core::error::PierError;
 
 const EXECUTION_POLICY: &str =
@@ -85,112 +86,92 @@ pub fn builder_policy(bucket: &str, queue_arn: &str) -> Value {
     })
 }
 
-pub async fn ensure(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
+pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
+    let spec = step.spec;
     let bucket = &spec.bucket;
-    let queue_arn = out
-        .queue_arn
-        .clone()
-        .unwrap_or_else(|| format!("arn:aws:sqs:{}:*:{}", spec.region, spec.resource("builds")));
-    let mut changes = Vec::new();
-    let (arn, change) = role(
-        clients,
+    let queue_arn =
+        step.out.queue_arn.clone().unwrap_or_else(|| {
+            format!("arn:aws:sqs:{}:*:{}", spec.region, spec.resource("builds"))
+        });
+    let execution_inline = step
+        .out
+        .redis_secret_arn
+        .as_deref()
+        .map(execution_secrets_policy);
+    step.out.execution_role_arn = role(
+        step,
         &spec.resource("execution"),
-        out.redis_secret_arn
-            .as_deref()
-            .map(execution_secrets_policy),
+        execution_inline,
         Some(EXECUTION_POLICY),
-        mode,
-        record,
     )
     .await?;
-    out.execution_role_arn = arn;
-    changes.push(change);
-    let (arn, change) = role(
-        clients,
+    step.out.proxy_role_arn = role(
+        step,
         &spec.resource("proxy"),
         Some(proxy_policy(bucket)),
         None,
-        mode,
-        record,
     )
     .await?;
-    out.proxy_role_arn = arn;
-    changes.push(change);
-    let (arn, change) = role(
-        clients,
+    step.out.builder_role_arn = role(
+        step,
         &spec.resource("builder"),
         Some(builder_policy(bucket, &queue_arn)),
         None,
-        mode,
-        record,
     )
     .await?;
-    out.builder_role_arn = arn;
-    changes.push(change);
-    Ok(changes)
+    Ok(())
 }
 
+/// The role, found by name or created, with its inline policy and managed policy corrected
+/// when they differ.
 async fn role(
-    clients: &Clients,
+    step: &mut Step<'_>,
     name: &str,
     inline: Option<Value>,
     managed: Option<&str>,
-    mode: Mode,
-    record: &mut SetupRecord,
-) -> Result<(Option<String>, Change), PierError> {
+) -> Result<Option<String>, PierError> {
+    let clients = step.clients;
     let iam = &clients.iam;
     let existing = match iam.get_role().role_name(name).send().await {
         Ok(output) => output.role().map(|r| r.arn().to_string()),
         Err(e) if code_of(&e) == "NoSuchEntity" => None,
         Err(e) => return Err(aws_error("GetRole", e)),
     };
-    let mut action = Action::Exists;
-    let arn = match existing {
-        Some(arn) => Some(arn),
-        None if !mode.applies() => {
-            return Ok((None, Change::new("iam role", name, Action::Create)));
-        }
-        None => {
-            let created = iam
-                .create_role()
-                .role_name(name)
-                .assume_role_policy_document(trust_policy().to_string())
-                .description("Pier: made by `pier setup aws`")
-                .send()
-                .await
-                .map_err(|e| aws_error("CreateRole", e))?;
-            record.created(Created::Role {
-                name: name.to_string(),
-            })?;
-            action = Action::Create;
-            created.role().map(|r| r.arn().to_string())
-        }
+    let (inline_differs, managed_missing) = match &existing {
+        Some(_) => (
+            inline_policy_differs(iam, name, inline.as_ref()).await?,
+            managed_policy_missing(iam, name, managed).await,
+        ),
+        None => (inline.is_some(), managed.is_some()),
     };
-    if let Some(policy) = inline {
-        let current = match iam
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(INLINE_POLICY)
-            .send()
-            .await
-        {
-            Ok(output) => {
-                serde_json::from_str::<Value>(&percent_decode(output.policy_document())).ok()
-            }
-            Err(e) if code_of(&e) == "NoSuchEntity" => None,
-            Err(e) => return Err(aws_error("GetRolePolicy", e)),
-        };
-        if current.as_ref() != Some(&policy) {
-            if action == Action::Exists {
-                action = Action::Update;
-            }
-            if mode.applies() {
+    let found = match existing {
+        None => Found::Missing,
+        Some(arn) if inline_differs || managed_missing => Found::Differs(arn),
+        Some(arn) => Found::AsWanted(arn),
+    };
+    step.ensure(
+        Change::about("iam role", name),
+        found,
+        |existing| async move {
+            let (arn, created) = match existing {
+                Some(arn) => (arn, None),
+                None => {
+                    let made = iam
+                        .create_role()
+                        .role_name(name)
+                        .assume_role_policy_document(trust_policy().to_string())
+                        .description("Pier: made by `pier setup aws`")
+                        .send()
+                        .await
+                        .map_err(|e| aws_error("CreateRole", e))?;
+                    let arn = made.role().map(|r| r.arn().to_string()).unwrap_or_default();
+                    let created = Created::Role {
+                        name: name.to_string(),
+                    };
+                    (arn, Some(created))
+                }
+            };
+            if let (true, Some(policy)) = (inline_differs, inline) {
                 iam.put_role_policy()
                     .role_name(name)
                     .policy_name(INLINE_POLICY)
@@ -199,26 +180,7 @@ async fn role(
                     .await
                     .map_err(|e| aws_error("PutRolePolicy", e))?;
             }
-        }
-    }
-    if let Some(managed) = managed {
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map(|output| {
-                output
-                    .attached_policies()
-                    .iter()
-                    .any(|p| p.policy_arn() == Some(managed))
-            })
-            .unwrap_or(false);
-        if !attached {
-            if action == Action::Exists {
-                action = Action::Update;
-            }
-            if mode.applies() {
+            if let (true, Some(managed)) = (managed_missing, managed) {
                 iam.attach_role_policy()
                     .role_name(name)
                     .policy_arn(managed)
@@ -226,9 +188,49 @@ async fn role(
                     .await
                     .map_err(|e| aws_error("AttachRolePolicy", e))?;
             }
-        }
-    }
-    Ok((arn, Change::new("iam role", name, action)))
+            Ok((arn, created))
+        },
+    )
+    .await
+}
+
+async fn inline_policy_differs(
+    iam: &Client,
+    role: &str,
+    wanted: Option<&Value>,
+) -> Result<bool, PierError> {
+    let Some(wanted) = wanted else {
+        return Ok(false);
+    };
+    let current = match iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(INLINE_POLICY)
+        .send()
+        .await
+    {
+        Ok(output) => serde_json::from_str::<Value>(&percent_decode(output.policy_document())).ok(),
+        Err(e) if code_of(&e) == "NoSuchEntity" => None,
+        Err(e) => return Err(aws_error("GetRolePolicy", e)),
+    };
+    Ok(current.as_ref() != Some(wanted))
+}
+
+async fn managed_policy_missing(iam: &Client, role: &str, managed: Option<&str>) -> bool {
+    let Some(managed) = managed else {
+        return false;
+    };
+    !iam.list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .map(|output| {
+            output
+                .attached_policies()
+                .iter()
+                .any(|p| p.policy_arn() == Some(managed))
+        })
+        .unwrap_or(false)
 }
 
 /// Detaches and deletes the role's policies, then the role.

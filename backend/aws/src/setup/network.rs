@@ -13,21 +13,17 @@ use aws_sdk_elasticloadbalancingv2::types::{
     ProtocolEnum, TargetTypeEnum,
 };
 
-use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error};
+use crate::setup::record::Created;
+use crate::setup::spec::{Action, Change, Clients, Mode, aws_error};
+use crate::setup::step::{Found, Step};
 use pier_core::error::PierError;
 
 pub const PROXY_PORT: i32 = 8080;
 pub const HEALTH_PORT: i32 = 9090;
 const CLOUDFRONT_PREFIX_LIST: &str = "com.amazonaws.global.cloudfront.origin-facing";
 
-pub async fn ensure(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
+pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
+    let (clients, spec, mode) = (step.clients, step.spec, step.mode);
     let ec2 = &clients.ec2;
     let vpcs = ec2
         .describe_vpcs()
@@ -69,8 +65,8 @@ pub async fn ensure(
             ),
         });
     }
-    out.vpc_id = Some(vpc.clone());
-    out.subnets = by_zone.into_values().collect();
+    step.out.vpc_id = Some(vpc.clone());
+    step.out.subnets = by_zone.into_values().collect();
 
     let prefix_lists = ec2
         .describe_managed_prefix_lists()
@@ -92,7 +88,6 @@ pub async fn ensure(
             detail: format!("the region {} has no CloudFront prefix list", spec.region),
         })?;
 
-    let mut changes = Vec::new();
     let balancer_name = spec.resource("balancer");
     let from_cloudfront = IpPermission::builder()
         .ip_protocol("tcp")
@@ -100,30 +95,24 @@ pub async fn ensure(
         .to_port(80)
         .prefix_list_ids(PrefixListId::builder().prefix_list_id(&cloudfront).build())
         .build();
-    let (balancer_group, action) = group(
-        clients,
+    let balancer_group = group(
+        step,
         &vpc,
         &balancer_name,
         "Pier load balancer: CloudFront only",
-        mode,
-        record,
     )
     .await?;
-    changes.push(Change::new("security group", &balancer_name, action));
     if let Some(id) = &balancer_group {
         allow(clients, id, from_cloudfront, mode).await?;
     }
     let tasks_name = spec.resource("tasks");
-    let (task_group, action) = group(
-        clients,
+    let task_group = group(
+        step,
         &vpc,
         &tasks_name,
         "Pier tasks: from the load balancer only",
-        mode,
-        record,
     )
     .await?;
-    changes.push(Change::new("security group", &tasks_name, action));
     if let (Some(tasks), Some(balancer)) = (&task_group, &balancer_group) {
         for port in [PROXY_PORT, HEALTH_PORT] {
             let from_balancer = IpPermission::builder()
@@ -135,19 +124,18 @@ pub async fn ensure(
             allow(clients, tasks, from_balancer, mode).await?;
         }
     }
-    out.balancer_group = balancer_group;
-    out.task_group = task_group;
-    Ok(changes)
+    step.out.balancer_group = balancer_group;
+    step.out.task_group = task_group;
+    Ok(())
 }
 
 async fn group(
-    clients: &Clients,
+    step: &mut Step<'_>,
     vpc: &str,
     name: &str,
     description: &str,
-    mode: Mode,
-    record: &mut SetupRecord,
-) -> Result<(Option<String>, Action), PierError> {
+) -> Result<Option<String>, PierError> {
+    let clients = step.clients;
     let found = clients
         .ec2
         .describe_security_groups()
@@ -156,24 +144,26 @@ async fn group(
         .send()
         .await
         .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
-    if let Some(id) = found.security_groups().first().and_then(|g| g.group_id()) {
-        return Ok((Some(id.to_string()), Action::Exists));
-    }
-    if !mode.applies() {
-        return Ok((None, Action::Create));
-    }
-    let created = clients
-        .ec2
-        .create_security_group()
-        .group_name(name)
-        .description(description)
-        .vpc_id(vpc)
-        .send()
-        .await
-        .map_err(|e| aws_error("CreateSecurityGroup", e))?;
-    let id = created.group_id().unwrap_or_default().to_string();
-    record.created(Created::SecurityGroup { id: id.clone() })?;
-    Ok((Some(id), Action::Create))
+    let found = found
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id())
+        .map(str::to_string);
+    let about = Change::about("security group", name);
+    step.ensure(about, Found::from_option(found), |_| async {
+        let created = clients
+            .ec2
+            .create_security_group()
+            .group_name(name)
+            .description(description)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateSecurityGroup", e))?;
+        let id = created.group_id().unwrap_or_default().to_string();
+        Ok((id.clone(), Some(Created::SecurityGroup { id })))
+    })
+    .await
 }
 
 /// Adds an ingress rule unless the group has it already.
@@ -224,57 +214,46 @@ async fn allow(
     Ok(())
 }
 
-pub async fn ensure_balancer(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
+pub async fn ensure_balancer(step: &mut Step<'_>) -> Result<(), PierError> {
+    let (clients, spec) = (step.clients, step.spec);
     let elb = &clients.elb;
-    let mut changes = Vec::new();
     let name = spec.resource("");
     let found = elb.describe_load_balancers().names(&name).send().await;
     let existing = match found {
         Ok(output) => output.load_balancers().first().cloned(),
-        Err(e) if crate::setup::code_of(&e) == "LoadBalancerNotFound" => None,
+        Err(e) if crate::setup::spec::code_of(&e) == "LoadBalancerNotFound" => None,
         Err(e) => return Err(aws_error("DescribeLoadBalancers", e)),
     };
-    let balancer = match existing {
-        Some(balancer) => {
-            changes.push(Change::new("load balancer", &name, Action::Exists));
-            Some(balancer)
-        }
-        None if !mode.applies() => {
-            changes.push(Change::new("load balancer", &name, Action::Create));
-            None
-        }
-        None => {
+    let (subnets, security_group) = (step.out.subnets.clone(), step.out.balancer_group.clone());
+    let about = Change::about("load balancer", &name);
+    let balancer = step
+        .ensure(about, Found::from_option(existing.map(Some)), |_| async {
             let created = elb
                 .create_load_balancer()
                 .name(&name)
                 .r#type(LoadBalancerTypeEnum::Application)
                 .scheme(LoadBalancerSchemeEnum::InternetFacing)
-                .set_subnets(Some(out.subnets.clone()))
-                .set_security_groups(out.balancer_group.clone().map(|g| vec![g]))
+                .set_subnets(Some(subnets))
+                .set_security_groups(security_group.map(|g| vec![g]))
                 .send()
                 .await
                 .map_err(|e| aws_error("CreateLoadBalancer", e))?;
             let balancer = created.load_balancers().first().cloned();
-            if let Some(arn) = balancer.as_ref().and_then(|b| b.load_balancer_arn()) {
-                record.created(Created::LoadBalancer {
+            let created = balancer
+                .as_ref()
+                .and_then(|b| b.load_balancer_arn())
+                .map(|arn| Created::LoadBalancer {
                     arn: arn.to_string(),
-                })?;
-            }
-            changes.push(Change::new("load balancer", &name, Action::Create));
-            balancer
-        }
-    };
-    out.balancer_arn = balancer
+                });
+            Ok((balancer, created))
+        })
+        .await?
+        .flatten();
+    step.out.balancer_arn = balancer
         .as_ref()
         .and_then(|b| b.load_balancer_arn())
         .map(str::to_string);
-    out.balancer_dns = balancer
+    step.out.balancer_dns = balancer
         .as_ref()
         .and_then(|b| b.dns_name())
         .map(str::to_string);
@@ -287,26 +266,20 @@ pub async fn ensure_balancer(
             .first()
             .and_then(|g| g.target_group_arn())
             .map(str::to_string),
-        Err(e) if crate::setup::code_of(&e) == "TargetGroupNotFound" => None,
+        Err(e) if crate::setup::spec::code_of(&e) == "TargetGroupNotFound" => None,
         Err(e) => return Err(aws_error("DescribeTargetGroups", e)),
     };
-    let target_group = match existing {
-        Some(arn) => {
-            changes.push(Change::new("target group", &group_name, Action::Exists));
-            Some(arn)
-        }
-        None if !mode.applies() => {
-            changes.push(Change::new("target group", &group_name, Action::Create));
-            None
-        }
-        None => {
+    let vpc = step.out.vpc_id.clone();
+    let about = Change::about("target group", &group_name);
+    let target_group = step
+        .ensure(about, Found::from_option(existing), |_| async {
             let created = elb
                 .create_target_group()
                 .name(&group_name)
                 .protocol(ProtocolEnum::Http)
                 .port(PROXY_PORT)
                 .target_type(TargetTypeEnum::Ip)
-                .set_vpc_id(out.vpc_id.clone())
+                .set_vpc_id(vpc)
                 .health_check_port(HEALTH_PORT.to_string())
                 .health_check_path("/health")
                 .send()
@@ -316,55 +289,51 @@ pub async fn ensure_balancer(
                 .target_groups()
                 .first()
                 .and_then(|g| g.target_group_arn())
-                .map(str::to_string);
-            if let Some(arn) = &arn {
-                record.created(Created::TargetGroup { arn: arn.clone() })?;
-            }
-            changes.push(Change::new("target group", &group_name, Action::Create));
-            arn
-        }
-    };
-    out.target_group_arn = target_group.clone();
+                .unwrap_or_default()
+                .to_string();
+            Ok((arn.clone(), Some(Created::TargetGroup { arn })))
+        })
+        .await?;
+    step.out.target_group_arn = target_group.clone();
 
-    if let (Some(balancer), Some(group)) = (&out.balancer_arn, &target_group) {
-        let listeners = elb
-            .describe_listeners()
-            .load_balancer_arn(balancer)
+    let listener = Change::about("listener", &format!("{name} :80"));
+    let (Some(balancer), Some(group)) = (step.out.balancer_arn.clone(), target_group) else {
+        // A plan before the balancer exists: the listener comes with it.
+        step.report(Change {
+            action: Action::Create,
+            ..listener
+        });
+        return Ok(());
+    };
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(&balancer)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeListeners", e))?;
+    let has_http = listeners.listeners().iter().any(|l| l.port() == Some(80));
+    let found = if has_http {
+        Found::AsWanted(())
+    } else {
+        Found::Missing
+    };
+    step.ensure(listener, found, |_| async {
+        // Deleted with the load balancer, so not recorded on its own.
+        elb.create_listener()
+            .load_balancer_arn(&balancer)
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .default_actions(
+                ListenerAction::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&group)
+                    .build(),
+            )
             .send()
             .await
-            .map_err(|e| aws_error("DescribeListeners", e))?;
-        let has_http = listeners.listeners().iter().any(|l| l.port() == Some(80));
-        changes.push(Change::new(
-            "listener",
-            &format!("{name} :80"),
-            if has_http {
-                Action::Exists
-            } else {
-                Action::Create
-            },
-        ));
-        if !has_http && mode.applies() {
-            // Deleted with the load balancer, so not recorded on its own.
-            elb.create_listener()
-                .load_balancer_arn(balancer)
-                .protocol(ProtocolEnum::Http)
-                .port(80)
-                .default_actions(
-                    ListenerAction::builder()
-                        .r#type(ActionTypeEnum::Forward)
-                        .target_group_arn(group)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| aws_error("CreateListener", e))?;
-        }
-    } else {
-        changes.push(Change::new(
-            "listener",
-            &format!("{name} :80"),
-            Action::Create,
-        ));
-    }
-    Ok(changes)
+            .map_err(|e| aws_error("CreateListener", e))?;
+        Ok(((), None))
+    })
+    .await?;
+    Ok(())
 }

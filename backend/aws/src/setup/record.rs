@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::setup::Outputs;
+use crate::setup::spec::Outputs;
 use pier_core::error::PierError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,23 +10,18 @@ use aws_sdk_applicationautoscaling::types::{
     TargetTrackingScalingPolicyConfiguration,
 };
 
-use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, TaskRange, aws_error};
+use crate::setup::record::Created;
+use crate::setup::spec::{Change, TaskRange, aws_error};
+use crate::setup::step::{Found, Step};
 use pier_core::error::PierError;
 
-pub async fn ensure(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
+pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
+    let spec = step.spec;
     let cluster = spec.resource("");
-    let mut changes = Vec::new();
     let invalid = |e: aws_sdk_applicationautoscaling::error::BuildError| PierError::BadSetup {
         detail: e.to_string(),
     };
-    let proxy_metric = match (&out.balancer_arn, &out.target_group_arn) {
+    let proxy_metric = match (&step.out.balancer_arn, &step.out.target_group_arn) {
         (Some(balancer), Some(group)) => {
             let label = format!(
                 "{}/{}",
@@ -76,20 +71,19 @@ pub async fn ensure(
         ),
     ] {
         let resource_id = format!("service/{cluster}/{service}");
-        let change = target(clients, &resource_id, range, policy, mode, record).await?;
-        changes.push(change);
+        target(step, &resource_id, range, policy).await?;
     }
-    Ok(changes)
+    Ok(())
 }
 
+/// The service's scalable target with the user's task range, and its tracking policy.
 async fn target(
-    clients: &Clients,
+    step: &mut Step<'_>,
     resource_id: &str,
     range: TaskRange,
     policy: Option<TargetTrackingScalingPolicyConfiguration>,
-    mode: Mode,
-    record: &mut SetupRecord,
-) -> Result<Change, PierError> {
+) -> Result<(), PierError> {
+    let clients = step.clients;
     let scaling = &clients.scaling;
     let existing = scaling
         .describe_scalable_targets()
@@ -99,34 +93,37 @@ async fn target(
         .send()
         .await
         .map_err(|e| aws_error("DescribeScalableTargets", e))?;
-    let current = existing.scalable_targets().first();
-    let action = match current {
+    let found = match existing.scalable_targets().first() {
         Some(t) if t.min_capacity() == range.min as i32 && t.max_capacity() == range.max as i32 => {
-            Action::Exists
+            Found::AsWanted(())
         }
-        Some(_) => Action::Update,
-        None => Action::Create,
+        Some(_) => Found::Differs(()),
+        None => Found::Missing,
     };
     let name = format!("{resource_id} ({}–{} tasks)", range.min, range.max);
-    if !mode.applies() || action == Action::Exists {
-        return Ok(Change::new("auto-scaling", &name, action));
-    }
-    scaling
-        .register_scalable_target()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_id(resource_id)
-        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-        .min_capacity(range.min as i32)
-        .max_capacity(range.max as i32)
-        .send()
-        .await
-        .map_err(|e| aws_error("RegisterScalableTarget", e))?;
-    if action == Action::Create {
-        record.created(Created::ScalableTarget {
-            resource_id: resource_id.to_string(),
-        })?;
-    }
-    if let Some(policy) = policy {
+    let corrects = !matches!(found, Found::AsWanted(_));
+    step.ensure(
+        Change::about("auto-scaling", &name),
+        found,
+        |existing| async move {
+            scaling
+                .register_scalable_target()
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id(resource_id)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .min_capacity(range.min as i32)
+                .max_capacity(range.max as i32)
+                .send()
+                .await
+                .map_err(|e| aws_error("RegisterScalableTarget", e))?;
+            let created = existing.is_none().then(|| Created::ScalableTarget {
+                resource_id: resource_id.to_string(),
+            });
+            Ok(((), created))
+        },
+    )
+    .await?;
+    if let (true, true, Some(policy)) = (corrects, step.mode.applies(), policy) {
         // Policies go with their target on deregistration, so they are not recorded alone.
         scaling
             .put_scaling_policy()
@@ -140,5 +137,5 @@ async fn target(
             .await
             .map_err(|e| aws_error("PutScalingPolicy", e))?;
     }
-    Ok(Change::new("auto-scaling", &name, action))
+    Ok(())
 }

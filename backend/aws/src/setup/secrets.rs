@@ -7,42 +7,18 @@
 //! Given a URL, setup creates the secret or corrects its value; without one, an existing
 //! secret is kept and still used, so a re-run without `--redis-url` changes nothing.
 
-use std::fmt;
-
-use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use crate::setup::record::Created;
+use crate::setup::spec::{Change, Clients, aws_error, code_of};
+use crate::setup::step::{Found, Step};
 use pier_core::error::PierError;
 
-/// A secret value on its way into Secrets Manager: never printed, serialised or logged.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretValue(String);
-
-impl SecretValue {
-    pub fn new(value: impl Into<String>) -> SecretValue {
-        SecretValue(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretValue(••••••)")
-    }
-}
+pub use super::spec::SecretValue;
 
 /// The environment variable the builder reads the Redis URL from.
 pub const REDIS_URL_VARIABLE: &str = "PIER_REDIS_URL";
 
-pub async fn ensure(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
+pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
+    let (clients, spec) = (step.clients, step.spec);
     let name = spec.resource("redis-url");
     let secrets = &clients.secrets;
     let existing = match secrets.describe_secret().secret_id(&name).send().await {
@@ -51,12 +27,11 @@ pub async fn ensure(
         Err(e) if code_of(&e) == "ResourceNotFoundException" => None,
         Err(e) => return Err(aws_error("DescribeSecret", e)),
     };
-    let change = match (existing, &spec.redis_url) {
-        (None, None) => return Ok(Vec::new()),
-        (Some(arn), None) => {
-            out.redis_secret_arn = Some(arn);
-            Change::new("secret", &name, Action::Exists)
-        }
+    let about = Change::about("secret", &name);
+    let (found, wanted) = match (existing, &spec.redis_url) {
+        (None, None) => return Ok(()),
+        // Without a URL an existing secret is kept as it is.
+        (Some(arn), None) => (Found::AsWanted(arn), None),
         (Some(arn), Some(wanted)) => {
             let current = secrets
                 .get_secret_value()
@@ -64,40 +39,45 @@ pub async fn ensure(
                 .send()
                 .await
                 .map_err(|e| aws_error("GetSecretValue", e))?;
-            out.redis_secret_arn = Some(arn.clone());
             if current.secret_string() == Some(wanted.expose()) {
-                Change::new("secret", &name, Action::Exists)
+                (Found::AsWanted(arn), Some(wanted))
             } else {
-                if mode.applies() {
-                    secrets
-                        .put_secret_value()
-                        .secret_id(&arn)
-                        .secret_string(wanted.expose())
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("PutSecretValue", e))?;
-                }
-                Change::new("secret", &name, Action::Update).with_detail("new value")
+                (Found::Differs(arn), Some(wanted))
             }
         }
-        (None, Some(wanted)) => {
-            if mode.applies() {
-                let created = secrets
-                    .create_secret()
-                    .name(&name)
-                    .description("The Redis URL Pier's builders stream live build logs to")
+        (None, Some(wanted)) => (Found::Missing, Some(wanted)),
+    };
+    let about = match found {
+        Found::Differs(_) => about.with_detail("new value"),
+        _ => about,
+    };
+    let arn = step
+        .ensure(about, found, |existing| async move {
+            let wanted = wanted.expect("a secret is only written when a value is given");
+            if let Some(arn) = existing {
+                secrets
+                    .put_secret_value()
+                    .secret_id(&arn)
                     .secret_string(wanted.expose())
                     .send()
                     .await
-                    .map_err(|e| aws_error("CreateSecret", e))?;
-                let arn = created.arn().unwrap_or_default().to_string();
-                record.created(Created::Secret { arn: arn.clone() })?;
-                out.redis_secret_arn = Some(arn);
+                    .map_err(|e| aws_error("PutSecretValue", e))?;
+                return Ok((arn, None));
             }
-            Change::new("secret", &name, Action::Create)
-        }
-    };
-    Ok(vec![change])
+            let created = secrets
+                .create_secret()
+                .name(&name)
+                .description("The Redis URL Pier's builders stream live build logs to")
+                .secret_string(wanted.expose())
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateSecret", e))?;
+            let arn = created.arn().unwrap_or_default().to_string();
+            Ok((arn.clone(), Some(Created::Secret { arn })))
+        })
+        .await?;
+    step.out.redis_secret_arn = arn;
+    Ok(())
 }
 
 /// Deletes a secret setup made, at once (no recovery window: setup can make it again).

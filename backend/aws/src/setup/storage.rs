@@ -11,26 +11,21 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 
-use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use crate::setup::record::Created;
+use crate::setup::spec::{Change, aws_error, code_of};
+use crate::setup::step::{Found, Step};
 use pier_core::error::PierError;
 
 const LEFTOVER_DAYS: i32 = 30;
 
-pub async fn ensure(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
+pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
+    let (clients, spec) = (step.clients, step.spec);
     let s3 = &clients.s3;
     let bucket = &spec.bucket;
-    out.bucket = Some(bucket.clone());
-    let mut changes = Vec::new();
-    let exists = match s3.head_bucket().bucket(bucket).send().await {
-        Ok(_) => true,
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+    step.out.bucket = Some(bucket.clone());
+    let found = match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Found::AsWanted(()),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Found::Missing,
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
             return Err(PierError::BadSetup {
                 detail: format!(
@@ -41,28 +36,27 @@ pub async fn ensure(
         }
         Err(e) => return Err(aws_error("HeadBucket", e)),
     };
-    if exists {
-        changes.push(Change::new("bucket", bucket, Action::Exists));
-    } else {
-        changes.push(Change::new("bucket", bucket, Action::Create));
-        if mode.applies() {
-            let mut create = s3.create_bucket().bucket(bucket);
-            if spec.region != "us-east-1" {
-                create = create.create_bucket_configuration(
-                    CreateBucketConfiguration::builder()
-                        .location_constraint(BucketLocationConstraint::from(spec.region.as_str()))
-                        .build(),
-                );
-            }
-            match create.send().await {
-                Ok(_) => record.created(Created::Bucket {
-                    name: bucket.clone(),
-                })?,
-                Err(e) if code_of(&e) == "BucketAlreadyOwnedByYou" => {}
-                Err(e) => return Err(aws_error("CreateBucket", e)),
-            }
+    step.ensure(Change::about("bucket", bucket), found, |_| async {
+        let mut create = s3.create_bucket().bucket(bucket);
+        if spec.region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(spec.region.as_str()))
+                    .build(),
+            );
         }
-    }
+        match create.send().await {
+            Ok(_) => Ok((
+                (),
+                Some(Created::Bucket {
+                    name: bucket.clone(),
+                }),
+            )),
+            Err(e) if code_of(&e) == "BucketAlreadyOwnedByYou" => Ok(((), None)),
+            Err(e) => Err(aws_error("CreateBucket", e)),
+        }
+    })
+    .await?;
 
     // Public access: all four switches on.
     let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
@@ -74,16 +68,8 @@ pub async fn ensure(
         }),
         Err(_) => false,
     };
-    changes.push(Change::new(
-        "public access block",
-        bucket,
-        if blocked {
-            Action::Exists
-        } else {
-            Action::Update
-        },
-    ));
-    if !blocked && mode.applies() {
+    let about = Change::about("public access block", bucket);
+    step.ensure(about, Found::setting(blocked), |_| async {
         s3.put_public_access_block()
             .bucket(bucket)
             .public_access_block_configuration(
@@ -97,7 +83,9 @@ pub async fn ensure(
             .send()
             .await
             .map_err(|e| aws_error("PutPublicAccessBlock", e))?;
-    }
+        Ok(((), None))
+    })
+    .await?;
 
     // Encryption at rest.
     let encrypted = match s3.get_bucket_encryption().bucket(bucket).send().await {
@@ -106,16 +94,8 @@ pub async fn ensure(
             .is_some_and(|c| !c.rules().is_empty()),
         Err(_) => false,
     };
-    changes.push(Change::new(
-        "encryption",
-        bucket,
-        if encrypted {
-            Action::Exists
-        } else {
-            Action::Update
-        },
-    ));
-    if !encrypted && mode.applies() {
+    let about = Change::about("encryption", bucket);
+    step.ensure(about, Found::setting(encrypted), |_| async {
         let rule = ServerSideEncryptionRule::builder()
             .apply_server_side_encryption_by_default(
                 ServerSideEncryptionByDefault::builder()
@@ -136,7 +116,9 @@ pub async fn ensure(
             .send()
             .await
             .map_err(|e| aws_error("PutBucketEncryption", e))?;
-    }
+        Ok(((), None))
+    })
+    .await?;
 
     // Lifecycle for leftovers.
     let rule_ids = ["pier-sources", "pier-build-cache", "pier-multipart"];
@@ -151,16 +133,8 @@ pub async fn ensure(
             .all(|id| output.rules().iter().any(|r| r.id() == Some(*id))),
         Err(_) => false,
     };
-    changes.push(Change::new(
-        "lifecycle rules",
-        bucket,
-        if has_rules {
-            Action::Exists
-        } else {
-            Action::Update
-        },
-    ));
-    if !has_rules && mode.applies() {
+    let about = Change::about("lifecycle rules", bucket);
+    step.ensure(about, Found::setting(has_rules), |_| async {
         let expire = |id: &str, prefix: &str| {
             LifecycleRule::builder()
                 .id(id)
@@ -194,6 +168,8 @@ pub async fn ensure(
             .send()
             .await
             .map_err(|e| aws_error("PutBucketLifecycleConfiguration", e))?;
-    }
-    Ok(changes)
+        Ok(((), None))
+    })
+    .await?;
+    Ok(())
 }

@@ -4,7 +4,7 @@
 //! while it holds objects (deployments are the user's data).
 
 use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Outputs, aws_error, code_of};
+use crate::setup::spec::{Action, Change, Clients, Outputs, aws_error, code_of};
 use pier_core::error::PierError;
 
 /// Deletes recorded resources newest first. Each deletion is removed from the record as soon

@@ -6,34 +6,22 @@
 
 use aws_sdk_sqs::types::QueueAttributeName as Attribute;
 
-use crate::setup::record::{Created, SetupRecord};
-use crate::setup::{Action, Change, Clients, Mode, Outputs, SetupSpec, aws_error, code_of};
+use crate::setup::record::Created;
+use crate::setup::spec::{Change, Clients, aws_error, code_of};
+use crate::setup::step::{Found, Step};
 use pier_core::error::PierError;
 
 pub const MAX_RECEIVES: u32 = 3;
 
-pub async fn ensure(
-    clients: &Clients,
-    spec: &SetupSpec,
-    mode: Mode,
-    record: &mut SetupRecord,
-    out: &mut Outputs,
-) -> Result<Vec<Change>, PierError> {
-    let mut changes = Vec::new();
+pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
+    let (clients, spec) = (step.clients, step.spec);
     let dead_name = spec.resource("builds-dead");
-    let (dead_url, action) = queue(
-        clients,
-        &dead_name,
-        &[
-            (Attribute::MessageRetentionPeriod, "1209600".to_string()),
-            (Attribute::SqsManagedSseEnabled, "true".to_string()),
-        ],
-        mode,
-        record,
-    )
-    .await?;
-    changes.push(Change::new("queue", &dead_name, action));
-    out.dead_letter_url = dead_url.clone();
+    let dead_attributes = [
+        (Attribute::MessageRetentionPeriod, "1209600".to_string()),
+        (Attribute::SqsManagedSseEnabled, "true".to_string()),
+    ];
+    let dead_url = queue(step, &dead_name, &dead_attributes).await?;
+    step.out.dead_letter_url = dead_url.clone();
     let dead_arn = match &dead_url {
         Some(url) => Some(arn(clients, url).await?),
         None => None,
@@ -53,48 +41,56 @@ pub async fn ensure(
             format!(r#"{{"deadLetterTargetArn":"{dead_arn}","maxReceiveCount":"{MAX_RECEIVES}"}}"#),
         ));
     }
-    let (url, action) = queue(clients, &name, &attributes, mode, record).await?;
-    changes.push(Change::new("queue", &name, action));
+    let url = queue(step, &name, &attributes).await?;
     if let Some(url) = &url {
-        out.queue_arn = Some(arn(clients, url).await?);
+        step.out.queue_arn = Some(arn(clients, url).await?);
     }
-    out.queue_url = url;
-    Ok(changes)
+    step.out.queue_url = url;
+    Ok(())
 }
 
 /// Finds the queue by name; creates it (apply) when missing. An existing queue whose
 /// attributes differ is corrected.
 async fn queue(
-    clients: &Clients,
+    step: &mut Step<'_>,
     name: &str,
     attributes: &[(Attribute, String)],
-    mode: Mode,
-    record: &mut SetupRecord,
-) -> Result<(Option<String>, Action), PierError> {
+) -> Result<Option<String>, PierError> {
+    let clients = step.clients;
     let sqs = &clients.sqs;
     let existing = match sqs.get_queue_url().queue_name(name).send().await {
         Ok(output) => output.queue_url().map(str::to_string),
         Err(e) if code_of(&e).contains("NonExistentQueue") => None,
         Err(e) => return Err(aws_error("GetQueueUrl", e)),
     };
-    if let Some(url) = existing {
-        let current = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(Attribute::All)
-            .send()
-            .await
-            .map_err(|e| aws_error("GetQueueAttributes", e))?;
-        let current = current.attributes().cloned().unwrap_or_default();
-        let differs: Vec<(Attribute, String)> = attributes
-            .iter()
-            .filter(|(key, value)| current.get(key).map(|v| normalize(v)) != Some(normalize(value)))
-            .cloned()
-            .collect();
-        if differs.is_empty() {
-            return Ok((Some(url), Action::Exists));
+    let mut differs = Vec::new();
+    let found = match existing {
+        None => Found::Missing,
+        Some(url) => {
+            let current = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(Attribute::All)
+                .send()
+                .await
+                .map_err(|e| aws_error("GetQueueAttributes", e))?;
+            let current = current.attributes().cloned().unwrap_or_default();
+            differs = attributes
+                .iter()
+                .filter(|(key, value)| {
+                    current.get(key).map(|v| normalize(v)) != Some(normalize(value))
+                })
+                .cloned()
+                .collect();
+            if differs.is_empty() {
+                Found::AsWanted(url)
+            } else {
+                Found::Differs(url)
+            }
         }
-        if mode.applies() {
+    };
+    step.ensure(Change::about("queue", name), found, |existing| async move {
+        if let Some(url) = existing {
             let mut set = sqs.set_queue_attributes().queue_url(&url);
             for (key, value) in differs {
                 set = set.attributes(key, value);
@@ -102,25 +98,22 @@ async fn queue(
             set.send()
                 .await
                 .map_err(|e| aws_error("SetQueueAttributes", e))?;
+            return Ok((url, None));
         }
-        return Ok((Some(url), Action::Update));
-    }
-    if !mode.applies() {
-        return Ok((None, Action::Create));
-    }
-    let mut create = sqs.create_queue().queue_name(name);
-    for (key, value) in attributes {
-        create = create.attributes(key.clone(), value);
-    }
-    let url = create
-        .send()
-        .await
-        .map_err(|e| aws_error("CreateQueue", e))?
-        .queue_url()
-        .unwrap_or_default()
-        .to_string();
-    record.created(Created::Queue { url: url.clone() })?;
-    Ok((Some(url), Action::Create))
+        let mut create = sqs.create_queue().queue_name(name);
+        for (key, value) in attributes {
+            create = create.attributes(key.clone(), value);
+        }
+        let url = create
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateQueue", e))?
+            .queue_url()
+            .unwrap_or_default()
+            .to_string();
+        Ok((url.clone(), Some(Created::Queue { url })))
+    })
+    .await
 }
 
 /// Redrive policies come back with numbers as numbers or strings; compare without spaces

@@ -1,0 +1,67 @@
+//! A setup run as the window keeps it: started from the AWS setup screen (plan, apply) or from
+//! the teardown confirmation, its steps arriving as events. Apart from both screens so that
+//! neither depends on the other.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::types::{SetupChange, SetupForm, SetupOutcome, UserError};
+use crate::{Ctx, bridge};
+
+/// The run in progress or last ended; kept in [`Ctx`] so leaving the screen loses nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetupState {
+    pub running: Option<String>,
+    pub steps: Vec<SetupChange>,
+    pub outcome: Option<SetupOutcome>,
+    pub error: Option<UserError>,
+}
+
+impl SetupState {
+    pub fn step(&mut self, run: String, change: SetupChange) {
+        if self.running.as_deref() != Some(run.as_str()) {
+            self.running = Some(run);
+            self.steps.clear();
+        }
+        // A step that reports progress (the image copy) sends its change again as it goes:
+        // the row updates in place.
+        match self
+            .steps
+            .last_mut()
+            .filter(|last| last.resource == change.resource && last.name == change.name)
+        {
+            Some(last) => *last = change,
+            None => self.steps.push(change),
+        }
+    }
+
+    pub fn ended(&mut self, outcome: Option<SetupOutcome>, error: Option<UserError>) {
+        self.running = None;
+        if let Some(outcome) = &outcome {
+            self.steps = outcome.changes.clone();
+        }
+        self.outcome = outcome;
+        self.error = error;
+    }
+}
+
+#[derive(Serialize)]
+pub struct RunArgs {
+    pub form: SetupForm,
+    pub run: String,
+}
+
+/// Starts a run; its steps arrive as events.
+pub fn start(ctx: Ctx, form: SetupForm, run: &str) {
+    ctx.setup.set(SetupState {
+        running: Some(run.to_string()),
+        ..SetupState::default()
+    });
+    let run = run.to_string();
+    spawn_local(async move {
+        if let Err(error) = bridge::run("setup_run", RunArgs { form, run }).await {
+            ctx.setup.update(|s| s.ended(None, Some(error)));
+        }
+    });
+}
