@@ -154,6 +154,9 @@ pub enum PierError {
     BuildCanceled,
     #[error("the deploy was canceled")]
     DeployCanceled,
+    /// Unlike the AWS and queue errors, this keeps no `#[source]`: a `RedisError` can quote
+    /// the URL with its password, and anything that prints the source chain (`{:#}`, a tracing
+    /// span) would print it. `detail` is the error's text with the password masked.
     #[error("Redis at `{url}` failed: {detail}")]
     Redis { url: String, detail: String },
     #[error("the config file `{}` is invalid: {detail}", path.display())]

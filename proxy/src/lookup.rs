@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::StreamExt;
 use moka::future::Cache;
 use pier_core::deployments::PreviewRecord;
 use pier_core::domains::DomainRecord;
@@ -202,6 +203,50 @@ impl Lookups {
         Ok(object.body)
     }
 
+    /// A whole blob if it is in memory; `None` is a miss to stream ([`Lookups::stream_and_keep`]).
+    pub async fn cached_blob(&self, sha256: &str) -> Option<Bytes> {
+        let hit = self.blobs.get(sha256).await;
+        self.metrics.cache("blob", hit.is_some());
+        hit
+    }
+
+    /// Streams a whole blob from the store as it is read, and keeps a copy in memory once the
+    /// last byte has gone out, so the first byte never waits for the last and the next request
+    /// is a hit. A stream that fails or is dropped half way keeps nothing.
+    pub async fn stream_and_keep(
+        &self,
+        sha256: &str,
+        size: u64,
+    ) -> Result<ByteStream, LookupError> {
+        let stream = self.stream(sha256, None).await?;
+        let keeping = Keeping {
+            kept: Vec::with_capacity(usize::try_from(size).unwrap_or(0)),
+            size,
+            key: sha256.to_string(),
+            cache: self.blobs.clone(),
+        };
+        Ok(Box::pin(futures::stream::unfold(
+            (stream, Some(keeping)),
+            |(mut stream, mut keeping)| async move {
+                match stream.next().await {
+                    Some(Ok(chunk)) => {
+                        if let Some(keeping) = &mut keeping {
+                            keeping.kept.extend_from_slice(&chunk);
+                        }
+                        // Kept as soon as the last byte is read, before it goes out: the
+                        // server need not poll the body to its end.
+                        if let Some(whole) = keeping.take_if(|k| k.kept.len() as u64 >= k.size) {
+                            whole.keep().await;
+                        }
+                        Some((Ok(chunk), (stream, keeping)))
+                    }
+                    Some(Err(error)) => Some((Err(error), (stream, None))),
+                    None => None,
+                }
+            },
+        )))
+    }
+
     /// A blob compressed with `encoding`, compressed once and then served from memory.
     pub async fn variant(&self, sha256: &str, encoding: Encoding) -> Result<Bytes, LookupError> {
         let key = (sha256.to_string(), encoding);
@@ -229,6 +274,23 @@ impl Lookups {
         self.timed(async { Ok(self.store.get_stream(&key, range).await?) })
             .await?
             .ok_or_else(|| LookupError::Store(format!("blob {sha256} is missing")))
+    }
+}
+
+/// What a streamed blob has read so far, for the cache.
+struct Keeping {
+    kept: Vec<u8>,
+    size: u64,
+    key: String,
+    cache: Cache<String, Bytes>,
+}
+
+impl Keeping {
+    async fn keep(self) {
+        // A store that gave fewer or more bytes than the manifest says is not cached.
+        if self.kept.len() as u64 == self.size {
+            self.cache.insert(self.key, Bytes::from(self.kept)).await;
+        }
     }
 }
 

@@ -130,29 +130,43 @@ pub async fn file(
     let (length, body) = if encoding != Encoding::Identity {
         let bytes = lookups.variant(&entry.sha256, encoding).await?;
         (bytes.len() as u64, bytes_body(bytes, request.head))
-    } else if cacheable {
-        let bytes = lookups.blob(&entry.sha256).await?;
-        let bytes = match range {
-            Some((first, last)) => bytes.slice(first as usize..=last as usize),
-            None => bytes,
-        };
-        (bytes.len() as u64, bytes_body(bytes, request.head))
     } else {
         let length = range.map_or(size, |(first, last)| last - first + 1);
-        if request.head {
-            (length, empty())
+        let cached = if cacheable {
+            lookups.cached_blob(&entry.sha256).await
         } else {
-            let stream = lookups.stream(&entry.sha256, range).await?;
-            let body = StreamBody::new(
-                stream
-                    .map_ok(Frame::data)
-                    .map_err(|e| std::io::Error::other(e.to_string())),
-            );
-            (length, BodyExt::boxed_unsync(body))
+            None
+        };
+        match (cached, range) {
+            (Some(bytes), Some((first, last))) => {
+                let part = bytes.slice(first as usize..=last as usize);
+                (length, bytes_body(part, request.head))
+            }
+            (Some(bytes), None) => (bytes.len() as u64, bytes_body(bytes, request.head)),
+            (None, _) if request.head => (length, empty()),
+            // Not in memory yet: sent as it is read, and kept once read whole. A range reads
+            // only its bytes, so it works whether or not the rest was ever read.
+            (None, None) if cacheable => {
+                let stream = lookups.stream_and_keep(&entry.sha256, size).await?;
+                (length, streamed(stream))
+            }
+            (None, range) => (
+                length,
+                streamed(lookups.stream(&entry.sha256, range).await?),
+            ),
         }
     };
     builder = builder.header(header::CONTENT_LENGTH, length);
     Ok(finish(builder, body))
+}
+
+fn streamed(stream: pier_core::store::ByteStream) -> Body {
+    let body = StreamBody::new(
+        stream
+            .map_ok(Frame::data)
+            .map_err(|e| std::io::Error::other(e.to_string())),
+    );
+    BodyExt::boxed_unsync(body)
 }
 
 fn bytes_body(bytes: Bytes, head: bool) -> Body {

@@ -561,3 +561,120 @@ async fn an_s3_store_outage_still_serves_what_is_cached() {
         "{text}"
     );
 }
+
+/// A file not yet in memory goes out as it is read: its first bytes arrive while the store
+/// still holds the rest back. Once read whole it is kept, so the next request is a hit; a
+/// range of a file whose whole read is still held back is served from its own bytes.
+#[tokio::test]
+async fn a_file_not_yet_cached_is_sent_while_it_is_read() {
+    use pier_tests::spy::Spy;
+    use std::io::{Read, Write};
+
+    let (folder_store, _dir) = local_store().await;
+    let site = tempfile::tempdir().unwrap();
+    // 768 KiB of bytes that do not repeat, in a type the proxy never compresses.
+    let big: Vec<u8> = (0..768 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(site.path().join("big.bin"), &big).unwrap();
+    deploy_site(&folder_store, site.path(), "stream", true).await;
+    let spy = std::sync::Arc::new(Spy::new(folder_store));
+    let server = start(spy.clone(), test_config()).await;
+    let addr = server.addr;
+
+    spy.hold_streams_after_first_chunk();
+    let reads_before = spy.blob_reads();
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    socket
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: stream.localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut received = Vec::new();
+    let head_end = blocking(move || {
+        let mut buffer = [0u8; 16 * 1024];
+        loop {
+            let read = socket
+                .read(&mut buffer)
+                .expect("the first bytes come while the rest is held");
+            assert!(read > 0, "the proxy closed before sending the body");
+            received.extend_from_slice(&buffer[..read]);
+            if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n")
+                && received.len() > end + 4
+            {
+                return (socket, received, end + 4);
+            }
+        }
+    })
+    .await;
+    let (socket, received, body_start) = head_end;
+    // Nothing more comes while the store holds the rest back: the response is the read.
+    let (mut socket, mut received) = blocking(move || {
+        let (mut socket, mut received) = (socket, received);
+        socket
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buffer = [0u8; 64 * 1024];
+        while let Ok(read @ 1..) = socket.read(&mut buffer) {
+            received.extend_from_slice(&buffer[..read]);
+        }
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        (socket, received)
+    })
+    .await;
+    let head = String::from_utf8_lossy(&received[..body_start]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("content-length: {}", big.len())),
+        "{head}"
+    );
+    let first_part = received.len() - body_start;
+    assert!(
+        first_part > 0 && first_part <= pier_core::store::STREAM_CHUNK,
+        "the first chunk came, and only it, while the store held the rest ({first_part} bytes)"
+    );
+
+    // A range of another uncached request, while that whole read is still held back.
+    let range = fetch_with(
+        addr,
+        "GET",
+        "stream.localhost",
+        "/big.bin",
+        &[("Range", "bytes=1000-1999")],
+    )
+    .await;
+    assert_eq!(range.status, 206);
+    assert_eq!(range.body, big[1000..2000]);
+
+    spy.open_streams();
+    let body = blocking(move || {
+        socket.read_to_end(&mut received).unwrap();
+        received
+    })
+    .await;
+    assert_eq!(body[body_start..], big[..], "every byte, in order");
+
+    // Read whole once, kept: the next request and a range of it read no blob.
+    let reads_after_first = spy.blob_reads();
+    assert_eq!(
+        reads_after_first,
+        reads_before + 2,
+        "the whole read and the range read"
+    );
+    let again = fetch(addr, "stream.localhost", "/big.bin").await;
+    assert_eq!(again.body, big);
+    let range = fetch_with(
+        addr,
+        "GET",
+        "stream.localhost",
+        "/big.bin",
+        &[("Range", "bytes=-10")],
+    )
+    .await;
+    assert_eq!(range.body, big[big.len() - 10..]);
+    assert_eq!(spy.blob_reads(), reads_after_first, "both from memory");
+}

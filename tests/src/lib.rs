@@ -48,6 +48,17 @@ pub fn free_port() -> u16 {
 /// nextest start each test in (`CARGO_MANIFEST_DIR` at run time) or the working folder, up to
 /// the folder holding `ARCHITECTURE.md`. Not `env!`: a compiled-in path goes stale when a
 /// build cache is shared by two checkouts, and cargo does not rebuild for that.
+/// A command's stdout as JSON (a `--json` run), or a panic showing both of its streams.
+pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
 pub fn repo_root() -> PathBuf {
     let start = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)

@@ -23,6 +23,9 @@ pub struct Spy {
     gc_before_manifest: AtomicBool,
     gc_report: Mutex<Option<GcReport>>,
     outage: AtomicBool,
+    blob_reads: AtomicUsize,
+    /// While closed, a blob stream stops after its first chunk until it opens.
+    gate: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Spy {
@@ -37,6 +40,29 @@ impl Spy {
             gc_before_manifest: AtomicBool::new(false),
             gc_report: Mutex::default(),
             outage: AtomicBool::new(false),
+            blob_reads: AtomicUsize::new(0),
+            gate: std::sync::Arc::new(tokio::sync::watch::channel(true).0),
+        }
+    }
+
+    /// How many times a blob was read (`get` or `get_stream`), so a test can tell a cache hit.
+    pub fn blob_reads(&self) -> usize {
+        self.blob_reads.load(Ordering::SeqCst)
+    }
+
+    /// Holds every blob stream after its first chunk until [`Spy::open_streams`]: a slow
+    /// store, or a large blob still on its way.
+    pub fn hold_streams_after_first_chunk(&self) {
+        self.gate.send_replace(false);
+    }
+
+    pub fn open_streams(&self) {
+        self.gate.send_replace(true);
+    }
+
+    fn count_blob_read(&self, key: &str) {
+        if key.starts_with(keys::BLOBS) {
+            self.blob_reads.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -121,6 +147,7 @@ impl ReadStore for Spy {
 
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
         self.reachable()?;
+        self.count_blob_read(key);
         self.inner.get(key).await
     }
 
@@ -129,8 +156,26 @@ impl ReadStore for Spy {
         key: &str,
         range: Option<(u64, u64)>,
     ) -> Result<Option<ByteStream>, StoreError> {
+        use futures::StreamExt;
         self.reachable()?;
-        self.inner.get_stream(key, range).await
+        self.count_blob_read(key);
+        let Some(inner) = self.inner.get_stream(key, range).await? else {
+            return Ok(None);
+        };
+        let gate = self.gate.subscribe();
+        let gated = futures::stream::unfold(
+            (inner, gate, true),
+            |(mut inner, mut gate, first)| async move {
+                let chunk = inner.next().await?;
+                if !first {
+                    // A closed gate holds the rest of the blob (not its end) until it opens.
+                    let _ = gate.wait_for(|open| *open).await;
+                }
+                Some((chunk, (inner, gate, false)))
+            },
+        );
+        let gated: ByteStream = Box::pin(gated);
+        Ok(Some(gated))
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {

@@ -554,22 +554,21 @@ async fn verify_reads_delegation_caa_and_propagation_from_public_dns() {
 
     // Delegated correctly, resolving to the distribution, but a CAA record only for
     // Let's Encrypt at the parent: ACM could not renew.
-    let resolver = dns_server(vec![
+    // `www.example.com` checked against a public DNS server answering `records`.
+    let verify_with = async |records: Vec<(String, u16, Vec<u8>)>| {
+        let resolver = Resolver::new(dns_server(records).await);
+        wizard
+            .verify(store.as_ref(), "www.example.com", None, Some(&resolver))
+            .await
+            .unwrap()
+    };
+    let checks = verify_with(vec![
         ("example.com".into(), 2, wire_name(&name_servers[0])),
         ("example.com".into(), 257, caa("issue", "letsencrypt.org")),
         ("www.example.com".into(), 1, vec![192, 0, 2, 10]),
         (target.clone(), 1, vec![192, 0, 2, 10]),
     ])
     .await;
-    let checks = wizard
-        .verify(
-            store.as_ref(),
-            "www.example.com",
-            None,
-            Some(&Resolver::new(resolver)),
-        )
-        .await
-        .unwrap();
     let status = |step| {
         checks
             .iter()
@@ -597,21 +596,12 @@ async fn verify_reads_delegation_caa_and_propagation_from_public_dns() {
     assert_eq!(status(Step::Propagation).status, StepStatus::Done);
 
     // Delegated elsewhere (the zone is not authoritative) and still resolving to an old host.
-    let resolver = dns_server(vec![
+    let checks = verify_with(vec![
         ("example.com".into(), 2, wire_name("ns1.old-dns-host.net")),
         ("www.example.com".into(), 1, vec![198, 51, 100, 7]),
         (target.clone(), 1, vec![192, 0, 2, 10]),
     ])
     .await;
-    let checks = wizard
-        .verify(
-            store.as_ref(),
-            "www.example.com",
-            None,
-            Some(&Resolver::new(resolver)),
-        )
-        .await
-        .unwrap();
     let delegation = checks.iter().find(|c| c.step == Step::Delegation).unwrap();
     assert_eq!(delegation.status, StepStatus::Failed);
     assert!(

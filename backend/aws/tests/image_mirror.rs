@@ -54,6 +54,20 @@ fn options(source: ImageRef, ecr: &LocalRegistry, credentials: &Credentials) -> 
     options
 }
 
+/// Copying `layout`, pushed to `public` as [`SOURCE_REPO`], into the ECR stand-in.
+fn layout_options(
+    public: &LocalRegistry,
+    layout: &OciLayout,
+    ecr: &LocalRegistry,
+    credentials: &Credentials,
+) -> MirrorOptions {
+    options(
+        pinned(public, SOURCE_REPO, &layout.index_digest),
+        ecr,
+        credentials,
+    )
+}
+
 #[tokio::test]
 async fn a_two_platform_image_arrives_in_ecr_with_every_digest_unchanged() {
     let moto = Moto::start();
@@ -64,11 +78,7 @@ async fn a_two_platform_image_arrives_in_ecr_with_every_digest_unchanged() {
 
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&events);
-    let mut options = options(
-        pinned(&public, SOURCE_REPO, &layout.index_digest),
-        &ecr,
-        &credentials,
-    );
+    let mut options = layout_options(&public, &layout, &ecr, &credentials);
     options.tag = Some("0.1.0".into());
     let report = mirror(
         &options,
@@ -124,11 +134,7 @@ async fn an_interrupted_mirror_resumes_and_copies_only_what_is_missing() {
     let layout = OciLayout::new(&[("linux", "amd64"), ("linux", "arm64")], 1024 * 1024);
     public.push(&layout, SOURCE_REPO);
     let (ecr, credentials) = ecr_stand_in(&moto).await;
-    let mut options = options(
-        pinned(&public, SOURCE_REPO, &layout.index_digest),
-        &ecr,
-        &credentials,
-    );
+    let mut options = layout_options(&public, &layout, &ecr, &credentials);
     options.parallel_blobs = 1;
 
     // Stopped as a crash would stop it, right after the second blob is in: one blob at a
@@ -224,16 +230,9 @@ async fn an_arm64_only_image_is_refused_for_an_x86_task_before_anything_moves() 
     public.push(&layout, SOURCE_REPO);
     let (ecr, credentials) = ecr_stand_in(&moto).await;
 
-    let error = mirror(
-        &options(
-            pinned(&public, SOURCE_REPO, &layout.index_digest),
-            &ecr,
-            &credentials,
-        ),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let error = mirror(&layout_options(&public, &layout, &ecr, &credentials), None)
+        .await
+        .unwrap_err();
     let message = error.to_string();
     assert!(
         matches!(error, ImageError::PlatformMissing { .. }),
@@ -247,11 +246,7 @@ async fn an_arm64_only_image_is_refused_for_an_x86_task_before_anything_moves() 
     assert!(ecr.stored_blobs().is_empty());
 
     // The same image for an ARM64 task goes through.
-    let mut arm = options(
-        pinned(&public, SOURCE_REPO, &layout.index_digest),
-        &ecr,
-        &credentials,
-    );
+    let mut arm = layout_options(&public, &layout, &ecr, &credentials);
     arm.arch = Some(Arch::Arm64);
     mirror(&arm, None).await.expect("arm64 tasks can run it");
 }
@@ -266,16 +261,9 @@ async fn a_blob_whose_bytes_do_not_match_its_digest_is_never_stored() {
     public.corrupt_blob(&big_layer);
     let (ecr, credentials) = ecr_stand_in(&moto).await;
 
-    let error = mirror(
-        &options(
-            pinned(&public, SOURCE_REPO, &layout.index_digest),
-            &ecr,
-            &credentials,
-        ),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let error = mirror(&layout_options(&public, &layout, &ecr, &credentials), None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, ImageError::DigestMismatch { .. }),
         "{error:?}"

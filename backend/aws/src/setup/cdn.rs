@@ -181,7 +181,7 @@ async fn ensure_record(
 ) -> Result<(), PierError> {
     let clients = step.clients;
     let (name, kind) = (set.name().to_string(), set.r#type().as_str().to_string());
-    let present = record_exists(clients, zone, &name, &kind).await?;
+    let present = find_record(clients, zone, &name, &kind).await?.is_some();
     // Alias records are shown with their type, as `*.example.com A`.
     let shown = if set.alias_target().is_some() {
         format!("{name} {kind}")
@@ -380,13 +380,15 @@ async fn find_distribution(
     }))
 }
 
-async fn record_exists(
+/// The record set named `name` of type `kind` in the zone, if there is one. `Ok(None)` also
+/// when the zone itself is gone (teardown after someone deleted it).
+async fn find_record(
     clients: &Clients,
     zone: &str,
     name: &str,
     kind: &str,
-) -> Result<bool, PierError> {
-    let listed = clients
+) -> Result<Option<ResourceRecordSet>, PierError> {
+    let listed = match clients
         .route53
         .list_resource_record_sets()
         .hosted_zone_id(zone)
@@ -395,13 +397,18 @@ async fn record_exists(
         .max_items(1)
         .send()
         .await
-        .map_err(|e| aws_error("ListResourceRecordSets", e))?;
+    {
+        Ok(listed) => listed,
+        Err(e) if code_of(&e) == "NoSuchHostedZone" => return Ok(None),
+        Err(e) => return Err(aws_error("ListResourceRecordSets", e)),
+    };
     let wanted = format!("{}.", name.trim_end_matches('.'));
     // Route53 returns `*` as the octal escape `\052`.
     Ok(listed
         .resource_record_sets()
         .iter()
-        .any(|set| set.name().replace("\\052", "*") == wanted && set.r#type().as_str() == kind))
+        .find(|set| set.name().replace("\\052", "*") == wanted && set.r#type().as_str() == kind)
+        .cloned())
 }
 
 async fn upsert(clients: &Clients, zone: &str, set: ResourceRecordSet) -> Result<(), PierError> {
@@ -442,30 +449,9 @@ pub async fn delete_record(
     name: &str,
     kind: &str,
 ) -> Result<Option<String>, PierError> {
-    let listed = match clients
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .start_record_name(name)
-        .start_record_type(RrType::from(kind))
-        .max_items(1)
-        .send()
-        .await
-    {
-        Ok(listed) => listed,
-        Err(e) if code_of(&e) == "NoSuchHostedZone" => return Ok(None),
-        Err(e) => return Err(aws_error("ListResourceRecordSets", e)),
-    };
-    let wanted = format!("{}.", name.trim_end_matches('.'));
-    let Some(set) = listed
-        .resource_record_sets()
-        .iter()
-        .find(|set| set.name().replace("\\052", "*") == wanted && set.r#type().as_str() == kind)
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    change(clients, zone, ChangeAction::Delete, set).await?;
+    if let Some(set) = find_record(clients, zone, name, kind).await? {
+        change(clients, zone, ChangeAction::Delete, set).await?;
+    }
     Ok(None)
 }
 
