@@ -6,7 +6,7 @@
 //! never loses or repeats a line; the core's follower retries a live source that hiccups. A
 //! build logged in the app (Redis was down when it started) is followed in the app.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -20,7 +20,7 @@ const BATCH_MAX: usize = 500;
 
 #[derive(Default)]
 pub struct Follower {
-    current: Mutex<Option<tokio::task::AbortHandle>>,
+    current: Mutex<Option<(tokio::task::AbortHandle, Arc<Mutex<bool>>)>>,
 }
 
 impl Follower {
@@ -36,6 +36,19 @@ impl Follower {
         };
         let store = target.store.clone();
         let redis = target.redis.clone().filter(|_| !logged_in_app);
+        // An aborted task stops only at its next await, and may be mid-loop on another thread:
+        // every event goes out under this flag, which `stop` clears before it returns, so a
+        // replaced follow never sends another record (the window would show it twice).
+        let following = Arc::new(Mutex::new(true));
+        let events = {
+            let following = following.clone();
+            EventSink::new(move |event| {
+                let following = following.lock().expect("not poisoned");
+                if *following {
+                    events.emit(event);
+                }
+            })
+        };
         let task = tokio::spawn(async move {
             if let Some(redis) = &redis
                 && let Err(error) = redis.check().await
@@ -85,11 +98,12 @@ impl Follower {
                 error: ended,
             });
         });
-        *self.current.lock().expect("not poisoned") = Some(task.abort_handle());
+        *self.current.lock().expect("not poisoned") = Some((task.abort_handle(), following));
     }
 
     pub fn stop(&self) {
-        if let Some(task) = self.current.lock().expect("not poisoned").take() {
+        if let Some((task, following)) = self.current.lock().expect("not poisoned").take() {
+            *following.lock().expect("not poisoned") = false;
             task.abort();
         }
     }
