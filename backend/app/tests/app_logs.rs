@@ -95,6 +95,25 @@ fn seqs(records: &[LogRecord]) -> Vec<u64> {
     records.iter().map(|r| r.seq).collect()
 }
 
+/// Waits for the follow of `deployment` to end after `from`; its error, if it ended with one.
+async fn until_follow_ended(
+    harness: &Harness,
+    deployment: &str,
+    from: usize,
+    what: &str,
+) -> Option<pier_app::UserError> {
+    harness
+        .events
+        .until(what, from, |event| match event {
+            AppEvent::LogEnded {
+                deployment: d,
+                error,
+            } if d == deployment => Some(error.clone()),
+            _ => None,
+        })
+        .await
+}
+
 fn ended(events: &[AppEvent], deployment: &str) -> Vec<Option<pier_app::UserError>> {
     events
         .iter()
@@ -179,16 +198,7 @@ async fn follow_stop_and_resume(harness: &Harness) {
         .await
         .expect("it deploys");
     assert_eq!(done.deployment, log_id);
-    let end = harness
-        .events
-        .until("the follow's end", second_follow, |event| match event {
-            AppEvent::LogEnded {
-                deployment: d,
-                error,
-            } if d == &log_id => Some(error.clone()),
-            _ => None,
-        })
-        .await;
+    let end = until_follow_ended(harness, &log_id, second_follow, "the follow's end").await;
     assert_eq!(end, None);
     let resumed = followed(&harness.events.since(second_follow), &log_id);
     assert_eq!(
@@ -220,20 +230,13 @@ async fn follow_stop_and_resume(harness: &Harness) {
     let from = last_seen + 250;
     let third_follow = harness.events.mark();
     app.follow_log(log_id.clone(), from);
-    let end = harness
-        .events
-        .until(
-            "the follow of the ended log",
-            third_follow,
-            |event| match event {
-                AppEvent::LogEnded {
-                    deployment: d,
-                    error,
-                } if d == &log_id => Some(error.clone()),
-                _ => None,
-            },
-        )
-        .await;
+    let end = until_follow_ended(
+        harness,
+        &log_id,
+        third_follow,
+        "the follow of the ended log",
+    )
+    .await;
     assert_eq!(end, None);
     let rest = followed(&harness.events.since(third_follow), &log_id);
     assert_eq!(rest[..], archived[from as usize..]);

@@ -134,24 +134,21 @@ async fn copy(
 ) -> Result<Change, ImageError> {
     let sources = sources_for(source, &images::published());
     let mut tried = Vec::new();
-    for source in &sources {
+    for (index, source) in sources.iter().enumerate() {
+        let another_left = index + 1 < sources.len();
         match copy_from(step, image, source, repository, login).await {
             Ok(change) if tried.is_empty() => return Ok(change),
             Ok(change) => {
                 let detail = change.detail.clone().unwrap_or_default();
                 return Ok(change.with_detail(format!("{detail}; {}", tried.join("; "))));
             }
-            Err(error) if error.source_unavailable(&source.registry) && !last(&sources, source) => {
+            Err(error) if another_left && error.source_unavailable(&source.registry) => {
                 tried.push(format!("{source} was unavailable ({error})"));
             }
             Err(error) => return Err(error),
         }
     }
     unreachable!("the last source returns")
-}
-
-fn last(sources: &[ImageRef], source: &ImageRef) -> bool {
-    sources.last() == Some(source)
 }
 
 /// `pinned`, then the other repositories `published` lists for the same digest.
