@@ -7,12 +7,11 @@ use std::path::PathBuf;
 
 use pier_app::aws_setup::{SetupForm, SetupRun};
 use pier_app::check::CheckReport;
-use pier_app::custom_domains::DomainsView;
+use pier_app::custom_domains::{DomainsView, RemoveOutcome, StepReport};
 use pier_app::settings::{SettingsForm, SettingsView};
 use pier_app::views::{DeploymentView, ProjectView};
 use pier_app::watches::WatchView;
 use pier_app::{AppInfo, UserError};
-use pier_aws::domain_wizard::{RemoveOutcome, StepReport};
 use pier_core::alias::AliasChange;
 use pier_core::manifest::Summary;
 use tauri::{AppHandle, State};

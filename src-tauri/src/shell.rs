@@ -111,11 +111,7 @@ pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
             let paths = paths.clone();
             let window = window.clone();
             tauri::async_runtime::spawn(async move {
-                let payload = match engine.deploy_dropped(paths, None) {
-                    Ok(job) => serde_json::json!({ "job": job }),
-                    Err(error) => serde_json::json!({ "error": error }),
-                };
-                let _ = window.emit("pier://dropped", payload);
+                let _ = window.emit("pier://dropped", engine.deploy_native_drop(paths));
             });
         }
         WindowEvent::Destroyed => {

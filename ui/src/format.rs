@@ -1,7 +1,7 @@
 //! How numbers read in the window: ages ("3 min ago"), sizes (KiB, MiB) and durations (ETA).
 
-pub fn age(then_ms: f64, now_ms: f64) -> String {
-    let seconds = ((now_ms - then_ms) / 1000.0).max(0.0) as u64;
+pub fn age(then_ms: i64, now_ms: i64) -> String {
+    let seconds = (now_ms.saturating_sub(then_ms) / 1000).max(0) as u64;
     match seconds {
         0..=4 => "just now".into(),
         5..=59 => format!("{seconds} s ago"),
@@ -25,8 +25,8 @@ pub fn bytes(count: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-pub fn duration_ms(ms: f64) -> String {
-    let seconds = (ms / 1000.0).ceil() as u64;
+pub fn duration_ms(ms: u64) -> String {
+    let seconds = ms.div_ceil(1000);
     if seconds < 60 {
         format!("{seconds} s")
     } else {
@@ -40,15 +40,15 @@ mod tests {
 
     #[test]
     fn ages_sizes_and_durations_read_naturally() {
-        assert_eq!(age(0.0, 2_000.0), "just now");
-        assert_eq!(age(0.0, 42_000.0), "42 s ago");
-        assert_eq!(age(0.0, 3.0 * 60_000.0), "3 min ago");
-        assert_eq!(age(0.0, 5.0 * 3_600_000.0), "5 h ago");
-        assert_eq!(age(10_000.0, 0.0), "just now");
+        assert_eq!(age(0, 2_000), "just now");
+        assert_eq!(age(0, 42_000), "42 s ago");
+        assert_eq!(age(0, 3 * 60_000), "3 min ago");
+        assert_eq!(age(0, 5 * 3_600_000), "5 h ago");
+        assert_eq!(age(10_000, 0), "just now");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
-        assert_eq!(duration_ms(1200.0), "2 s");
-        assert_eq!(duration_ms(125_000.0), "2 min 5 s");
+        assert_eq!(duration_ms(1200), "2 s");
+        assert_eq!(duration_ms(125_000), "2 min 5 s");
     }
 }

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use screens::confirm::{Confirm, ConfirmDialog};
 use screens::deploy::DeployState;
 use screens::logs::LogState;
-use types::{AppEvent, AppInfo, ProjectView, UserError, WatchView};
+use types::{AppEvent, AppInfo, Dropped, ProjectView, UserError, WatchView};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
@@ -89,8 +89,9 @@ pub fn reveal(id: &'static str) {
     });
 }
 
-pub fn now_ms() -> f64 {
-    js_sys::Date::now()
+/// Milliseconds since the Unix epoch, as the engine stamps its times.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
 }
 
 fn on_event(ctx: Ctx, event: AppEvent) {
@@ -128,7 +129,7 @@ fn on_event(ctx: Ctx, event: AppEvent) {
         AppEvent::LogRecords {
             deployment,
             records,
-        } => match serde_json::from_str(&records) {
+        } => match records.records() {
             Ok(records) => ctx.log.append(&deployment, records),
             Err(error) => {
                 web_sys::console::warn_1(&format!("unreadable log records: {error}").into())
@@ -158,12 +159,6 @@ fn on_event(ctx: Ctx, event: AppEvent) {
             ctx.revision.update(|r| *r += 1);
         }
     }
-}
-
-#[derive(serde::Deserialize)]
-struct Dropped {
-    job: Option<String>,
-    error: Option<UserError>,
 }
 
 #[component]

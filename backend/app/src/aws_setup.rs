@@ -7,123 +7,83 @@
 //! AWS access is the AWS chain's, for the profile the form names: no key ever crosses to or
 //! from the window.
 
-use serde::{Deserialize, Serialize};
-
 use super::events::{AppEvent, UserError};
-pub use super::payloads::{SetupOutcome, SetupRun};
 use super::settings::{AwsTarget, DesktopSettings, StoreTarget};
 use pier_aws::setup::{self, Change, Clients, Mode, SetupSpec, TaskRange, record::SetupRecord};
+pub use pier_wire::setup::{SetupForm, SetupOutcome, SetupRun};
 
-/// What the setup screen sends. Empty fields take the defaults `pier setup aws` uses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SetupForm {
-    /// Sites are served at `<project>.<base_domain>`.
-    pub base_domain: String,
-    /// An AWS profile from `~/.aws/config`; empty is the chain's default.
-    pub profile: String,
-    /// Empty is the profile's region.
-    pub region: String,
-    /// Empty is `<name>-<base domain with dashes>`.
-    pub bucket: String,
-    pub name: String,
-    pub proxy_min: u32,
-    pub proxy_max: u32,
-    pub builders_min: u32,
-    pub builders_max: u32,
-    pub log_days: i32,
+/// The form prefilled from the settings: the profile and region already in use.
+pub fn prefilled(settings: &DesktopSettings) -> SetupForm {
+    let mut form = SetupForm::default();
+    if let Some(aws) = settings.aws() {
+        form.profile = aws.profile.clone().unwrap_or_default();
+        form.region = aws.region.clone().unwrap_or_default();
+    }
+    form
 }
 
-impl Default for SetupForm {
-    fn default() -> SetupForm {
-        SetupForm {
-            base_domain: String::new(),
-            profile: String::new(),
-            region: String::new(),
-            bucket: String::new(),
-            name: "pier".into(),
-            proxy_min: 1,
-            proxy_max: 4,
-            builders_min: 0,
-            builders_max: 4,
-            log_days: setup::DEFAULT_LOG_RETENTION_DAYS,
-        }
-    }
+/// The form's AWS profile; none is the chain's default.
+fn profile(form: &SetupForm) -> Option<&str> {
+    Some(form.profile.trim()).filter(|p| !p.is_empty())
 }
 
-impl SetupForm {
-    /// The form prefilled from the settings: the profile and region already in use.
-    pub fn prefilled(settings: &DesktopSettings) -> SetupForm {
-        let mut form = SetupForm::default();
-        if let Some(aws) = settings.aws() {
-            form.profile = aws.profile.clone().unwrap_or_default();
-            form.region = aws.region.clone().unwrap_or_default();
-        }
-        form
-    }
-
-    fn profile(&self) -> Option<&str> {
-        Some(self.profile.trim()).filter(|p| !p.is_empty())
-    }
-
-    /// The spec `pier setup aws` would build from the same answers.
-    async fn spec(&self, endpoint: Option<&str>) -> Result<SetupSpec, UserError> {
-        let base_domain = self.base_domain.trim();
-        if base_domain.is_empty() {
-            return Err(UserError::new(
-                "Setup needs a base domain",
-                "type the domain sites go under, as in sites.example.com; its Route53 zone \
+/// The spec `pier setup aws` would build from the same answers.
+async fn spec(form: &SetupForm, endpoint: Option<&str>) -> Result<SetupSpec, UserError> {
+    let base_domain = form.base_domain.trim();
+    if base_domain.is_empty() {
+        return Err(UserError::new(
+            "Setup needs a base domain",
+            "type the domain sites go under, as in sites.example.com; its Route53 zone \
                  must be in the account",
-            ));
-        }
-        let base_domain = pier_core::domains::normalize(base_domain)?;
-        let region = match Some(self.region.trim()).filter(|r| !r.is_empty()) {
-            Some(region) => region.to_string(),
-            None => pier_core::aws::load_as(self.profile(), endpoint, None)
-                .await
-                .region()
-                .map(|r| r.to_string())
-                .ok_or_else(|| {
-                    UserError::new(
-                        "No AWS region is set",
-                        "type a region, as in eu-west-1, or set one in your AWS profile",
-                    )
-                })?,
-        };
-        let name = Some(self.name.trim())
-            .filter(|n| !n.is_empty())
-            .unwrap_or("pier")
-            .to_string();
-        let bucket = Some(self.bucket.trim())
-            .filter(|b| !b.is_empty())
-            .map(str::to_string)
-            .unwrap_or_else(|| setup::default_bucket(&name, &base_domain));
-        let spec = SetupSpec {
-            name,
-            region,
-            bucket,
-            base_domain,
-            builder_image: setup::default_builder_image(),
-            proxy_image: setup::default_proxy_image(),
-            proxy_tasks: TaskRange {
-                min: self.proxy_min,
-                max: self.proxy_max,
-            },
-            builder_tasks: TaskRange {
-                min: self.builders_min,
-                max: self.builders_max,
-            },
-            proxy_requests_per_task: 1000,
-            jobs_per_builder: 2,
-            log_retention_days: self.log_days,
-            job_visibility_secs: setup::DEFAULT_JOB_VISIBILITY_SECS,
-            redis_url: None,
-            images: setup::ImageSource::Mirror,
-            cpu_architecture: setup::DEFAULT_CPU_ARCHITECTURE.into(),
-        };
-        spec.validate()?;
-        Ok(spec)
+        ));
     }
+    let base_domain = pier_core::domains::normalize(base_domain)?;
+    let region = match Some(form.region.trim()).filter(|r| !r.is_empty()) {
+        Some(region) => region.to_string(),
+        None => pier_core::aws::load_as(profile(form), endpoint, None)
+            .await
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| {
+                UserError::new(
+                    "No AWS region is set",
+                    "type a region, as in eu-west-1, or set one in your AWS profile",
+                )
+            })?,
+    };
+    let name = Some(form.name.trim())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("pier")
+        .to_string();
+    let bucket = Some(form.bucket.trim())
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| setup::default_bucket(&name, &base_domain));
+    let spec = SetupSpec {
+        name,
+        region,
+        bucket,
+        base_domain,
+        builder_image: setup::default_builder_image(),
+        proxy_image: setup::default_proxy_image(),
+        proxy_tasks: TaskRange {
+            min: form.proxy_min,
+            max: form.proxy_max,
+        },
+        builder_tasks: TaskRange {
+            min: form.builders_min,
+            max: form.builders_max,
+        },
+        proxy_requests_per_task: 1000,
+        jobs_per_builder: 2,
+        log_retention_days: form.log_days,
+        job_visibility_secs: setup::DEFAULT_JOB_VISIBILITY_SECS,
+        redis_url: None,
+        images: setup::ImageSource::Mirror,
+        cpu_architecture: setup::DEFAULT_CPU_ARCHITECTURE.into(),
+    };
+    spec.validate()?;
+    Ok(spec)
 }
 
 /// One setup run, start to end; steps go to `on_change` as they end.
@@ -136,8 +96,8 @@ pub(super) async fn run(
     let settings = app.target().settings;
     // The settings' endpoint override (an emulator), else AWS.
     let endpoint = settings.aws().and_then(|aws| aws.endpoint.clone());
-    let spec = form.spec(endpoint.as_deref()).await?;
-    let clients = Clients::connect_as(form.profile(), &spec.region, endpoint.as_deref()).await;
+    let spec = spec(form, endpoint.as_deref()).await?;
+    let clients = Clients::connect_as(profile(form), &spec.region, endpoint.as_deref()).await;
     let path = setup::record::default_path(&spec.name, &spec.region);
     let mut record = SetupRecord::open(&path, &spec.name, &spec.region)?;
     let (changes, waiting) = match run {
@@ -176,7 +136,7 @@ pub(super) async fn run(
         SetupRun::Apply if !waiting => {
             let mut next = settings.clone();
             next.target = StoreTarget::Aws(AwsTarget {
-                profile: form.profile().map(str::to_string),
+                profile: profile(form).map(str::to_string),
                 region: Some(spec.region.clone()),
                 bucket: spec.bucket.clone(),
                 prefix: None,
@@ -235,7 +195,7 @@ pub(super) fn spawn(app: super::App, form: SetupForm, run_kind: SetupRun) -> Res
         let ended = run(&app, &form, run_kind, &mut on_change).await;
         let (outcome, error) = match ended {
             Ok(outcome) => (Some(outcome), None),
-            Err(error) => (None, Some(error)),
+            Err(error) => (None, Some(error.into())),
         };
         app.events().emit(AppEvent::SetupEnded {
             run: run_kind,

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::events::UserError;
 use super::settings::{DesktopSettings, StoreTarget};
 use super::target::redis_url_with_secret;
@@ -15,20 +13,7 @@ use pier_core::logs::redis::RedisLogs;
 const STORE_LIMIT: Duration = Duration::from_secs(20);
 const REDIS_LIMIT: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckItem {
-    /// `store`, `redis`, `base_url`.
-    pub what: String,
-    pub ok: bool,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    pub ok: bool,
-    pub items: Vec<CheckItem>,
-}
+pub use pier_wire::settings::{CheckItem, CheckReport};
 
 fn item(what: &str, result: Result<String, UserError>) -> CheckItem {
     match result {
@@ -38,7 +23,7 @@ fn item(what: &str, result: Result<String, UserError>) -> CheckItem {
             message,
             hint: None,
         },
-        Err(error) => CheckItem {
+        Err(UserError(error)) => CheckItem {
             what: what.into(),
             ok: false,
             message: error.message,

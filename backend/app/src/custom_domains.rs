@@ -6,24 +6,15 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::events::{AppEvent, UserError};
 use pier_aws::domain_wizard::diagnose::Resolver;
-use pier_aws::domain_wizard::{
-    self, AddRequest, DomainListing, RemoveOutcome, StepReport, Wizard, recorded_distribution,
-};
+use pier_aws::domain_wizard::{self, AddRequest, Wizard, recorded_distribution};
 
 /// How long one add waits for ACM before it stops (resumable) and says so.
 pub const CERTIFICATE_WAIT: Duration = Duration::from_secs(15 * 60);
 const POLL_EVERY: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, Serialize)]
-pub struct DomainsView {
-    pub domains: Vec<DomainListing>,
-    /// The distribution setup made, when the config file names one.
-    pub distribution_id: Option<String>,
-}
+pub use pier_wire::domains::{DomainsView, RemoveOutcome, StepReport};
 
 /// Clients with the settings' AWS profile and endpoint override, else the default chain.
 async fn wizard(app: &super::App) -> Wizard {
@@ -85,7 +76,7 @@ pub(super) fn spawn_add(
         let ended = wizard.add(store.as_ref(), &request, &mut report).await;
         let (attached, error) = match ended {
             Ok(outcome) => (outcome.attached, None),
-            Err(error) => (false, Some(UserError::from(error))),
+            Err(error) => (false, Some(UserError::from(error).into())),
         };
         app.events().emit(AppEvent::DomainEnded {
             domain,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::App;
 use super::events::{AppEvent, UserError};
 use super::meter::{Meter, Phase};
-use super::views::{JobState, now_ms};
+use super::views::{JobState, Status, now_ms};
 use pier_core::builds::detect::{self, BuildOverrides};
 use pier_core::builds::{self, BuildRequest};
 use pier_core::deploy::{self, DeployOutcome, DeployRequest, default_project};
@@ -126,7 +126,7 @@ async fn run_job(
                 job,
                 project: None,
                 deployment: None,
-                error: error.into(),
+                error: UserError::from(error).into(),
             });
             return;
         }
@@ -191,14 +191,14 @@ async fn run_job(
     let first = meter.lock().expect("not poisoned").0.snapshot().clone();
     events.emit(AppEvent::DeployProgress(first));
     let status = if deployment.is_some() {
-        "building"
+        Status::Building
     } else {
-        "deploying"
+        Status::Deploying
     };
     app.record_job(
         &project,
         JobState {
-            status: status.into(),
+            status,
             message: None,
             at_ms: now_ms(),
         },
@@ -234,7 +234,7 @@ async fn run_job(
             app.record_job(
                 &project,
                 JobState {
-                    status: "ready".into(),
+                    status: Status::Ready,
                     message: None,
                     at_ms: now_ms(),
                 },
@@ -258,7 +258,7 @@ fn fail(app: &App, job: &str, project: &str, deployment: Option<String>, error: 
     app.record_job(
         project,
         JobState {
-            status: "failed".into(),
+            status: Status::Failed,
             message: Some(error.message.clone()),
             at_ms: now_ms(),
         },
@@ -267,7 +267,7 @@ fn fail(app: &App, job: &str, project: &str, deployment: Option<String>, error: 
         job: job.to_string(),
         project: Some(project.to_string()),
         deployment,
-        error,
+        error: error.into(),
     });
     app.events().emit(AppEvent::Changed {
         project: Some(project.to_string()),

@@ -9,84 +9,9 @@ use serde::Serialize;
 
 use pier_aws::domain_wizard::DomainError;
 use pier_core::error::{PierError, StoreError};
-use pier_core::logs::LogRecord;
 
-use super::meter::DeploySnapshot;
-use super::payloads::{SetupOutcome, SetupRun, WatchView};
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum AppEvent {
-    /// A deploy job moved on (throttled to a few per second).
-    DeployProgress(DeploySnapshot),
-    DeployFinished {
-        job: String,
-        project: String,
-        deployment: String,
-        preview_url: String,
-        /// The build's log, when the folder was built first.
-        built: bool,
-    },
-    DeployFailed {
-        job: String,
-        project: Option<String>,
-        /// The build's log id, when a build had started.
-        deployment: Option<String>,
-        error: UserError,
-    },
-    /// Projects or deployments changed; lists should reload (and the proxy forget its cache).
-    Changed {
-        project: Option<String>,
-    },
-    Watch(WatchView),
-    /// New records of the followed log, in order, batched. They cross to the window as one
-    /// JSON string, which the wasm UI parses itself: converting each record's fields from
-    /// JavaScript objects one by one made the first batch of a chatty log a 100 ms frame.
-    LogRecords {
-        deployment: String,
-        #[serde(serialize_with = "as_json_text")]
-        records: Vec<LogRecord>,
-    },
-    /// The follow ended: the build finished, or it failed with `error`.
-    LogEnded {
-        deployment: String,
-        error: Option<UserError>,
-    },
-    /// The live source hiccupped; the follow is retrying from the last line it has.
-    LogReconnecting {
-        deployment: String,
-    },
-    /// The settings changed: the store (and so the proxy) is another one now.
-    TargetChanged,
-    /// A setup run (plan, apply or teardown) finished a step.
-    SetupStep {
-        run: SetupRun,
-        change: pier_aws::setup::Change,
-    },
-    /// A setup run ended, with what it did or why it stopped (what it made so far is
-    /// recorded; running it again resumes).
-    SetupEnded {
-        run: SetupRun,
-        outcome: Option<SetupOutcome>,
-        error: Option<UserError>,
-    },
-    /// The domain wizard finished a step (or polled the certificate again).
-    DomainStep {
-        domain: String,
-        step: pier_aws::domain_wizard::StepReport,
-    },
-    /// The wizard stopped: attached, or waiting (run it again), or failed with `error`.
-    DomainEnded {
-        domain: String,
-        attached: bool,
-        error: Option<UserError>,
-    },
-}
-
-fn as_json_text<S: serde::Serializer>(records: &[LogRecord], out: S) -> Result<S::Ok, S::Error> {
-    let text = serde_json::to_string(records).map_err(serde::ser::Error::custom)?;
-    out.serialize_str(&text)
-}
+/// What the engine tells the window: the wire's events, which the window decodes as they are.
+pub use pier_wire::AppEvent;
 
 /// Where events go: the shell forwards them to the window; tests collect them.
 #[derive(Clone)]
@@ -102,34 +27,38 @@ impl EventSink {
     }
 }
 
-/// An error as the window shows it.
+/// An error as the window shows it: the wire's [`pier_wire::UserError`], in a type of this
+/// crate's own so that every engine error converts to it with `?`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{message}")]
-pub struct UserError {
-    pub message: String,
-    /// What to do next.
-    pub hint: String,
-    /// What went wrong, for the window to act on (`expired_credentials` offers Settings):
-    /// the engine error's variant in snake_case (`no_such_bucket`), through any wrapper, or
-    /// `app` for the app's own checks. Stable as long as the variant's name is.
-    pub code: String,
-}
+#[serde(transparent)]
+#[error("{}", .0.message)]
+pub struct UserError(pub pier_wire::UserError);
 
 impl UserError {
     pub fn new(message: impl Into<String>, hint: impl Into<String>) -> UserError {
-        UserError {
-            message: message.into(),
-            hint: hint.into(),
-            code: "app".into(),
-        }
+        UserError(pier_wire::UserError::new(message, hint))
     }
 
     fn of<E: std::fmt::Display + std::fmt::Debug>(error: &E, hint: &str) -> UserError {
-        UserError {
+        UserError(pier_wire::UserError {
             message: capitalized(&error.to_string()),
             hint: hint.to_string(),
             code: error_code(&format!("{error:?}")),
-        }
+        })
+    }
+}
+
+impl std::ops::Deref for UserError {
+    type Target = pier_wire::UserError;
+
+    fn deref(&self) -> &pier_wire::UserError {
+        &self.0
+    }
+}
+
+impl From<UserError> for pier_wire::UserError {
+    fn from(error: UserError) -> pier_wire::UserError {
+        error.0
     }
 }
 

@@ -14,7 +14,6 @@ pub mod deploy_job;
 pub mod events;
 pub mod log_follow;
 pub mod meter;
-pub mod payloads;
 pub mod secrets;
 pub mod settings;
 pub mod switch_store;
@@ -69,13 +68,8 @@ impl Drop for SetupSlot {
     }
 }
 
-/// What the sidebar shows: where deployments go and where they are served.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AppInfo {
-    pub serve_url: String,
-    pub store: String,
-    pub startup_problem: Option<UserError>,
-}
+pub use pier_wire::events::Dropped;
+pub use pier_wire::settings::AppInfo;
 
 impl App {
     /// Opens the settings (`desktop.json` beside the config file) and resumes the remembered
@@ -124,7 +118,7 @@ impl App {
         AppInfo {
             serve_url: target.url_for("<project>"),
             store: target.store.url(),
-            startup_problem: self.inner.startup_problem.clone(),
+            startup_problem: self.inner.startup_problem.clone().map(Into::into),
         }
     }
 
@@ -187,6 +181,21 @@ impl App {
         Ok(deploy_job::spawn(self.clone(), dir, project))
     }
 
+    /// A native drop on the window: starts the deploy and says what `pier://dropped` tells
+    /// the window (the job, or why none started).
+    pub fn deploy_native_drop(&self, paths: Vec<PathBuf>) -> Dropped {
+        match self.deploy_dropped(paths, None) {
+            Ok(job) => Dropped {
+                job: Some(job),
+                error: None,
+            },
+            Err(error) => Dropped {
+                job: None,
+                error: Some(error.into()),
+            },
+        }
+    }
+
     /// Cancels a running deploy job; a job that already ended is not an error.
     pub fn cancel_deploy(&self, job: &str) {
         if let Some(cancel) = self.inner.cancels.lock().expect("not poisoned").get(job) {
@@ -240,7 +249,7 @@ impl App {
     }
 
     pub fn settings(&self) -> settings::SettingsView {
-        settings::SettingsView::of(&self.target().settings)
+        settings::view_of(&self.target().settings)
     }
 
     /// Checks the settings without saving them: store, credentials, bucket, region, Redis.
@@ -248,7 +257,7 @@ impl App {
         &self,
         form: settings::SettingsForm,
     ) -> Result<check::CheckReport, UserError> {
-        let desktop = form.into_settings()?;
+        let desktop = settings::validated(form)?;
         Ok(check::run(&desktop, self.inner.serve_port).await)
     }
 
@@ -259,12 +268,12 @@ impl App {
         form: settings::SettingsForm,
     ) -> Result<settings::SettingsView, UserError> {
         let password = form.redis_password.clone();
-        let desktop = form.into_settings()?;
+        let desktop = settings::validated(form)?;
         if let Some(password) = password.filter(|p| !p.is_empty()) {
             secrets::set_redis_password(&password)?;
         }
         self.switch_to(desktop.clone()).await?;
-        Ok(settings::SettingsView::of(&desktop))
+        Ok(settings::view_of(&desktop))
     }
 
     /// Opens `desktop`'s target, saves it, and works against it from now on: watches restart
@@ -282,7 +291,7 @@ impl App {
 
     /// The setup form, prefilled from the settings in use.
     pub fn setup_form(&self) -> aws_setup::SetupForm {
-        aws_setup::SetupForm::prefilled(&self.target().settings)
+        aws_setup::prefilled(&self.target().settings)
     }
 
     /// Starts a setup plan, apply or teardown; each step and the outcome arrive as events.

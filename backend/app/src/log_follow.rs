@@ -14,6 +14,7 @@ use futures::StreamExt;
 use super::events::{AppEvent, EventSink, UserError};
 use super::target::Target;
 use pier_core::logs;
+use pier_wire::logs::LogBatch;
 
 const BATCH_INTERVAL: Duration = Duration::from_millis(50);
 const BATCH_MAX: usize = 500;
@@ -57,9 +58,9 @@ impl Follower {
                 let error: UserError = error.into();
                 events.emit(AppEvent::LogEnded {
                     deployment: deployment.clone(),
-                    error: Some(UserError::new(
+                    error: Some(pier_wire::UserError::new(
                         format!("{} (still trying)", error.message),
-                        error.hint,
+                        error.hint.clone(),
                     )),
                 });
                 events.emit(AppEvent::LogReconnecting {
@@ -73,8 +74,9 @@ impl Follower {
                 if !batch.is_empty() {
                     events.emit(AppEvent::LogRecords {
                         deployment: deployment.clone(),
-                        records: std::mem::take(batch),
+                        records: LogBatch::of(batch),
                     });
+                    batch.clear();
                 }
             };
             let ended = loop {
@@ -95,7 +97,7 @@ impl Follower {
             flush(&mut batch);
             events.emit(AppEvent::LogEnded {
                 deployment,
-                error: ended,
+                error: ended.map(Into::into),
             });
         });
         *self.current.lock().expect("not poisoned") = Some((task.abort_handle(), following));

@@ -3,38 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use pier_core::progress::ProgressEvent;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Starting,
-    Building,
-    Hashing,
-    Uploading,
-    Finalizing,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DeploySnapshot {
-    pub job: String,
-    pub project: String,
-    pub phase: Phase,
-    pub files_total: u64,
-    pub files_hashed: u64,
-    pub bytes_total: u64,
-    pub bytes_hashed: u64,
-    pub upload_bytes_total: u64,
-    pub bytes_uploaded: u64,
-    /// 0.0 to 1.0 across hashing and uploading.
-    pub fraction: f64,
-    /// Estimated time left, once there is a rate to go by.
-    pub eta_ms: Option<u64>,
-    /// The build log to follow, when the folder is being built first.
-    pub deployment: Option<String>,
-}
+pub use pier_wire::deploys::{DeploySnapshot, Phase};
 
 pub struct Meter {
     snapshot: DeploySnapshot,

@@ -128,137 +128,103 @@ impl DesktopSettings {
     }
 }
 
-/// What the Settings screen sends: the settings plus, write-only, a new Redis password.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct SettingsForm {
-    /// `embedded` or `aws`.
-    pub target: String,
-    pub profile: String,
-    pub region: String,
-    pub bucket: String,
-    pub prefix: String,
-    pub endpoint: String,
-    pub redis_url: String,
-    /// Goes straight to the keychain; never stored in a file nor sent back.
-    pub redis_password: Option<String>,
-    pub base_url: String,
-}
+pub use pier_wire::settings::{SettingsForm, SettingsView};
 
 fn given(value: &str) -> Option<String> {
     Some(value.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-impl SettingsForm {
-    /// Validates the form. A password typed into the Redis URL is moved to
-    /// `redis_password`, so the saved URL never holds one.
-    pub fn into_settings(mut self) -> Result<DesktopSettings, UserError> {
-        let target = match self.target.as_str() {
-            "" | "embedded" => StoreTarget::Embedded,
-            "aws" => {
-                let Some(bucket) = given(&self.bucket) else {
-                    return Err(UserError::new(
-                        "An S3 target needs a bucket",
-                        "type the bucket's name, as in my-sites",
-                    ));
-                };
-                StoreTarget::Aws(AwsTarget {
-                    profile: given(&self.profile),
-                    region: given(&self.region),
-                    bucket,
-                    prefix: given(&self.prefix),
-                    endpoint: given(&self.endpoint),
-                })
-            }
-            other => {
+/// Validates the form. A password typed into the Redis URL is moved to `redis_password`, so
+/// the saved URL never holds one.
+pub fn validated(mut form: SettingsForm) -> Result<DesktopSettings, UserError> {
+    let target = match form.target.as_str() {
+        "" | "embedded" => StoreTarget::Embedded,
+        "aws" => {
+            let Some(bucket) = given(&form.bucket) else {
                 return Err(UserError::new(
-                    format!("Unknown target `{other}`"),
-                    "choose the embedded default or AWS",
+                    "An S3 target needs a bucket",
+                    "type the bucket's name, as in my-sites",
+                ));
+            };
+            StoreTarget::Aws(AwsTarget {
+                profile: given(&form.profile),
+                region: given(&form.region),
+                bucket,
+                prefix: given(&form.prefix),
+                endpoint: given(&form.endpoint),
+            })
+        }
+        other => {
+            return Err(UserError::new(
+                format!("Unknown target `{other}`"),
+                "choose the embedded default or AWS",
+            ));
+        }
+    };
+    target.store_url()?;
+    let redis_url = match given(&form.redis_url) {
+        Some(url) => {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(UserError::new(
+                    format!(
+                        "`{}` is not a Redis URL",
+                        pier_core::logs::redis::display_url(&url)
+                    ),
+                    "use redis://host:6379 or rediss://host:6380 (TLS)",
                 ));
             }
-        };
-        target.store_url()?;
-        let redis_url = match given(&self.redis_url) {
-            Some(url) => {
-                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                    return Err(UserError::new(
-                        format!(
-                            "`{}` is not a Redis URL",
-                            pier_core::logs::redis::display_url(&url)
-                        ),
-                        "use redis://host:6379 or rediss://host:6380 (TLS)",
-                    ));
-                }
-                let (bare, password) = super::secrets::split_password(&url);
-                if password.is_some() && self.redis_password.is_none() {
-                    self.redis_password = password;
-                }
-                Some(bare)
+            let (bare, password) = super::secrets::split_password(&url);
+            if password.is_some() && form.redis_password.is_none() {
+                form.redis_password = password;
             }
-            None => None,
-        };
-        let base_url = match given(&self.base_url) {
-            Some(url) => {
-                BaseUrl::parse(&url).map_err(|detail| {
-                    UserError::new(
-                        format!("The base URL `{url}` is not valid: {detail}"),
-                        "use the origin sites are served under, as in https://sites.example.com",
-                    )
-                })?;
-                Some(url)
-            }
-            None => None,
-        };
-        Ok(DesktopSettings {
-            target,
-            redis_url,
-            base_url,
-        })
-    }
-}
-
-/// What the Settings screen shows: no secret, only whether one is saved.
-#[derive(Debug, Clone, Serialize)]
-pub struct SettingsView {
-    pub target: String,
-    pub profile: String,
-    pub region: String,
-    pub bucket: String,
-    pub prefix: String,
-    pub endpoint: String,
-    pub redis_url: String,
-    pub redis_password_saved: bool,
-    pub base_url: String,
-    /// Where deployments go now, as a store URL.
-    pub store: String,
-}
-
-impl SettingsView {
-    pub fn of(settings: &DesktopSettings) -> SettingsView {
-        let aws = match &settings.target {
-            StoreTarget::Aws(aws) => aws.clone(),
-            StoreTarget::Embedded => AwsTarget::default(),
-        };
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        SettingsView {
-            target: match settings.target {
-                StoreTarget::Embedded => "embedded".into(),
-                StoreTarget::Aws(_) => "aws".into(),
-            },
-            profile: text(&aws.profile),
-            region: text(&aws.region),
-            bucket: aws.bucket.clone(),
-            prefix: text(&aws.prefix),
-            endpoint: text(&aws.endpoint),
-            redis_url: text(&settings.redis_url),
-            redis_password_saved: matches!(super::secrets::redis_password(), Ok(Some(_))),
-            base_url: text(&settings.base_url),
-            store: settings
-                .target
-                .store_url()
-                .map(|url| url.to_string())
-                .unwrap_or_default(),
+            Some(bare)
         }
+        None => None,
+    };
+    let base_url = match given(&form.base_url) {
+        Some(url) => {
+            BaseUrl::parse(&url).map_err(|detail| {
+                UserError::new(
+                    format!("The base URL `{url}` is not valid: {detail}"),
+                    "use the origin sites are served under, as in https://sites.example.com",
+                )
+            })?;
+            Some(url)
+        }
+        None => None,
+    };
+    Ok(DesktopSettings {
+        target,
+        redis_url,
+        base_url,
+    })
+}
+
+/// What the Settings screen shows of `settings`: no secret, only whether one is saved.
+pub fn view_of(settings: &DesktopSettings) -> SettingsView {
+    let aws = match &settings.target {
+        StoreTarget::Aws(aws) => aws.clone(),
+        StoreTarget::Embedded => AwsTarget::default(),
+    };
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    SettingsView {
+        target: match settings.target {
+            StoreTarget::Embedded => "embedded".into(),
+            StoreTarget::Aws(_) => "aws".into(),
+        },
+        profile: text(&aws.profile),
+        region: text(&aws.region),
+        bucket: aws.bucket.clone(),
+        prefix: text(&aws.prefix),
+        endpoint: text(&aws.endpoint),
+        redis_url: text(&settings.redis_url),
+        redis_password_saved: matches!(super::secrets::redis_password(), Ok(Some(_))),
+        base_url: text(&settings.base_url),
+        store: settings
+            .target
+            .store_url()
+            .map(|url| url.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -273,7 +239,7 @@ mod tests {
             ..Default::default()
         };
         let mut form_copy = form.clone();
-        let settings = form.into_settings().unwrap();
+        let settings = validated(form).unwrap();
         assert_eq!(
             settings.redis_url.as_deref(),
             Some("redis://127.0.0.1:6379/0")
@@ -295,19 +261,13 @@ mod tests {
             target: "aws".into(),
             ..Default::default()
         };
-        assert!(
-            missing
-                .into_settings()
-                .unwrap_err()
-                .message
-                .contains("bucket")
-        );
+        assert!(validated(missing).unwrap_err().message.contains("bucket"));
         let bad_bucket = SettingsForm {
             target: "aws".into(),
             bucket: "No_Such".into(),
             ..Default::default()
         };
-        assert!(bad_bucket.into_settings().is_err());
+        assert!(validated(bad_bucket).is_err());
         let good = SettingsForm {
             target: "aws".into(),
             bucket: "my-sites".into(),
@@ -317,7 +277,7 @@ mod tests {
             base_url: "https://sites.example.com".into(),
             ..Default::default()
         };
-        let settings = good.into_settings().unwrap();
+        let settings = validated(good).unwrap();
         match settings.target.store_url().unwrap() {
             StoreUrl::S3 {
                 bucket,
@@ -335,8 +295,7 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            bad_base
-                .into_settings()
+            validated(bad_base)
                 .unwrap_err()
                 .message
                 .contains("base URL")

@@ -4,47 +4,20 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use super::events::UserError;
 use super::target::Target;
 use pier_core::deployments::{self, DeploymentRow};
 
 /// The newest deploy job the app ran for a project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct JobState {
-    /// `building`, `deploying`, `ready` or `failed`.
-    pub status: String,
+    /// Building, deploying, ready or failed.
+    pub status: Status,
     pub message: Option<String>,
     pub at_ms: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ProjectView {
-    pub name: String,
-    pub production_url: Option<String>,
-    pub production: Option<String>,
-    pub deployments: usize,
-    /// `ready`, `building`, `deploying`, `failed`, or `empty` (no deployment yet).
-    pub status: String,
-    pub status_message: Option<String>,
-    pub latest: Option<DeploymentView>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DeploymentView {
-    pub id: String,
-    pub project: String,
-    pub preview: String,
-    pub preview_url: String,
-    pub created_ms: i64,
-    pub source: String,
-    pub file_count: u64,
-    pub total_bytes: u64,
-    pub production: bool,
-    /// A deployment exists only once complete, so this is always `ready`.
-    pub status: String,
-}
+pub use pier_wire::deploys::{DeploymentView, ProjectView, Status};
 
 fn millis(time: time::OffsetDateTime) -> i64 {
     (time.unix_timestamp_nanos() / 1_000_000) as i64
@@ -66,7 +39,7 @@ fn deployment_view(target: &Target, row: &DeploymentRow) -> DeploymentView {
         file_count: summary.file_count,
         total_bytes: summary.total_bytes,
         production: row.production,
-        status: "ready".into(),
+        status: Status::Ready,
     }
 }
 
@@ -89,9 +62,9 @@ pub async fn projects(
             .get(&project.name)
             .filter(|job| latest.as_ref().is_none_or(|l| job.at_ms > l.created_ms));
         let (status, status_message) = match (job, &latest) {
-            (Some(job), _) => (job.status.clone(), job.message.clone()),
-            (None, Some(_)) => ("ready".to_string(), None),
-            (None, None) => ("empty".to_string(), None),
+            (Some(job), _) => (job.status, job.message.clone()),
+            (None, Some(_)) => (Status::Ready, None),
+            (None, None) => (Status::Empty, None),
         };
         views.push(ProjectView {
             production_url: project
@@ -114,7 +87,7 @@ pub async fn projects(
                 production_url: None,
                 production: None,
                 deployments: 0,
-                status: job.status.clone(),
+                status: job.status,
                 status_message: job.message.clone(),
                 latest: None,
             });

@@ -8,19 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
-
 /// Deploys kept per folder.
 pub const KEPT: usize = 20;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WatchDeploy {
-    pub deployment: String,
-    pub preview_url: String,
-    pub at_ms: i64,
-    pub changes: usize,
-    pub save_to_live_ms: u64,
-}
+pub use pier_wire::watches::WatchDeploy;
 
 /// `watch-history.json` beside the watch list.
 pub fn path_beside(list_file: &Path) -> PathBuf {

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::events::{AppEvent, EventSink, UserError};
-pub use super::payloads::{WatchState, WatchView};
 use super::target::Target;
 use super::views::now_ms;
 pub use super::watch_history::WatchDeploy;
 use super::watch_history::{self, WatchHistory};
 use pier_core::watch::{self, WatchEvent, WatchOptions, WatchSpec};
+pub use pier_wire::watches::{WatchState, WatchView};
 
 struct Running {
     view: Arc<Mutex<WatchView>>,

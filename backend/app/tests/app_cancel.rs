@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::{Harness, eventually, group_members, js, process_group, running, whole_log};
 use pier_app::AppEvent;
 use pier_app::meter::Phase;
+use pier_app::views::Status;
 use pier_core::logs::{BuildStatus, LogKind};
 
 /// A build that starts a grandchild, says which processes it made, and never ends (unless the
@@ -110,7 +111,7 @@ async fn a_canceled_build_stops_its_process_tree_and_deploys_nothing() {
     );
     assert_eq!(
         app.projects().await.unwrap()[0].status,
-        "building",
+        Status::Building,
         "the Projects screen shows the build going"
     );
 
@@ -170,7 +171,7 @@ async fn a_canceled_build_stops_its_process_tree_and_deploys_nothing() {
     let projects = app.projects().await.unwrap();
     assert_eq!(projects.len(), 1);
     let row = &projects[0];
-    assert_eq!((row.name.as_str(), row.status.as_str()), ("slow", "failed"));
+    assert_eq!((row.name.as_str(), row.status.name()), ("slow", "failed"));
     assert!(
         row.status_message
             .as_deref()
@@ -261,7 +262,7 @@ async fn a_deploy_canceled_while_it_hashes_leaves_nothing_listed() {
     let projects = app.projects().await.unwrap();
     assert_eq!(projects.len(), 1, "{projects:?}");
     assert_eq!(
-        (projects[0].status.as_str(), projects[0].deployments),
+        (projects[0].status.name(), projects[0].deployments),
         ("failed", 0)
     );
     assert_eq!(

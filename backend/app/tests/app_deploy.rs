@@ -122,7 +122,7 @@ async fn a_dropped_site_folder_deploys_with_progress_and_is_listed() {
     assert_eq!(projects.len(), 1, "{projects:?}");
     let row = &projects[0];
     assert_eq!(row.name, project);
-    assert_eq!((row.status.as_str(), row.deployments), ("ready", 1));
+    assert_eq!((row.status.name(), row.deployments), ("ready", 1));
     assert_eq!(row.production, None, "a deploy never goes live by itself");
     assert_eq!(row.production_url, None);
     let latest = row.latest.as_ref().unwrap();
@@ -263,7 +263,7 @@ async fn a_dropped_source_tree_builds_then_deploys_and_its_log_can_be_followed()
     );
     let projects = app.projects().await.unwrap();
     assert_eq!(projects[0].name, "handbook");
-    assert_eq!(projects[0].status, "ready");
+    assert_eq!(projects[0].status.name(), "ready");
     assert_eq!(
         projects[0].latest.as_ref().map(|l| l.id.as_str()),
         Some(done.deployment.as_str())

@@ -101,7 +101,7 @@ async fn until_follow_ended(
     deployment: &str,
     from: usize,
     what: &str,
-) -> Option<pier_app::UserError> {
+) -> Option<pier_wire::UserError> {
     harness
         .events
         .until(what, from, |event| match event {
@@ -114,7 +114,7 @@ async fn until_follow_ended(
         .await
 }
 
-fn ended(events: &[AppEvent], deployment: &str) -> Vec<Option<pier_app::UserError>> {
+fn ended(events: &[AppEvent], deployment: &str) -> Vec<Option<pier_wire::UserError>> {
     events
         .iter()
         .filter_map(|event| match event {

@@ -54,20 +54,10 @@ pub enum DomainsCommand {
     },
 }
 
-fn marker(status: StepStatus) -> &'static str {
-    match status {
-        StepStatus::Done => "✓",
-        StepStatus::Changed => "+",
-        StepStatus::Waiting => "…",
-        StepStatus::Skipped => "-",
-        StepStatus::Failed => "✗",
-    }
-}
-
 fn print_step(step: &StepReport) {
     println!(
         "  {} {:<26} {}",
-        marker(step.status),
+        step.status.mark(),
         step.step.title(),
         step.detail
     );

@@ -16,113 +16,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
-use serde::{Deserialize, Serialize};
 
 use crate::error::PierError;
 use crate::store::{PutOptions, Store};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BuildStatus {
-    Queued,
-    Cloning,
-    Installing,
-    Building,
-    Uploading,
-    Ready,
-    Failed,
-    Canceled,
-}
-
-impl BuildStatus {
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            BuildStatus::Ready | BuildStatus::Failed | BuildStatus::Canceled
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogStream {
-    Stdout,
-    Stderr,
-    /// Pier's own lines: which command runs, how long it took.
-    System,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum LogKind {
-    Line {
-        stream: LogStream,
-        text: String,
-    },
-    Status {
-        status: BuildStatus,
-        message: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "FlatRecord")]
-pub struct LogRecord {
-    pub seq: u64,
-    /// Milliseconds since the Unix epoch.
-    pub at_ms: i64,
-    #[serde(flatten)]
-    pub kind: LogKind,
-}
-
-/// A record as it is written (`{"seq":…,"at_ms":…,"type":"line","stream":…,"text":…}`),
-/// read as one flat struct: serde's `flatten` over a tagged enum buffers every field first,
-/// which made decoding the slowest step of following a chatty build.
-#[derive(Deserialize)]
-struct FlatRecord {
-    seq: u64,
-    at_ms: i64,
-    #[serde(rename = "type")]
-    kind: String,
-    stream: Option<LogStream>,
-    text: Option<String>,
-    status: Option<BuildStatus>,
-    message: Option<String>,
-}
-
-impl TryFrom<FlatRecord> for LogRecord {
-    type Error = String;
-
-    fn try_from(flat: FlatRecord) -> Result<LogRecord, String> {
-        let kind = match (flat.kind.as_str(), flat.stream, flat.text, flat.status) {
-            ("line", Some(stream), Some(text), _) => LogKind::Line { stream, text },
-            ("status", _, _, Some(status)) => LogKind::Status {
-                status,
-                message: flat.message,
-            },
-            (other, ..) => {
-                return Err(format!(
-                    "a log record of type `{other}` lacks its fields (a line needs stream and \
-                     text, a status needs status)"
-                ));
-            }
-        };
-        Ok(LogRecord {
-            seq: flat.seq,
-            at_ms: flat.at_ms,
-            kind,
-        })
-    }
-}
-
-impl LogRecord {
-    pub fn terminal_status(&self) -> Option<BuildStatus> {
-        match &self.kind {
-            LogKind::Status { status, .. } if status.is_terminal() => Some(*status),
-            _ => None,
-        }
-    }
-}
+// The records' types are the wire's: the window renders the same JSON the archive holds.
+pub use pier_wire::logs::{BuildStatus, LogKind, LogRecord, LogStream};
 
 /// Where live records go. Publishing never fails the build: a backend that cannot deliver
 /// buffers and retries, and the archive has everything anyway.

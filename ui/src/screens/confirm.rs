@@ -69,7 +69,7 @@ async fn perform(ctx: Ctx, action: Action) {
         .map(|()| format!("Removed {deployment} from {project}")),
         Action::Teardown(form) => {
             // Its steps and outcome show on the AWS setup screen as they come.
-            super::setup_run::start(ctx, form, "teardown");
+            super::setup_run::start(ctx, form, crate::types::SetupRun::Teardown);
             return;
         }
         Action::RemoveDomain { domain } => bridge::run(

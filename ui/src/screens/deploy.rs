@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::confirm::{Action, Confirm};
 use super::url_actions::UrlActions;
-use crate::types::{DeploySnapshot, UserError};
+use crate::types::{DeploySnapshot, Phase, UserError};
 use crate::{Ctx, Screen, bridge, format};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -120,22 +120,24 @@ fn progress_text(s: &DeploySnapshot) -> String {
         .eta_ms
         .map(|ms| format!(" · about {} left", format::duration_ms(ms)))
         .unwrap_or_default();
-    match s.phase.as_str() {
-        "building" => "Building (installing dependencies and running the build script)…".into(),
-        "hashing" => format!(
+    match s.phase {
+        Phase::Building => {
+            "Building (installing dependencies and running the build script)…".into()
+        }
+        Phase::Hashing => format!(
             "Hashing files: {} of {} ({} of {}){eta}",
             s.files_hashed,
             s.files_total,
             format::bytes(s.bytes_hashed),
             format::bytes(s.bytes_total)
         ),
-        "uploading" => format!(
+        Phase::Uploading => format!(
             "Uploading: {} of {}{eta}",
             format::bytes(s.bytes_uploaded),
             format::bytes(s.upload_bytes_total)
         ),
-        "finalizing" => "Writing the manifest…".into(),
-        _ => "Reading the folder…".into(),
+        Phase::Finalizing => "Writing the manifest…".into(),
+        Phase::Starting => "Reading the folder…".into(),
     }
 }
 
@@ -186,7 +188,7 @@ pub fn Deploy() -> impl IntoView {
                 let snapshot = state.snapshot.clone();
                 let fraction = snapshot.as_ref().map_or(0.0, |s| s.fraction);
                 let text = snapshot.as_ref().map(progress_text).unwrap_or_else(|| "Starting…".into());
-                let building = snapshot.as_ref().is_some_and(|s| s.phase == "building");
+                let building = snapshot.as_ref().is_some_and(|s| s.phase == Phase::Building);
                 let job = state.job.clone();
                 view! {
                     <div class="progress" id="deploy-progress">

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::confirm::{Action, Confirm};
 use super::url_actions::UrlActions;
-use crate::types::{DomainStep, DomainsView, UserError};
+use crate::types::{DomainsView, StepReport, StepStatus, UserError};
 use crate::{Ctx, bridge};
 
 /// The wizard run in progress or last ended; kept in [`Ctx`] so leaving the screen loses
@@ -20,14 +20,14 @@ use crate::{Ctx, bridge};
 pub struct DomainRun {
     pub domain: Option<String>,
     pub running: bool,
-    pub steps: Vec<DomainStep>,
+    pub steps: Vec<StepReport>,
     pub attached: Option<bool>,
     pub error: Option<UserError>,
 }
 
 impl DomainRun {
     /// Polls of the certificate repeat a step: the newest report replaces the older one.
-    pub fn step(&mut self, domain: String, step: DomainStep) {
+    pub fn step(&mut self, domain: String, step: StepReport) {
         if self.domain.as_deref() != Some(domain.as_str()) {
             *self = DomainRun {
                 domain: Some(domain),
@@ -64,43 +64,13 @@ struct DomainArgs {
     domain: String,
 }
 
-fn status_mark(status: &str) -> &'static str {
-    match status {
-        "done" => "✓",
-        "changed" => "+",
-        "waiting" => "…",
-        "skipped" => "–",
-        _ => "✗",
-    }
-}
-
-/// The engine's step names as the CLI prints them (`Step::title`).
-fn title(step: &str) -> String {
-    match step {
-        "distribution" => "CloudFront distribution",
-        "zone" => "hosted zone",
-        "certificate" => "certificate",
-        "validation_records" => "validation records",
-        "issued" => "certificate issued",
-        "cloud_front" => "CloudFront alias",
-        "dns_records" => "A/AAAA records",
-        "attach" => "attached to project",
-        "verify" => "verified",
-        "delegation" => "delegation (public DNS)",
-        "caa" => "CAA (public DNS)",
-        "propagation" => "propagation (public DNS)",
-        other => return other.replace('_', " "),
-    }
-    .to_string()
-}
-
-fn steps_view(steps: Vec<DomainStep>, id: &'static str) -> impl IntoView {
+fn steps_view(steps: Vec<StepReport>, id: &'static str) -> impl IntoView {
     view! {
         <ul class="report steps" id=id>
             {steps.into_iter().map(|step| view! {
-                <li class=format!("step-{} {}", step.status, if step.status == "failed" { "failed" } else { "ok" })
-                    data-step=step.step.clone() data-status=step.status.clone()>
-                    <strong>{status_mark(&step.status)}" "{title(&step.step)}</strong>
+                <li class=format!("step-{} {}", step.status, if step.status == StepStatus::Failed { "failed" } else { "ok" })
+                    data-step=step.step.name() data-status=step.status.name()>
+                    <strong>{step.status.mark()}" "{step.step.title()}</strong>
                     <div class="hint">{step.detail.clone()}</div>
                 </li>
             }).collect_view()}
@@ -115,7 +85,7 @@ pub fn Domains() -> impl IntoView {
     let domain = RwSignal::new(String::new());
     let project = RwSignal::new(String::new());
     let distribution = RwSignal::new(String::new());
-    let checks = RwSignal::new(None::<(String, Vec<DomainStep>)>);
+    let checks = RwSignal::new(None::<(String, Vec<StepReport>)>);
     Effect::new(move |_| {
         ctx.revision.track();
         spawn_local(async move {
@@ -158,7 +128,7 @@ pub fn Domains() -> impl IntoView {
     let verify = move |name: String| {
         checks.set(Some((name.clone(), Vec::new())));
         spawn_local(async move {
-            match bridge::call::<Vec<DomainStep>>(
+            match bridge::call::<Vec<StepReport>>(
                 "domain_verify",
                 DomainArgs {
                     domain: name.clone(),
@@ -233,7 +203,7 @@ pub fn Domains() -> impl IntoView {
                             let for_verify = d.domain.clone();
                             let for_remove = d.domain.clone();
                             let status = if d.attached { "attached".to_string() } else {
-                                d.reached.clone().map(|r| format!("in progress (after {})", title(&r))).unwrap_or_else(|| "in progress".into())
+                                d.reached.map(|r| format!("in progress (after {})", r.title())).unwrap_or_else(|| "in progress".into())
                             };
                             view! {
                                 <tr class="domain-row" data-domain=d.domain.clone() data-attached=d.attached.to_string()>

@@ -15,24 +15,17 @@ use serde::Serialize;
 use crate::Ctx;
 use crate::ansi;
 use crate::bridge;
-use crate::types::{LogKind, LogRecord, UserError};
+use crate::types::{LogKind, LogRecord, LogStream, UserError};
 
 /// Row height in pixels; the stylesheet's `.log-line` uses the same.
 const ROW: f64 = 18.0;
 /// Rows rendered above and below the visible ones, so fast scrolling shows no gaps.
 const OVERSCAN: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-    System,
-}
-
 #[derive(Debug, Clone)]
 pub struct Line {
     pub seq: u64,
-    pub stream: Stream,
+    pub stream: LogStream,
     pub text: String,
     /// Lower-case text without escapes, for search and "first error": worked out the first
     /// time either asks, so following a build costs nothing per line for them.
@@ -42,16 +35,9 @@ pub struct Line {
 impl Line {
     fn from_record(record: LogRecord) -> Line {
         let (stream, text) = match record.kind {
-            LogKind::Line { stream, text } => (
-                match stream.as_str() {
-                    "stderr" => Stream::Stderr,
-                    "system" => Stream::System,
-                    _ => Stream::Stdout,
-                },
-                text,
-            ),
+            LogKind::Line { stream, text } => (stream, text),
             LogKind::Status { status, message } => (
-                Stream::System,
+                LogStream::System,
                 match message {
                     Some(message) => format!("── {status}: {message}"),
                     None => format!("── {status}"),
@@ -72,7 +58,7 @@ impl Line {
     }
 
     fn is_error(&self) -> bool {
-        self.stream == Stream::Stderr
+        self.stream == LogStream::Stderr
             || self.plain().contains("error")
             || self.plain().contains("── failed")
     }
@@ -123,12 +109,8 @@ impl LogState {
     }
 
     fn passes(&self, line: &Line, search: &str, filter: &str) -> bool {
-        let stream_ok = match filter {
-            "stdout" => line.stream == Stream::Stdout,
-            "stderr" => line.stream == Stream::Stderr,
-            "system" => line.stream == Stream::System,
-            _ => true,
-        };
+        // The filter is `all` or a stream's wire name (the select's option values).
+        let stream_ok = filter == "all" || line.stream.name() == filter;
         stream_ok && (search.is_empty() || line.plain().contains(search))
     }
 
@@ -270,15 +252,15 @@ impl Default for LogState {
 
 fn render_row(position: usize, line: &Line) -> impl IntoView + use<> {
     let mut html = format!(r#"<span class="seq">{}</span>"#, line.seq);
-    if line.stream == Stream::Stderr {
+    if line.stream == LogStream::Stderr {
         html.push_str(r#"<span class="stream-mark" title="stderr">E</span>"#);
     }
     html.push_str(&ansi::html(&line.text));
     view! {
         <div
             class="log-line"
-            class:stderr=line.stream == Stream::Stderr
-            class:system=line.stream == Stream::System
+            class:stderr=line.stream == LogStream::Stderr
+            class:system=line.stream == LogStream::System
             style:top=format!("{}px", position as f64 * ROW)
             data-seq=line.seq
             inner_html=html

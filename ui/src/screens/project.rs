@@ -86,7 +86,7 @@ fn DeploymentRow(deployment: DeploymentView) -> impl IntoView {
                 <code>{d.id.clone()}</code>{d.production.then(|| view! { <span class="badge production-badge">"production"</span> })}
                 <div class="muted small source" title=d.source.clone()>{d.source.clone()}</div>
             </td>
-            <td><span class=format!("badge status-{}", d.status)>{d.status.clone()}</span></td>
+            <td><span class=format!("badge status-{}", d.status)>{d.status.name()}</span></td>
             <td class="nowrap">
                 {format::age(d.created_ms, now_ms())}
                 <div class="muted small">{format!("{} · {} file{}", format::bytes(d.total_bytes), d.file_count, if d.file_count == 1 { "" } else { "s" })}</div>

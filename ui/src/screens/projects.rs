@@ -54,7 +54,7 @@ fn ProjectRow(project: ProjectView) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let name = project.name.clone();
     let open = name.clone();
-    let status = project.status.clone();
+    let status = project.status;
     view! {
         <tr class="project-row" data-project=name.clone()>
             <td><button class="link project-name" on:click=move |_| ctx.screen.set(Screen::Project(open.clone()))>{name.clone()}</button>
@@ -63,7 +63,7 @@ fn ProjectRow(project: ProjectView) -> impl IntoView {
                 Some(url) => view! { <UrlActions url=url/> }.into_any(),
                 None => view! { <span class="muted">"not promoted yet"</span> }.into_any(),
             }}</td>
-            <td><span class=format!("badge status-{status}") title=project.status_message.clone().unwrap_or_default()>{status.clone()}</span></td>
+            <td><span class=format!("badge status-{status}") title=project.status_message.clone().unwrap_or_default()>{status.name()}</span></td>
             <td>{project.latest.as_ref().map(|l| format::age(l.created_ms, now_ms())).unwrap_or_default()}</td>
         </tr>
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::profile_picker::ProfilePicker;
 use super::text_field::text_field;
-use crate::types::{CheckReport, SettingsForm};
+use crate::types::{CheckReport, SettingsForm, SettingsView};
 use crate::{Ctx, bridge};
 
 #[derive(Serialize)]
@@ -21,11 +21,17 @@ struct FormArgs {
 pub fn Settings() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let form = RwSignal::new(SettingsForm::default());
+    // What the engine last said of the saved settings: where deployments go, and whether the
+    // keychain holds a Redis password (the password itself never comes back).
+    let saved = RwSignal::new(SettingsView::default());
     let report = RwSignal::new(None::<CheckReport>);
     let busy = RwSignal::new(false);
     spawn_local(async move {
-        match bridge::call::<SettingsForm>("settings", bridge::NoArgs {}).await {
-            Ok(loaded) => form.set(loaded),
+        match bridge::call::<SettingsView>("settings", bridge::NoArgs {}).await {
+            Ok(loaded) => {
+                form.set(loaded.form());
+                saved.set(loaded);
+            }
             Err(error) => ctx.fail(error),
         }
     });
@@ -53,7 +59,7 @@ pub fn Settings() -> impl IntoView {
     let save = move |_| {
         busy.set(true);
         spawn_local(async move {
-            match bridge::call::<SettingsForm>(
+            match bridge::call::<SettingsView>(
                 "save_settings",
                 FormArgs {
                     form: form.get_untracked(),
@@ -61,8 +67,9 @@ pub fn Settings() -> impl IntoView {
             )
             .await
             {
-                Ok(saved) => {
-                    form.set(saved);
+                Ok(view) => {
+                    form.set(view.form());
+                    saved.set(view);
                     ctx.say("Settings saved; the app now works against them");
                 }
                 Err(error) => ctx.fail(error),
@@ -86,7 +93,7 @@ pub fn Settings() -> impl IntoView {
                 {text_field(form, "aws-prefix", "Prefix (optional)", "pier", |f| f.prefix.clone(), |f, v| f.prefix = v)}
                 {text_field(form, "aws-endpoint", "Endpoint override (optional)", "http://127.0.0.1:9000", |f| f.endpoint.clone(), |f, v| f.endpoint = v)}
             </Show>
-            <p class="muted small">"Now: "<span id="settings-store">{move || form.with(|f| f.store.clone())}</span></p>
+            <p class="muted small">"Now: "<span id="settings-store">{move || saved.with(|s| s.store.clone())}</span></p>
         </section>
         <section class="card">
             <h2>"Live logs and links"</h2>
@@ -94,7 +101,7 @@ pub fn Settings() -> impl IntoView {
             <label class="field">
                 <span>"Redis password"</span>
                 <input id="redis-password" type="password" autocomplete="off"
-                    placeholder=move || if form.with(|f| f.redis_password_saved) { "saved in the keychain" } else { "none" }
+                    placeholder=move || if saved.with(|s| s.redis_password_saved) { "saved in the keychain" } else { "none" }
                     on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| f.redis_password = Some(v)); }/>
             </label>
             {text_field(form, "base-url", "Base URL (optional)", "https://sites.example.com", |f| f.base_url.clone(), |f, v| f.base_url = v)}

@@ -10,23 +10,20 @@ use super::confirm::{Action, Confirm};
 use super::profile_picker::ProfilePicker;
 use super::setup_run::start;
 use super::text_field::text_field;
-use crate::types::SetupForm;
+use crate::types::{self, SetupForm, SetupRun};
 use crate::{Ctx, bridge};
 
 /// CloudWatch Logs' allowed retentions, in days (the engine refuses others).
 const LOG_DAYS: [i32; 12] = [1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 3653];
 
-fn verb(action: &str, run: &str) -> &'static str {
+/// How a step's row says what the run did (or will do) to its resource.
+fn verb(action: types::Action, run: SetupRun) -> &'static str {
     match (action, run) {
-        (_, "teardown") => "removed",
-        ("exists", _) => "exists",
-        ("create", "plan") => "will create",
-        ("create", _) => "created",
-        ("update", "plan") => "will update",
-        ("update", _) => "updated",
-        ("waiting", _) => "waiting",
-        ("working", _) => "working…",
-        _ => "",
+        (_, SetupRun::Teardown) => "removed",
+        (types::Action::Create, SetupRun::Plan) => "will create",
+        (types::Action::Update, SetupRun::Plan) => "will update",
+        (types::Action::Working, _) => "working…",
+        (action, _) => action.verb(false),
     }
 }
 
@@ -51,7 +48,7 @@ pub fn Setup() -> impl IntoView {
         }
     };
     let busy = move || ctx.setup.with(|s| s.running.is_some());
-    let run = move |kind: &'static str| move |_| start(ctx, form.get_untracked(), kind);
+    let run = move |kind: SetupRun| move |_| start(ctx, form.get_untracked(), kind);
     let teardown = move |_| {
         let form = form.get_untracked();
         ctx.confirm.set(Some(Confirm {
@@ -127,15 +124,15 @@ pub fn Setup() -> impl IntoView {
             </div>
         </section>
         <div class="row">
-            <button id="setup-plan" disabled=busy on:click=run("plan")>"Plan"</button>
-            <button id="setup-apply" class="primary" disabled=busy on:click=run("apply")>"Set up"</button>
+            <button id="setup-plan" disabled=busy on:click=run(SetupRun::Plan)>"Plan"</button>
+            <button id="setup-apply" class="primary" disabled=busy on:click=run(SetupRun::Apply)>"Set up"</button>
             <span class="spacer"></span>
             <button id="setup-teardown" class="danger" disabled=busy on:click=teardown>"Tear down…"</button>
         </div>
         {move || ctx.setup.get().running.map(|run| view! {
             <div class="progress" id="setup-running">
                 <div class="bar indeterminate"><div class="fill"></div></div>
-                <div class="muted small">{match run.as_str() { "plan" => "Looking at your account…", "apply" => "Setting up; each step shows as it ends…", _ => "Tearing down…" }}</div>
+                <div class="muted small">{match run { SetupRun::Plan => "Looking at your account…", SetupRun::Apply => "Setting up; each step shows as it ends…", SetupRun::Teardown => "Tearing down…" }}</div>
             </div>
         })}
         <div id="setup-result"></div>
@@ -147,16 +144,16 @@ pub fn Setup() -> impl IntoView {
             </div>
         })}
         {move || ctx.setup.get().outcome.map(|outcome| {
-            let message = match (outcome.run.as_str(), outcome.waiting, outcome.switched) {
-                ("plan", _, _) => format!("Plan for {} in {}: nothing was changed. Set up to apply it.", outcome.base_domain, outcome.region),
-                ("apply", true, _) => "Some steps wait on something outside Pier (marked waiting). Run Set up again in a minute to continue.".to_string(),
-                ("apply", false, true) => format!("Done. The app now deploys to s3://{} and links to https://<project>.{}.", outcome.bucket, outcome.base_domain),
-                ("apply", false, false) => "Done.".to_string(),
-                (_, _, true) => "Torn down. The bucket is gone, so the app is back on this machine's store.".to_string(),
-                _ => "Torn down: what setup made is removed; nothing else was touched.".to_string(),
+            let message = match (outcome.run, outcome.waiting, outcome.switched) {
+                (SetupRun::Plan, _, _) => format!("Plan for {} in {}: nothing was changed. Set up to apply it.", outcome.base_domain, outcome.region),
+                (SetupRun::Apply, true, _) => "Some steps wait on something outside Pier (marked waiting). Run Set up again in a minute to continue.".to_string(),
+                (SetupRun::Apply, false, true) => format!("Done. The app now deploys to s3://{} and links to https://<project>.{}.", outcome.bucket, outcome.base_domain),
+                (SetupRun::Apply, false, false) => "Done.".to_string(),
+                (SetupRun::Teardown, _, true) => "Torn down. The bucket is gone, so the app is back on this machine's store.".to_string(),
+                (SetupRun::Teardown, _, false) => "Torn down: what setup made is removed; nothing else was touched.".to_string(),
             };
             view! {
-                <div class="result ok" id="setup-outcome" data-run=outcome.run.clone() data-waiting=outcome.waiting.to_string() data-switched=outcome.switched.to_string()>
+                <div class="result ok" id="setup-outcome" data-run=outcome.run.name() data-waiting=outcome.waiting.to_string() data-switched=outcome.switched.to_string()>
                     <strong>{message}</strong>
                     <div class="muted small">"Record: "<code>{outcome.record.clone()}</code></div>
                 </div>
@@ -170,14 +167,13 @@ pub fn Setup() -> impl IntoView {
                         let state = ctx.setup.get();
                         let run = state
                             .running
-                            .clone()
-                            .or_else(|| state.outcome.as_ref().map(|o| o.run.clone()))
-                            .unwrap_or_default();
+                            .or_else(|| state.outcome.as_ref().map(|o| o.run))
+                            .unwrap_or(SetupRun::Plan);
                         state.steps.into_iter().map(|change| view! {
-                            <tr class="setup-step" data-resource=change.resource.clone() data-action=change.action.clone()>
+                            <tr class="setup-step" data-resource=change.resource.clone() data-action=change.action.name()>
                                 <td class="nowrap">{change.resource.clone()}</td>
                                 <td><code>{change.name.clone()}</code>{change.detail.clone().map(|d| view! { <div class="muted small">{d}</div> })}</td>
-                                <td class="nowrap"><span class=format!("badge action-{}", change.action)>{verb(&change.action, &run)}</span></td>
+                                <td class="nowrap"><span class=format!("badge action-{}", change.action)>{verb(change.action, run)}</span></td>
                             </tr>
                         }).collect_view()
                     }}

@@ -6,21 +6,21 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
 
-use crate::types::{SetupChange, SetupForm, SetupOutcome, UserError};
+use crate::types::{Change, SetupForm, SetupOutcome, SetupRun, UserError};
 use crate::{Ctx, bridge};
 
 /// The run in progress or last ended; kept in [`Ctx`] so leaving the screen loses nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SetupState {
-    pub running: Option<String>,
-    pub steps: Vec<SetupChange>,
+    pub running: Option<SetupRun>,
+    pub steps: Vec<Change>,
     pub outcome: Option<SetupOutcome>,
     pub error: Option<UserError>,
 }
 
 impl SetupState {
-    pub fn step(&mut self, run: String, change: SetupChange) {
-        if self.running.as_deref() != Some(run.as_str()) {
+    pub fn step(&mut self, run: SetupRun, change: Change) {
+        if self.running != Some(run) {
             self.running = Some(run);
             self.steps.clear();
         }
@@ -49,16 +49,15 @@ impl SetupState {
 #[derive(Serialize)]
 pub struct RunArgs {
     pub form: SetupForm,
-    pub run: String,
+    pub run: SetupRun,
 }
 
 /// Starts a run; its steps arrive as events.
-pub fn start(ctx: Ctx, form: SetupForm, run: &str) {
+pub fn start(ctx: Ctx, form: SetupForm, run: SetupRun) {
     ctx.setup.set(SetupState {
-        running: Some(run.to_string()),
+        running: Some(run),
         ..SetupState::default()
     });
-    let run = run.to_string();
     spawn_local(async move {
         if let Err(error) = bridge::run("setup_run", RunArgs { form, run }).await {
             ctx.setup.update(|s| s.ended(None, Some(error)));

@@ -85,12 +85,12 @@ pub fn Watch() -> impl IntoView {
 fn WatchRow(watch: WatchView) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let dir = watch.dir.clone();
-    let state = watch.state.clone();
+    let state = watch.state;
     view! {
-        <div class="card watch-row" data-dir=watch.dir.clone() data-state=state.clone()>
+        <div class="card watch-row" data-dir=watch.dir.clone() data-state=state.name()>
             <div class="row">
                 <strong>{watch.project.clone()}</strong>
-                <span class=format!("badge watch-state status-{state}")>{state.replace('_', " ")}</span>
+                <span class=format!("badge watch-state status-{state}")>{state.name().replace('_', " ")}</span>
                 <span class="spacer"></span>
                 <button class="watch-remove danger" on:click=move |_| {
                     let dir = dir.clone();

@@ -146,12 +146,15 @@ fn short(event: &AppEvent) -> String {
         AppEvent::LogRecords {
             deployment,
             records,
-        } => format!(
-            "LogRecords {deployment}: {} records, seq {:?}..={:?}",
-            records.len(),
-            records.first().map(|r| r.seq),
-            records.last().map(|r| r.seq)
-        ),
+        } => {
+            let records = records.records().unwrap_or_default();
+            format!(
+                "LogRecords {deployment}: {} records, seq {:?}..={:?}",
+                records.len(),
+                records.first().map(|r| r.seq),
+                records.last().map(|r| r.seq)
+            )
+        }
         other => format!("{other:?}"),
     }
 }
@@ -168,7 +171,7 @@ pub struct Finished {
 pub struct Failed {
     pub project: Option<String>,
     pub deployment: Option<String>,
-    pub error: pier_app::UserError,
+    pub error: pier_wire::UserError,
 }
 
 pub fn job_end(event: &AppEvent, job: &str) -> Option<Result<Finished, Failed>> {
@@ -380,9 +383,11 @@ pub fn followed(events: &[AppEvent], deployment: &str) -> Vec<LogRecord> {
         } = event
             && d == deployment
         {
+            // Decoded as the window decodes it.
+            let batch = batch.records().expect("a batch the window can read");
             assert!(!batch.is_empty(), "an empty batch was sent");
             assert!(batch.len() <= 500, "a batch of {} records", batch.len());
-            records.extend(batch.iter().cloned());
+            records.extend(batch);
         }
     }
     records

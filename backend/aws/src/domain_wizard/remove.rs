@@ -4,19 +4,13 @@
 //! distribution, then the wizard's progress. Other aliases, other records and the certificate
 //! (which still covers the other aliases) stay.
 
-use serde::Serialize;
-
 use super::{
     DomainError, Step, StepReport, StepStatus, Wizard, distribution, dns, state_key, zone,
 };
 use pier_core::domains;
 use pier_core::store::Store;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct RemoveOutcome {
-    pub domain: String,
-    pub steps: Vec<StepReport>,
-}
+pub use pier_wire::domains::RemoveOutcome;
 
 impl Wizard {
     /// Takes `domain` off: the store record first (the proxy stops serving it), then its

@@ -12,73 +12,8 @@ use pier_core::domains;
 use pier_core::records::{read_json, write_json};
 use pier_core::store::{self, PutOptions, Store, keys};
 
-/// The wizard's steps, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Distribution,
-    Zone,
-    Certificate,
-    ValidationRecords,
-    Issued,
-    CloudFront,
-    DnsRecords,
-    Attach,
-    Verify,
-    Delegation,
-    Caa,
-    Propagation,
-}
-
-impl Step {
-    pub fn title(self) -> &'static str {
-        match self {
-            Step::Distribution => "distribution",
-            Step::Zone => "hosted zone",
-            Step::Certificate => "certificate",
-            Step::ValidationRecords => "validation records",
-            Step::Issued => "certificate issued",
-            Step::CloudFront => "CloudFront alias",
-            Step::DnsRecords => "A/AAAA records",
-            Step::Attach => "attached to project",
-            Step::Verify => "verified",
-            Step::Delegation => "delegation (public DNS)",
-            Step::Caa => "CAA (public DNS)",
-            Step::Propagation => "propagation (public DNS)",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepStatus {
-    /// Already as it should be; nothing changed.
-    Done,
-    /// Changed now.
-    Changed,
-    /// Waiting on something outside Pier (ACM validation, CloudFront rollout).
-    Waiting,
-    /// Not checked, with the reason in the detail.
-    Skipped,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepReport {
-    pub step: Step,
-    pub status: StepStatus,
-    pub detail: String,
-}
-
-impl StepReport {
-    pub(super) fn new(step: Step, status: StepStatus, detail: impl Into<String>) -> StepReport {
-        StepReport {
-            step,
-            status,
-            detail: detail.into(),
-        }
-    }
-}
+// The steps and their reports cross to the desktop's window as they are: the wire's types.
+pub use pier_wire::domains::{DomainListing, Step, StepReport, StepStatus};
 
 /// The wizard's progress for one host, kept in the store so a re-run resumes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,16 +47,6 @@ pub(super) async fn save_state(
     state.updated = OffsetDateTime::now_utc();
     write_json(store, &state_key(&state.domain), state, PutOptions::json()).await?;
     Ok(())
-}
-
-/// A custom domain as `pier domains ls` shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DomainListing {
-    pub domain: String,
-    pub project: String,
-    pub attached: bool,
-    /// The last wizard step reached, when the wizard set it up.
-    pub reached: Option<Step>,
 }
 
 /// Custom domains in the store: attached ones, and those the wizard has not finished.

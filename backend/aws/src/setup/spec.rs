@@ -94,7 +94,7 @@ fn published_or(image: Option<crate::images::PublishedImage>, fallback: &str) ->
         .unwrap_or_else(|| fallback.to_string())
 }
 
-pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
+pub use pier_wire::setup::DEFAULT_LOG_RETENTION_DAYS;
 
 fn default_log_retention_days() -> i32 {
     DEFAULT_LOG_RETENTION_DAYS
@@ -177,62 +177,8 @@ impl SetupSpec {
     }
 }
 
-/// What a step found or did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Already there as wanted.
-    Exists,
-    /// Missing: a plan would create it, an apply did.
-    Create,
-    /// There but different: a plan would correct it, an apply did.
-    Update,
-    /// Cannot be done yet (waits on something outside Pier, like DNS validation).
-    Waiting,
-    /// Under way: a long step's progress (the image copy), sent to the caller as it goes and
-    /// followed by the step's final change; never in a [`Report`].
-    Working,
-}
-
-impl Action {
-    /// How a plan (future tense) or an apply (past tense) says it.
-    pub fn verb(self, plan: bool) -> &'static str {
-        match (self, plan) {
-            (Action::Exists, _) => "exists",
-            (Action::Create, true) => "create",
-            (Action::Create, false) => "created",
-            (Action::Update, true) => "update",
-            (Action::Update, false) => "updated",
-            (Action::Waiting, _) => "waiting",
-            (Action::Working, _) => "working",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    pub resource: String,
-    pub name: String,
-    pub action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-impl Change {
-    pub fn new(resource: &str, name: &str, action: Action) -> Change {
-        Change {
-            resource: resource.to_string(),
-            name: name.to_string(),
-            action,
-            detail: None,
-        }
-    }
-
-    pub fn with_detail(mut self, detail: impl Into<String>) -> Change {
-        self.detail = Some(detail.into());
-        self
-    }
-}
+// What a step found or did crosses to the desktop's window as it is: the wire's types.
+pub use pier_wire::setup::{Action, Change};
 
 /// Whether steps may change anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -133,10 +133,3 @@ impl<'a> Step<'a> {
         self.changes
     }
 }
-
-impl Change {
-    /// Names a resource for [`Step::ensure`], which sets its action.
-    pub fn about(resource: &str, name: &str) -> Change {
-        Change::new(resource, name, Action::Exists)
-    }
-}
