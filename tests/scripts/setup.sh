@@ -49,6 +49,13 @@ if ! command -v cargo >/dev/null 2>&1; then
   fi
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# The test tools below are compiled once per machine, on the cold run's critical path; at
+# cargo install's opt-level 3 that is minutes a test run never gets back (none of them is
+# busy for long), so they are built at opt-level 1, without LTO.
+install_tool() {
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
+}
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   echo "setup: adding the wasm32-unknown-unknown target (the desktop UI)"
   rustup target add wasm32-unknown-unknown
@@ -58,14 +65,14 @@ fi
 wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$repo/Cargo.lock")"
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
   echo "setup: installing wasm-bindgen-cli $wasm_bindgen_version"
-  cargo install --force "wasm-bindgen-cli@$wasm_bindgen_version"
+  install_tool --force "wasm-bindgen-cli@$wasm_bindgen_version"
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   if ! cargo nextest --version >/dev/null 2>&1; then
     echo "setup: installing cargo-nextest"
-    cargo install --locked cargo-nextest
+    install_tool --locked cargo-nextest
   fi
   if [ ! -x "$repo/.venv/bin/moto_server" ]; then
     echo "setup: creating .venv with moto[server]"
@@ -78,7 +85,7 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   export PIER_MOTO_SERVER="$repo/.venv/bin/moto_server"
   if ! command -v tauri-driver >/dev/null 2>&1; then
     echo "setup: installing tauri-driver"
-    cargo install --locked tauri-driver
+    install_tool --locked tauri-driver
   fi
 fi
 
