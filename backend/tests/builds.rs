@@ -45,6 +45,16 @@ fn request(dir: &Path, env: Vec<EnvVar>, timeout: Duration) -> BuildRequest {
     }
 }
 
+/// Builds `dir` with no environment until the build ends or `timeout` stops it.
+async fn run_uncanceled(store: &DynStore, dir: &Path, timeout: Duration) -> Run {
+    run_build(
+        store,
+        request(dir, vec![], timeout),
+        CancellationToken::new(),
+    )
+    .await
+}
+
 struct Run {
     result: Result<pier_core::deploy::DeployOutcome, PierError>,
     log: Vec<LogRecord>,
@@ -152,12 +162,7 @@ async fn a_build_deploys_its_output_and_archives_its_log_with_secrets_masked() {
 async fn a_failing_build_is_marked_failed_with_its_stderr_and_nothing_goes_live() {
     let (store, _dir) = local_store().await;
     let tree = source("console.error('Module not found: ./missing'); process.exit(3);");
-    let run = run_build(
-        &store,
-        request(tree.path(), vec![], Duration::from_secs(60)),
-        CancellationToken::new(),
-    )
-    .await;
+    let run = run_uncanceled(&store, tree.path(), Duration::from_secs(60)).await;
     let error = run.result.unwrap_err();
     assert!(
         error.to_string().contains("exited with status 3"),
@@ -192,12 +197,7 @@ async fn long_lines_and_lines_without_newlines_are_logged_whole() {
          process.stdout.write('waiting without a newline');\n\
          setTimeout(() => { console.log(' ...done'); require('fs').mkdirSync('dist'); require('fs').writeFileSync('dist/index.html', 'ok'); }, 1500);",
     );
-    let run = run_build(
-        &store,
-        request(tree.path(), vec![], Duration::from_secs(60)),
-        CancellationToken::new(),
-    )
-    .await;
+    let run = run_uncanceled(&store, tree.path(), Duration::from_secs(60)).await;
     run.result.unwrap();
     let stdout = lines(&run.log, LogStream::Stdout);
     let xs: usize = stdout
@@ -233,12 +233,7 @@ async fn time_limits_and_cancel_stop_the_whole_process_tree() {
         survivor.display()
     );
     let tree = source(&script);
-    let run = run_build(
-        &store,
-        request(tree.path(), vec![], Duration::from_secs(1)),
-        CancellationToken::new(),
-    )
-    .await;
+    let run = run_uncanceled(&store, tree.path(), Duration::from_secs(1)).await;
     let error = run.result.unwrap_err();
     assert!(error.to_string().contains("time limit"), "{error}");
 
@@ -313,12 +308,7 @@ async fn redis_restarting_mid_build_loses_and_repeats_nothing() {
 async fn without_a_live_log_followers_read_the_archive() {
     let (store, _dir) = local_store().await;
     let tree = source(WRITE_SITE);
-    let run = run_build(
-        &store,
-        request(tree.path(), vec![], Duration::from_secs(60)),
-        CancellationToken::new(),
-    )
-    .await;
+    let run = run_uncanceled(&store, tree.path(), Duration::from_secs(60)).await;
     run.result.unwrap();
     let redis = pier_tests::Redis::start();
     let live = Arc::new(RedisLogs::open(&redis.url(), Duration::from_secs(3600)).unwrap());

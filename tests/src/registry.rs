@@ -104,18 +104,21 @@ impl LocalRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// `skopeo copy` of every platform, digests preserved, with this registry as its `side`
+    /// (`src` or `dest`): over plain HTTP, and with the registry's login when it has one.
+    fn skopeo_copy(&self, side: &str) -> Command {
+        let mut command = Command::new("skopeo");
+        command.args(["copy", "--all", "--preserve-digests"]);
+        command.arg(format!("--{side}-tls-verify=false"));
+        if let Some((username, password)) = &self.login {
+            command.arg(format!("--{side}-creds={username}:{password}"));
+        }
+        command
+    }
+
     /// Puts every platform of `layout` into `repository` with skopeo, digests preserved.
     pub fn push(&self, layout: &OciLayout, repository: &str) {
-        let mut command = Command::new("skopeo");
-        command.args([
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-        ]);
-        if let Some((username, password)) = &self.login {
-            command.arg(format!("--dest-creds={username}:{password}"));
-        }
+        let mut command = self.skopeo_copy("dest");
         command
             .arg(format!("oci:{}:latest", layout.dir.display()))
             .arg(format!("docker://{}/{repository}:latest", self.host()));
@@ -147,16 +150,7 @@ impl LocalRegistry {
     /// returns the digests of every blob and manifest it holds: what a puller would get.
     pub fn pull_digests(&self, repository: &str, digest: &str) -> Vec<String> {
         let out = tempfile::tempdir().unwrap();
-        let mut command = Command::new("skopeo");
-        command.args([
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-        ]);
-        if let Some((username, password)) = &self.login {
-            command.arg(format!("--src-creds={username}:{password}"));
-        }
+        let mut command = self.skopeo_copy("src");
         command
             .arg(format!("docker://{}/{repository}@{digest}", self.host()))
             .arg(format!("oci:{}:pulled", out.path().display()));

@@ -208,18 +208,21 @@ pub fn view_of(settings: &DesktopSettings) -> SettingsView {
     };
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     SettingsView {
-        target: match settings.target {
-            StoreTarget::Embedded => "embedded".into(),
-            StoreTarget::Aws(_) => "aws".into(),
+        form: SettingsForm {
+            target: match settings.target {
+                StoreTarget::Embedded => "embedded".into(),
+                StoreTarget::Aws(_) => "aws".into(),
+            },
+            profile: text(&aws.profile),
+            region: text(&aws.region),
+            bucket: aws.bucket.clone(),
+            prefix: text(&aws.prefix),
+            endpoint: text(&aws.endpoint),
+            redis_url: text(&settings.redis_url),
+            redis_password: None,
+            base_url: text(&settings.base_url),
         },
-        profile: text(&aws.profile),
-        region: text(&aws.region),
-        bucket: aws.bucket.clone(),
-        prefix: text(&aws.prefix),
-        endpoint: text(&aws.endpoint),
-        redis_url: text(&settings.redis_url),
         redis_password_saved: matches!(super::secrets::redis_password(), Ok(Some(_))),
-        base_url: text(&settings.base_url),
         store: settings
             .target
             .store_url()

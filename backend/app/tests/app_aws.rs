@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pier_app::aws_setup::{SetupForm, SetupRun};
+use pier_app::aws_setup::{SetupForm, SetupOutcome, SetupRun};
 use pier_app::settings::SettingsForm;
 use pier_app::{App, AppEvent, EventSink};
 use pier_aws::setup::Action;
@@ -27,11 +27,18 @@ async fn until<T>(seen: &Seen, what: &str, mut found: impl FnMut(&AppEvent) -> O
     }
 }
 
-async fn setup_ended(app: &App, seen: &Seen, form: &SetupForm, run: SetupRun) -> AppEvent {
+/// Runs setup from `form` and waits for its end: what it did, or the error it stopped at.
+async fn setup_ended(
+    app: &App,
+    seen: &Seen,
+    form: &SetupForm,
+    run: SetupRun,
+) -> (Option<SetupOutcome>, Option<pier_wire::UserError>) {
     seen.lock().unwrap().clear();
     app.setup(form.clone(), run).unwrap();
-    until(seen, "setup end", |event| {
-        matches!(event, AppEvent::SetupEnded { .. }).then(|| event.clone())
+    until(seen, "setup end", |event| match event {
+        AppEvent::SetupEnded { outcome, error, .. } => Some((outcome.clone(), error.clone())),
+        _ => None,
     })
     .await
 }
@@ -94,21 +101,14 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
         log_days: 10,
         ..form.clone()
     };
-    let AppEvent::SetupEnded { error, .. } = setup_ended(&app, &seen, &bad, SetupRun::Plan).await
-    else {
-        unreachable!()
-    };
+    let (_, error) = setup_ended(&app, &seen, &bad, SetupRun::Plan).await;
     assert!(
         error.unwrap().message.contains("cannot keep logs 10 days"),
         "a clear refusal"
     );
 
     // The plan reports every step and changes nothing.
-    let AppEvent::SetupEnded { outcome, error, .. } =
-        setup_ended(&app, &seen, &form, SetupRun::Plan).await
-    else {
-        unreachable!()
-    };
+    let (outcome, error) = setup_ended(&app, &seen, &form, SetupRun::Plan).await;
     assert_eq!(error, None);
     let plan = outcome.unwrap();
     assert_eq!(plan.bucket, "pier-sites-example-com");
@@ -147,17 +147,12 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let AppEvent::SetupEnded { outcome, error, .. } =
-            setup_ended(&app, &seen, &form, SetupRun::Apply).await
-        else {
-            unreachable!()
-        };
-        applied = (outcome, error);
+        applied = setup_ended(&app, &seen, &form, SetupRun::Apply).await;
     }
     let done = applied.0.unwrap();
     assert!(!done.waiting && done.switched, "{done:?}");
     assert!(app.target().store.url().contains("pier-sites-example-com"));
-    assert_eq!(app.settings().base_url, "https://sites.example.com");
+    assert_eq!(app.settings().form.base_url, "https://sites.example.com");
     let config = pier_core::config::ConfigFile::load(&pier_core::config::config_path()).unwrap();
     let distribution = config.distribution_id.clone().expect("setup recorded it");
     assert_eq!(config.store.as_deref(), Some("s3://pier-sites-example-com"));
@@ -239,11 +234,7 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
     assert!(app.domains().await.unwrap().domains.is_empty());
 
     // Teardown keeps the bucket (it holds a deployment) and so the app stays on it.
-    let AppEvent::SetupEnded { outcome, error, .. } =
-        setup_ended(&app, &seen, &form, SetupRun::Teardown).await
-    else {
-        unreachable!()
-    };
+    let (outcome, error) = setup_ended(&app, &seen, &form, SetupRun::Teardown).await;
     assert_eq!(error, None);
     let teardown = outcome.unwrap();
     let bucket = teardown
@@ -256,9 +247,6 @@ async fn the_app_sets_up_aws_puts_a_domain_on_a_project_and_tears_down() {
         "{bucket:?}"
     );
     assert!(!teardown.switched);
-    let again = setup_ended(&app, &seen, &form, SetupRun::Teardown).await;
-    let AppEvent::SetupEnded { error, .. } = again else {
-        unreachable!()
-    };
+    let (_, error) = setup_ended(&app, &seen, &form, SetupRun::Teardown).await;
     assert!(error.unwrap().message.contains("Nothing that Pier made"));
 }

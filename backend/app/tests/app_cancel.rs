@@ -141,10 +141,7 @@ async fn a_canceled_build_stops_its_process_tree_and_deploys_nothing() {
     // The lists are told to reload.
     harness
         .events
-        .until("a reload after the cancel", canceled_at, |e| match e {
-            AppEvent::Changed { project: Some(p) } if p == "slow" => Some(()),
-            _ => None,
-        })
+        .until_reload("a reload after the cancel", canceled_at, "slow")
         .await;
 
     // The whole tree is gone (SIGTERM, then SIGKILL after a 3 s grace).
@@ -218,6 +215,19 @@ async fn a_canceled_build_stops_its_process_tree_and_deploys_nothing() {
     assert!(others.is_empty(), "{others:?}");
 }
 
+/// The user presses Cancel as soon as the progress bar says hashing, until the hook is
+/// cleared.
+fn cancel_once_hashing(harness: &Harness) {
+    let app = harness.app.clone();
+    harness.events.on_event(move |event| {
+        if let AppEvent::DeployProgress(s) = event
+            && s.phase == Phase::Hashing
+        {
+            app.cancel_deploy(&s.job);
+        }
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_canceled_while_it_hashes_leaves_nothing_listed() {
     let harness = Harness::start().await;
@@ -232,17 +242,7 @@ async fn a_deploy_canceled_while_it_hashes_leaves_nothing_listed() {
     let site = harness.site("catalog", &files);
     common::write(&site.join("index.html"), "<h1>catalog</h1>");
 
-    // The user presses Cancel as soon as the bar says hashing.
-    {
-        let app = app.clone();
-        harness.events.on_event(move |event| {
-            if let AppEvent::DeployProgress(s) = event
-                && s.phase == Phase::Hashing
-            {
-                app.cancel_deploy(&s.job);
-            }
-        });
-    }
+    cancel_once_hashing(&harness);
     let mark = harness.events.mark();
     let job = app.deploy_dropped(vec![site.clone()], None).unwrap();
     let failed = harness
@@ -297,17 +297,8 @@ async fn a_build_canceled_while_its_output_uploads_deploys_nothing() {
     let harness = Harness::start().await;
     let app = &harness.app;
     let tree = harness.source_tree("pages", MANY_PAGES);
-    // The user presses Cancel once the build is done and the bar says hashing.
-    {
-        let app = app.clone();
-        harness.events.on_event(move |event| {
-            if let AppEvent::DeployProgress(s) = event
-                && s.phase == Phase::Hashing
-            {
-                app.cancel_deploy(&s.job);
-            }
-        });
-    }
+    // Hashing the output comes after the build is done.
+    cancel_once_hashing(&harness);
     let mark = harness.events.mark();
     let job = app.deploy_dropped(vec![tree], None).unwrap();
     let end = harness.events.job_end(&job, mark).await;

@@ -90,10 +90,7 @@ async fn a_dropped_site_folder_deploys_with_progress_and_is_listed() {
     // The lists are told to reload (just after the job's end).
     harness
         .events
-        .until("a reload of the lists", mark, |event| match event {
-            AppEvent::Changed { project: Some(p) } if p == &project => Some(()),
-            _ => None,
-        })
+        .until_reload("a reload of the lists", mark, &project)
         .await;
 
     // The preview URL names the deployment, and it serves what was dropped.

@@ -282,7 +282,7 @@ async fn a_followed_build_log_resumes_after_the_last_seq_with_redis_from_the_set
         })
         .await
         .unwrap();
-    assert_eq!(saved.redis_url, redis.url());
+    assert_eq!(saved.form.redis_url, redis.url());
     assert!(harness.app.target().redis.is_some());
     follow_stop_and_resume(&harness).await;
 

@@ -114,10 +114,7 @@ async fn a_watch_deploys_at_once_again_on_save_and_says_when_its_folder_is_gone(
     );
     harness
         .events
-        .until("a reload of the lists", mark, |e| match e {
-            AppEvent::Changed { project: Some(p) } if p == "blog" => Some(()),
-            _ => None,
-        })
+        .until_reload("a reload of the lists", mark, "blog")
         .await;
 
     // Saving a file deploys again: the row says deploying, then shows the new deploy first.

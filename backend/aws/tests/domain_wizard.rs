@@ -50,10 +50,6 @@ async fn start_aws() -> Aws {
     }
 }
 
-async fn create_zone(aws: &Aws, name: &str) -> String {
-    aws.moto.hosted_zone(name).await
-}
-
 /// A distribution as `pier setup aws` makes one: a custom (HTTPS) origin in front of the
 /// proxy, CloudFront's default certificate, and `aliases` to start with.
 async fn create_distribution(aws: &Aws, reference: &str, aliases: Vec<String>) -> (String, String) {
@@ -137,6 +133,58 @@ async fn certificate_arns(aws: &Aws) -> Vec<String> {
         .collect()
 }
 
+/// How long a run that should finish waits for ACM; far above moto's validation delay.
+const CERTIFICATE_WAIT: Duration = Duration::from_secs(30);
+
+/// The user's `example.com` zone and a distribution as `pier setup aws` leaves them in moto,
+/// an empty local store, and the wizard connected to that moto.
+struct Scene {
+    aws: Aws,
+    zone: String,
+    distribution: String,
+    /// The distribution's own `*.cloudfront.net` name, which aliases point at.
+    target: String,
+    store: DynStore,
+    _store_dir: tempfile::TempDir,
+    wizard: Wizard,
+}
+
+impl Scene {
+    async fn start(distribution_reference: &str, aliases: Vec<String>) -> Scene {
+        let aws = start_aws().await;
+        let zone = aws.moto.hosted_zone("example.com").await;
+        let (distribution, target) =
+            create_distribution(&aws, distribution_reference, aliases).await;
+        let (store, _store_dir) = local_store().await;
+        let wizard = Wizard::connect(Some(&aws.moto.endpoint)).await;
+        Scene {
+            aws,
+            zone,
+            distribution,
+            target,
+            store,
+            _store_dir,
+            wizard,
+        }
+    }
+
+    /// Adds `domain` for `project` on the scene's distribution, checking that every step
+    /// is reported as it ends.
+    async fn add(&self, domain: &str, project: &str, wait: Duration) -> AddOutcome {
+        let request = request(domain, project, &self.distribution, wait);
+        run(&self.wizard, &self.store, &request).await
+    }
+
+    /// The error adding `domain` stops at, without waiting for any certificate.
+    async fn add_refused(&self, domain: &str) -> DomainError {
+        let request = request(domain, "blog", &self.distribution, Duration::ZERO);
+        self.wizard
+            .add(self.store.as_ref(), &request, &mut |_: &StepReport| {})
+            .await
+            .unwrap_err()
+    }
+}
+
 fn request(domain: &str, project: &str, distribution: &str, wait: Duration) -> AddRequest {
     AddRequest {
         domain: domain.into(),
@@ -180,21 +228,21 @@ async fn deploy_site(store: &DynStore, project: &str, body: &str) {
 
 #[tokio::test]
 async fn domain_wizard_runs_to_attached_resumes_and_changes_nothing_on_a_rerun() {
-    let aws = start_aws().await;
-    let zone = create_zone(&aws, "example.com").await;
-    let (distribution, target) = create_distribution(&aws, "pier-setup", Vec::new()).await;
-    let (store, _dir) = local_store().await;
-    deploy_site(&store, "blog", "<h1>the blog</h1>").await;
-    let wizard = Wizard::connect(Some(&aws.moto.endpoint)).await;
+    let scene = Scene::start("pier-setup", Vec::new()).await;
+    let Scene {
+        aws,
+        zone,
+        distribution,
+        target,
+        store,
+        wizard,
+        ..
+    } = &scene;
+    deploy_site(store, "blog", "<h1>the blog</h1>").await;
 
     // First run without waiting: moto keeps the certificate PENDING_VALIDATION for a while,
     // so the wizard stops after writing the validation records, resumable.
-    let first = run(
-        &wizard,
-        &store,
-        &request("WWW.Example.com", "blog", &distribution, Duration::ZERO),
-    )
-    .await;
+    let first = scene.add("WWW.Example.com", "blog", Duration::ZERO).await;
     assert!(!first.attached);
     assert_eq!(status_of(&first, Step::Certificate), StepStatus::Changed);
     assert_eq!(
@@ -227,10 +275,7 @@ async fn domain_wizard_runs_to_attached_resumes_and_changes_nothing_on_a_rerun()
         );
     }
     // Nothing is live before the certificate is issued.
-    assert_eq!(
-        distribution_state(&aws, &distribution).await,
-        (vec![], None)
-    );
+    assert_eq!(distribution_state(aws, distribution).await, (vec![], None));
     assert!(
         domains::lookup(store.as_ref(), "www.example.com")
             .await
@@ -245,17 +290,7 @@ async fn domain_wizard_runs_to_attached_resumes_and_changes_nothing_on_a_rerun()
     assert_eq!(state.reached, Some(Step::ValidationRecords));
 
     // The re-run resumes with the same certificate, waits for it, and finishes.
-    let second = run(
-        &wizard,
-        &store,
-        &request(
-            "www.example.com",
-            "blog",
-            &distribution,
-            Duration::from_secs(30),
-        ),
-    )
-    .await;
+    let second = scene.add("www.example.com", "blog", CERTIFICATE_WAIT).await;
     assert!(second.attached, "{:#?}", second.steps);
     assert_eq!(second.certificate_arn.as_deref(), Some(arn.as_str()));
     assert_eq!(status_of(&second, Step::Certificate), StepStatus::Done);
@@ -264,9 +299,9 @@ async fn domain_wizard_runs_to_attached_resumes_and_changes_nothing_on_a_rerun()
     assert_eq!(status_of(&second, Step::DnsRecords), StepStatus::Changed);
     assert_eq!(status_of(&second, Step::Attach), StepStatus::Changed);
     assert_eq!(status_of(&second, Step::Verify), StepStatus::Done);
-    assert_eq!(certificate_arns(&aws).await, vec![arn.clone()]);
+    assert_eq!(certificate_arns(aws).await, vec![arn.clone()]);
     assert_eq!(
-        distribution_state(&aws, &distribution).await,
+        distribution_state(aws, distribution).await,
         (vec!["www.example.com".to_string()], Some(arn.clone()))
     );
     for kind in [RrType::A, RrType::Aaaa] {
@@ -294,41 +329,23 @@ async fn domain_wizard_runs_to_attached_resumes_and_changes_nothing_on_a_rerun()
     assert!(!production.is_empty());
 
     // A re-run changes nothing.
-    let third = run(
-        &wizard,
-        &store,
-        &request(
-            "www.example.com",
-            "blog",
-            &distribution,
-            Duration::from_secs(30),
-        ),
-    )
-    .await;
+    let third = scene.add("www.example.com", "blog", CERTIFICATE_WAIT).await;
     assert!(third.attached);
     for step in &third.steps {
         assert_eq!(step.status, StepStatus::Done, "{step:?}");
     }
-    assert_eq!(certificate_arns(&aws).await, vec![arn.clone()]);
+    assert_eq!(certificate_arns(aws).await, vec![arn.clone()]);
 
     // A second domain: the distribution's one certificate must cover both, so a new one
     // names both; removing the second leaves the first alias and its records alone.
-    deploy_site(&store, "docs", "<h1>the docs</h1>").await;
-    let docs = run(
-        &wizard,
-        &store,
-        &request(
-            "docs.example.com",
-            "docs",
-            &distribution,
-            Duration::from_secs(30),
-        ),
-    )
-    .await;
+    deploy_site(store, "docs", "<h1>the docs</h1>").await;
+    let docs = scene
+        .add("docs.example.com", "docs", CERTIFICATE_WAIT)
+        .await;
     assert!(docs.attached, "{:#?}", docs.steps);
     let both = docs.certificate_arn.clone().unwrap();
     assert_ne!(both, arn);
-    let (aliases, certificate) = distribution_state(&aws, &distribution).await;
+    let (aliases, certificate) = distribution_state(aws, distribution).await;
     assert_eq!(aliases, vec!["www.example.com", "docs.example.com"]);
     assert_eq!(certificate.as_deref(), Some(both.as_str()));
     assert_eq!(
@@ -352,17 +369,17 @@ async fn domain_wizard_runs_to_attached_resumes_and_changes_nothing_on_a_rerun()
         "{:#?}",
         removed.steps
     );
-    let (aliases, _) = distribution_state(&aws, &distribution).await;
+    let (aliases, _) = distribution_state(aws, distribution).await;
     assert_eq!(aliases, vec!["www.example.com"]);
     assert!(
-        dns::missing_aliases(&aws.route53, &zone_ref, "docs.example.com", &target)
+        dns::missing_aliases(&aws.route53, &zone_ref, "docs.example.com", target)
             .await
             .unwrap()
             .len()
             == 2
     );
     assert!(
-        dns::missing_aliases(&aws.route53, &zone_ref, "www.example.com", &target)
+        dns::missing_aliases(&aws.route53, &zone_ref, "www.example.com", target)
             .await
             .unwrap()
             .is_empty()
@@ -378,26 +395,18 @@ async fn domain_wizard_runs_to_attached_resumes_and_changes_nothing_on_a_rerun()
     assert_eq!(listed[0].domain, "www.example.com");
     assert!(listed[0].attached);
     let again = wizard
-        .remove(store.as_ref(), "docs.example.com", Some(&distribution))
+        .remove(store.as_ref(), "docs.example.com", Some(distribution))
         .await;
     assert!(matches!(again, Err(DomainError::NotManaged { .. })));
 }
 
 #[tokio::test]
 async fn a_domain_in_a_zone_the_account_does_not_own_gets_a_clear_message() {
-    let aws = start_aws().await;
-    create_zone(&aws, "example.com").await;
-    let (distribution, target) = create_distribution(&aws, "pier-setup", Vec::new()).await;
-    let (store, _dir) = local_store().await;
-    let wizard = Wizard::connect(Some(&aws.moto.endpoint)).await;
-    let error = wizard
-        .add(
-            store.as_ref(),
-            &request("www.example.org", "blog", &distribution, Duration::ZERO),
-            &mut |_: &StepReport| {},
-        )
-        .await
-        .unwrap_err();
+    let scene = Scene::start("pier-setup", Vec::new()).await;
+    let Scene {
+        aws, target, store, ..
+    } = &scene;
+    let error = scene.add_refused("www.example.org").await;
     let message = error.to_string();
     assert!(
         matches!(error, DomainError::ZoneNotInAccount { .. }),
@@ -413,7 +422,7 @@ async fn a_domain_in_a_zone_the_account_does_not_own_gets_a_clear_message() {
     );
     assert!(error.hint().contains("registrar"), "{}", error.hint());
     assert!(
-        certificate_arns(&aws).await.is_empty(),
+        certificate_arns(aws).await.is_empty(),
         "no certificate requested"
     );
     assert!(
@@ -423,39 +432,21 @@ async fn a_domain_in_a_zone_the_account_does_not_own_gets_a_clear_message() {
             .is_empty()
     );
     // A name that merely ends like the zone is not in it.
-    let error = wizard
-        .add(
-            store.as_ref(),
-            &request("myexample.com", "blog", &distribution, Duration::ZERO),
-            &mut |_: &StepReport| {},
-        )
-        .await
-        .unwrap_err();
+    let error = scene.add_refused("myexample.com").await;
     assert!(matches!(error, DomainError::ZoneNotInAccount { .. }));
 }
 
 #[tokio::test]
 async fn the_hundred_and_first_alias_is_refused_before_anything_is_requested() {
-    let aws = start_aws().await;
-    create_zone(&aws, "example.com").await;
     let full: Vec<String> = (0..100).map(|i| format!("site{i}.example.com")).collect();
-    let (distribution, _) = create_distribution(&aws, "pier-full", full).await;
-    let (store, _dir) = local_store().await;
-    let wizard = Wizard::connect(Some(&aws.moto.endpoint)).await;
-    let error = wizard
-        .add(
-            store.as_ref(),
-            &request("www.example.com", "blog", &distribution, Duration::ZERO),
-            &mut |_: &StepReport| {},
-        )
-        .await
-        .unwrap_err();
+    let scene = Scene::start("pier-full", full).await;
+    let error = scene.add_refused("www.example.com").await;
     assert!(
         matches!(error, DomainError::AliasQuota { count: 100, .. }),
         "{error}"
     );
     assert!(error.hint().contains("pier domains rm"));
-    assert!(certificate_arns(&aws).await.is_empty());
+    assert!(certificate_arns(&scene.aws).await.is_empty());
 }
 
 /// A tiny authoritative-looking DNS server on loopback: answers each question from `answers`
@@ -524,26 +515,13 @@ fn caa(tag: &str, value: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn verify_reads_delegation_caa_and_propagation_from_public_dns() {
-    let aws = start_aws().await;
-    let zone = create_zone(&aws, "example.com").await;
-    let (distribution, target) = create_distribution(&aws, "pier-setup", Vec::new()).await;
-    let (store, _dir) = local_store().await;
-    let wizard = Wizard::connect(Some(&aws.moto.endpoint)).await;
-    run(
-        &wizard,
-        &store,
-        &request(
-            "www.example.com",
-            "blog",
-            &distribution,
-            Duration::from_secs(30),
-        ),
-    )
-    .await;
-    let name_servers = aws
+    let scene = Scene::start("pier-setup", Vec::new()).await;
+    scene.add("www.example.com", "blog", CERTIFICATE_WAIT).await;
+    let name_servers = scene
+        .aws
         .route53
         .get_hosted_zone()
-        .id(&zone)
+        .id(&scene.zone)
         .send()
         .await
         .unwrap()
@@ -552,21 +530,25 @@ async fn verify_reads_delegation_caa_and_propagation_from_public_dns() {
         .name_servers()
         .to_vec();
 
-    // Delegated correctly, resolving to the distribution, but a CAA record only for
-    // Let's Encrypt at the parent: ACM could not renew.
-    // `www.example.com` checked against a public DNS server answering `records`.
-    let verify_with = async |records: Vec<(String, u16, Vec<u8>)>| {
-        let resolver = Resolver::new(dns_server(records).await);
+    let (store, wizard) = (&scene.store, &scene.wizard);
+    let verify_using = async |resolver: &Resolver| {
         wizard
-            .verify(store.as_ref(), "www.example.com", None, Some(&resolver))
+            .verify(store.as_ref(), "www.example.com", None, Some(resolver))
             .await
             .unwrap()
     };
+    // `www.example.com` checked against a public DNS server answering `records`.
+    let verify_with = async |records: Vec<(String, u16, Vec<u8>)>| {
+        verify_using(&Resolver::new(dns_server(records).await)).await
+    };
+
+    // Delegated correctly, resolving to the distribution, but a CAA record only for
+    // Let's Encrypt at the parent: ACM could not renew.
     let checks = verify_with(vec![
         ("example.com".into(), 2, wire_name(&name_servers[0])),
         ("example.com".into(), 257, caa("issue", "letsencrypt.org")),
         ("www.example.com".into(), 1, vec![192, 0, 2, 10]),
-        (target.clone(), 1, vec![192, 0, 2, 10]),
+        (scene.target.clone(), 1, vec![192, 0, 2, 10]),
     ])
     .await;
     let status = |step| {
@@ -599,7 +581,7 @@ async fn verify_reads_delegation_caa_and_propagation_from_public_dns() {
     let checks = verify_with(vec![
         ("example.com".into(), 2, wire_name("ns1.old-dns-host.net")),
         ("www.example.com".into(), 1, vec![198, 51, 100, 7]),
-        (target.clone(), 1, vec![192, 0, 2, 10]),
+        (scene.target.clone(), 1, vec![192, 0, 2, 10]),
     ])
     .await;
     let delegation = checks.iter().find(|c| c.step == Step::Delegation).unwrap();
@@ -627,10 +609,7 @@ async fn verify_reads_delegation_caa_and_propagation_from_public_dns() {
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut resolver = Resolver::new(silent.local_addr().unwrap());
     resolver.timeout = Duration::from_millis(200);
-    let checks = wizard
-        .verify(store.as_ref(), "www.example.com", None, Some(&resolver))
-        .await
-        .unwrap();
+    let checks = verify_using(&resolver).await;
     for step in [Step::Delegation, Step::Caa, Step::Propagation] {
         let check = checks.iter().find(|c| c.step == step).unwrap();
         assert_eq!(check.status, StepStatus::Skipped, "{check:?}");

@@ -104,13 +104,15 @@ async fn builds_run_as_fargate_tasks_with_their_environment_and_cancel_stops_the
     let task = runner.start(&build).await.unwrap();
     assert_eq!(runner.state(&task).await.unwrap(), TaskState::Running);
 
-    let described = ecs
-        .describe_tasks()
-        .cluster("pier-builds")
-        .tasks(&task)
-        .send()
-        .await
-        .unwrap();
+    let describe_task = async || {
+        ecs.describe_tasks()
+            .cluster("pier-builds")
+            .tasks(&task)
+            .send()
+            .await
+            .unwrap()
+    };
+    let described = describe_task().await;
     let overrides = described.tasks()[0]
         .overrides()
         .unwrap()
@@ -126,13 +128,7 @@ async fn builds_run_as_fargate_tasks_with_their_environment_and_cancel_stops_the
     assert!(environment.contains(&("PIER_DEPLOYMENT_ID", "0mwyabcdef0123456789")));
 
     runner.stop(&task, "canceled by the user").await.unwrap();
-    let described = ecs
-        .describe_tasks()
-        .cluster("pier-builds")
-        .tasks(&task)
-        .send()
-        .await
-        .unwrap();
+    let described = describe_task().await;
     let stopped = &described.tasks()[0];
     assert_eq!(stopped.desired_status(), Some("STOPPED"));
     assert_eq!(stopped.stopped_reason(), Some("canceled by the user"));

@@ -68,17 +68,57 @@ fn layout_options(
     )
 }
 
+/// An image pushed to a "public" registry as [`SOURCE_REPO`], and the ECR stand-in (with the
+/// login moto handed out) to copy it into.
+struct Published {
+    _moto: Moto,
+    public: LocalRegistry,
+    layout: OciLayout,
+    ecr: LocalRegistry,
+    credentials: Credentials,
+}
+
+impl Published {
+    async fn new(platforms: &[(&str, &str)], layer_bytes: usize) -> Published {
+        let moto = Moto::start();
+        let public = LocalRegistry::open();
+        let layout = OciLayout::new(platforms, layer_bytes);
+        public.push(&layout, SOURCE_REPO);
+        let (ecr, credentials) = ecr_stand_in(&moto).await;
+        Published {
+            _moto: moto,
+            public,
+            layout,
+            ecr,
+            credentials,
+        }
+    }
+
+    /// Copying the published image, by digest, into the ECR stand-in.
+    fn options(&self) -> MirrorOptions {
+        layout_options(&self.public, &self.layout, &self.ecr, &self.credentials)
+    }
+}
+
+/// What a missing image's error must say: the digest it looked for, and how to make one.
+fn assert_names_the_missing_image(message: &str, hint: &str, digest: &str) {
+    assert!(message.contains(digest), "{message}");
+    assert!(hint.contains("pier images build"), "{hint}");
+}
+
 #[tokio::test]
 async fn a_two_platform_image_arrives_in_ecr_with_every_digest_unchanged() {
-    let moto = Moto::start();
-    let public = LocalRegistry::open();
-    let layout = OciLayout::new(&[("linux", "amd64"), ("linux", "arm64")], 256 * 1024);
-    public.push(&layout, SOURCE_REPO);
-    let (ecr, credentials) = ecr_stand_in(&moto).await;
+    let published = Published::new(&[("linux", "amd64"), ("linux", "arm64")], 256 * 1024).await;
+    let Published {
+        public,
+        layout,
+        ecr,
+        ..
+    } = &published;
 
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&events);
-    let mut options = layout_options(&public, &layout, &ecr, &credentials);
+    let mut options = published.options();
     options.tag = Some("0.1.0".into());
     let report = mirror(
         &options,
@@ -129,12 +169,9 @@ async fn a_two_platform_image_arrives_in_ecr_with_every_digest_unchanged() {
 
 #[tokio::test]
 async fn an_interrupted_mirror_resumes_and_copies_only_what_is_missing() {
-    let moto = Moto::start();
-    let public = LocalRegistry::open();
-    let layout = OciLayout::new(&[("linux", "amd64"), ("linux", "arm64")], 1024 * 1024);
-    public.push(&layout, SOURCE_REPO);
-    let (ecr, credentials) = ecr_stand_in(&moto).await;
-    let mut options = layout_options(&public, &layout, &ecr, &credentials);
+    let published = Published::new(&[("linux", "amd64"), ("linux", "arm64")], 1024 * 1024).await;
+    let Published { layout, ecr, .. } = &published;
+    let mut options = published.options();
     options.parallel_blobs = 1;
 
     // Stopped as a crash would stop it, right after the second blob is in: one blob at a
@@ -178,23 +215,18 @@ async fn an_interrupted_mirror_resumes_and_copies_only_what_is_missing() {
 
 #[tokio::test]
 async fn a_registry_that_refuses_the_login_says_what_to_do_before_copying() {
-    let moto = Moto::start();
-    let public = LocalRegistry::open();
-    let layout = OciLayout::new(&[("linux", "amd64")], 64 * 1024);
-    public.push(&layout, SOURCE_REPO);
-    let (ecr, _) = ecr_stand_in(&moto).await;
+    let published = Published::new(&[("linux", "amd64")], 64 * 1024).await;
+    let Published {
+        public,
+        layout,
+        ecr,
+        ..
+    } = &published;
 
     let wrong = Credentials::basic("AWS", "an-expired-token");
-    let error = mirror(
-        &options(
-            pinned(&public, SOURCE_REPO, &layout.index_digest),
-            &ecr,
-            &wrong,
-        ),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let source = pinned(public, SOURCE_REPO, &layout.index_digest);
+    let with_the_wrong_login = options(source, ecr, &wrong);
+    let error = mirror(&with_the_wrong_login, None).await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -224,15 +256,10 @@ async fn a_registry_that_refuses_the_login_says_what_to_do_before_copying() {
 
 #[tokio::test]
 async fn an_arm64_only_image_is_refused_for_an_x86_task_before_anything_moves() {
-    let moto = Moto::start();
-    let public = LocalRegistry::open();
-    let layout = OciLayout::new(&[("linux", "arm64")], 64 * 1024);
-    public.push(&layout, SOURCE_REPO);
-    let (ecr, credentials) = ecr_stand_in(&moto).await;
+    let published = Published::new(&[("linux", "arm64")], 64 * 1024).await;
+    let ecr = &published.ecr;
 
-    let error = mirror(&layout_options(&public, &layout, &ecr, &credentials), None)
-        .await
-        .unwrap_err();
+    let error = mirror(&published.options(), None).await.unwrap_err();
     let message = error.to_string();
     assert!(
         matches!(error, ImageError::PlatformMissing { .. }),
@@ -246,24 +273,19 @@ async fn an_arm64_only_image_is_refused_for_an_x86_task_before_anything_moves() 
     assert!(ecr.stored_blobs().is_empty());
 
     // The same image for an ARM64 task goes through.
-    let mut arm = layout_options(&public, &layout, &ecr, &credentials);
+    let mut arm = published.options();
     arm.arch = Some(Arch::Arm64);
     mirror(&arm, None).await.expect("arm64 tasks can run it");
 }
 
 #[tokio::test]
 async fn a_blob_whose_bytes_do_not_match_its_digest_is_never_stored() {
-    let moto = Moto::start();
-    let public = LocalRegistry::open();
-    let layout = OciLayout::new(&[("linux", "amd64")], 512 * 1024);
-    public.push(&layout, SOURCE_REPO);
+    let published = Published::new(&[("linux", "amd64")], 512 * 1024).await;
+    let Published { layout, ecr, .. } = &published;
     let big_layer = layout.layers.last().unwrap().clone();
-    public.corrupt_blob(&big_layer);
-    let (ecr, credentials) = ecr_stand_in(&moto).await;
+    published.public.corrupt_blob(&big_layer);
 
-    let error = mirror(&layout_options(&public, &layout, &ecr, &credentials), None)
-        .await
-        .unwrap_err();
+    let error = mirror(&published.options(), None).await.unwrap_err();
     assert!(
         matches!(error, ImageError::DigestMismatch { .. }),
         "{error:?}"
@@ -283,12 +305,8 @@ async fn a_digest_the_source_does_not_have_names_the_image() {
     let public = LocalRegistry::open();
     let (ecr, credentials) = ecr_stand_in(&moto).await;
     let missing = format!("sha256:{}", "ab".repeat(32));
-    let error = mirror(
-        &options(pinned(&public, SOURCE_REPO, &missing), &ecr, &credentials),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let from_nowhere = options(pinned(&public, SOURCE_REPO, &missing), &ecr, &credentials);
+    let error = mirror(&from_nowhere, None).await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -299,12 +317,7 @@ async fn a_digest_the_source_does_not_have_names_the_image() {
         ),
         "{error:?}"
     );
-    assert!(error.to_string().contains(&missing), "{error}");
-    assert!(
-        error.hint().contains("pier images build"),
-        "{}",
-        error.hint()
-    );
+    assert_names_the_missing_image(&error.to_string(), error.hint(), &missing);
 }
 
 /// Setup's image step, end to end: the published images (pinned by digest, here in a local
@@ -358,14 +371,10 @@ async fn setup_copies_the_published_images_into_ecr_and_the_tasks_pull_the_copie
     let mut record =
         SetupRecord::open(&records.path().join("record.json"), "pier", "us-east-1").unwrap();
 
-    let plan = setup::run(
-        &clients,
-        &spec(&proxy.index_digest),
-        Mode::Plan,
-        &mut record,
-    )
-    .await
-    .unwrap();
+    let published_spec = spec(&proxy.index_digest);
+    let plan = setup::run(&clients, &published_spec, Mode::Plan, &mut record)
+        .await
+        .unwrap();
     assert!(
         plan.changes.iter().any(|c| c.resource == "image"
             && c.name == "proxy"
@@ -379,7 +388,7 @@ async fn setup_copies_the_published_images_into_ecr_and_the_tasks_pull_the_copie
     let mut progress = Vec::new();
     let first = setup::run_reporting(
         &clients,
-        &spec(&proxy.index_digest),
+        &published_spec,
         Mode::Apply,
         &mut record,
         &mut |change| {
@@ -440,14 +449,9 @@ async fn setup_copies_the_published_images_into_ecr_and_the_tasks_pull_the_copie
     assert_eq!(names, ["pier/builder", "pier/proxy"]);
 
     // Again: nothing is copied, nothing changes.
-    let again = setup::run(
-        &clients,
-        &spec(&proxy.index_digest),
-        Mode::Apply,
-        &mut record,
-    )
-    .await
-    .unwrap();
+    let again = setup::run(&clients, &published_spec, Mode::Apply, &mut record)
+        .await
+        .unwrap();
     for image in again.changes.iter().filter(|c| c.resource == "image") {
         assert_eq!(image.action, Action::Exists, "{image:?}");
     }
@@ -457,12 +461,7 @@ async fn setup_copies_the_published_images_into_ecr_and_the_tasks_pull_the_copie
     let error = setup::run(&clients, &spec(&missing), Mode::Apply, &mut record)
         .await
         .unwrap_err();
-    assert!(error.to_string().contains(&missing), "{error}");
-    assert!(
-        error.hint().contains("pier images build"),
-        "{}",
-        error.hint()
-    );
+    assert_names_the_missing_image(&error.to_string(), error.hint(), &missing);
     assert_eq!(
         task_image("pier-proxy").await,
         format!("{ecr_host}/pier/proxy@{}", proxy.index_digest)

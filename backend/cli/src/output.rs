@@ -29,6 +29,16 @@ impl Output<'_> {
         (base.for_label(&outcome.summary.preview), production)
     }
 
+    /// A new deployment as `--json` prints it: the outcome and where it is served.
+    pub fn deployed_json(&self, outcome: &pier_core::deploy::DeployOutcome) -> serde_json::Value {
+        let (preview_url, production_url) = self.urls(outcome);
+        json!({
+            "deployment": outcome,
+            "preview_url": preview_url,
+            "production_url": production_url,
+        })
+    }
+
     pub fn alias_change(&self, change: &alias::AliasChange) {
         let url = self.settings.base_url.for_label(&change.project);
         if self.json {

@@ -101,6 +101,19 @@ async fn domains_add_resumes_lists_and_removes_from_the_command_line() {
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("index.html"), "blog").unwrap();
     let run = move |args: &[&str]| pier(&store, &endpoint, args);
+    let add_www_for_blog = |options: &[&str]| {
+        let mut args = vec![
+            "domains",
+            "add",
+            "www.example.com",
+            "--project",
+            "blog",
+            "--distribution",
+            &distribution,
+        ];
+        args.extend_from_slice(options);
+        run(&args)
+    };
 
     let deployed = run(&[
         "deploy",
@@ -111,17 +124,7 @@ async fn domains_add_resumes_lists_and_removes_from_the_command_line() {
     ]);
     assert!(deployed.status.success(), "{}", text(&deployed));
 
-    let first = run(&[
-        "domains",
-        "add",
-        "www.example.com",
-        "--project",
-        "blog",
-        "--distribution",
-        &distribution,
-        "--no-wait",
-        "--json",
-    ]);
+    let first = add_www_for_blog(&["--no-wait", "--json"]);
     assert!(first.status.success(), "{}", text(&first));
     let first = json(&first);
     assert_eq!(first["attached"], false);
@@ -136,17 +139,7 @@ async fn domains_add_resumes_lists_and_removes_from_the_command_line() {
     assert_eq!(listed["domains"][0]["domain"], "www.example.com");
     assert_eq!(listed["domains"][0]["attached"], false);
 
-    let second = run(&[
-        "domains",
-        "add",
-        "www.example.com",
-        "--project",
-        "blog",
-        "--distribution",
-        &distribution,
-        "--wait",
-        "30",
-    ]);
+    let second = add_www_for_blog(&["--wait", "30"]);
     let output = text(&second);
     assert!(second.status.success(), "{output}");
     assert!(output.contains("✓ certificate issued"), "{output}");

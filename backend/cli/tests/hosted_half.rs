@@ -99,6 +99,18 @@ impl Account {
     }
 }
 
+/// Starts `task` in the engine as ECS would start it, or panics saying why it did not start.
+async fn start_task(
+    engine: &Engine,
+    moto: &Moto,
+    task: &TaskContainer,
+    adapter: &HostAdapter,
+) -> Container {
+    run_task_definition(engine, moto, task, adapter, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -147,15 +159,7 @@ async fn the_task_definitions_setup_registers_run_as_ecs_would_start_them() {
     assert_eq!(proxy_task.user.as_deref(), Some("65532:65532"));
     assert!(proxy_task.read_only_root);
     assert_eq!(proxy_task.ports, [8080, 9090]);
-    let proxy = run_task_definition(
-        engine,
-        moto,
-        &proxy_task,
-        &HostAdapter::default(),
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let proxy = start_task(engine, moto, &proxy_task, &HostAdapter::default()).await;
     let inside = engine
         .run(&["inspect", "-f", "{{.Config.User}}", &proxy.id])
         .unwrap();
@@ -196,15 +200,13 @@ async fn the_task_definitions_setup_registers_run_as_ecs_would_start_them() {
     );
     assert_eq!(builder_task.secrets.len(), 1, "{:?}", builder_task.secrets);
     assert_eq!(builder_task.secrets[0].0, "PIER_REDIS_URL");
-    let builder = run_task_definition(
+    let builder = start_task(
         engine,
         moto,
         &builder_task,
         &HostAdapter::host_certificates(),
-        Duration::from_secs(60),
     )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
         builder.is_running(),
@@ -331,28 +333,24 @@ async fn cloud_in_a_box_builds_in_a_builder_container_serves_from_the_proxy_cont
     // Short enough that a killed builder's job comes back within the test.
     let account = tokio::task::block_in_place(|| Account::set_up(&images, 20));
     let moto = &account.moto;
-    let proxy = run_task_definition(
+    let proxy = start_task(
         engine,
         moto,
         &account.task("pier-proxy").await,
         &HostAdapter::default(),
-        Duration::from_secs(60),
     )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .await;
     let builder_task = account.task("pier-builder").await;
     let mut builders = Vec::new();
     for _ in 0..2 {
         builders.push(
-            run_task_definition(
+            start_task(
                 engine,
                 moto,
                 &builder_task,
                 &HostAdapter::host_certificates(),
-                Duration::from_secs(60),
             )
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
+            .await,
         );
     }
 
@@ -361,19 +359,19 @@ async fn cloud_in_a_box_builds_in_a_builder_container_serves_from_the_proxy_cont
     let site = vite_template(work.path());
     set_title(&site, "Pier in a box, first");
     let site_arg = site.to_str().unwrap().to_string();
-    let first = tokio::task::block_in_place(|| {
-        account
-            .pier(&[
-                "deploy",
-                &site_arg,
-                "--project",
-                "boxed",
-                "--runner",
-                "queue",
-            ])
-            .output()
-            .unwrap()
-    });
+    let deploy_on_the_queue = |options: &[&str]| {
+        let mut args = vec![
+            "deploy",
+            &site_arg,
+            "--project",
+            "boxed",
+            "--runner",
+            "queue",
+        ];
+        args.extend_from_slice(options);
+        account.pier(&args)
+    };
+    let first = tokio::task::block_in_place(|| deploy_on_the_queue(&[]).output().unwrap());
     // The build's own lines go to stderr as they arrive; the outcome to stdout.
     let followed = stderr(&first);
     assert!(
@@ -417,20 +415,7 @@ async fn cloud_in_a_box_builds_in_a_builder_container_serves_from_the_proxy_cont
 
     // 3. A second deployment goes live; a rollback puts the first back within the alias TTL.
     set_title(&site, "Pier in a box, second");
-    let second = tokio::task::block_in_place(|| {
-        account
-            .pier(&[
-                "deploy",
-                &site_arg,
-                "--project",
-                "boxed",
-                "--runner",
-                "queue",
-                "--prod",
-            ])
-            .output()
-            .unwrap()
-    });
+    let second = tokio::task::block_in_place(|| deploy_on_the_queue(&["--prod"]).output().unwrap());
     assert!(second.status.success(), "{}", stderr(&second));
     wait_until_served(
         &production,
@@ -443,15 +428,7 @@ async fn cloud_in_a_box_builds_in_a_builder_container_serves_from_the_proxy_cont
     // 4. The builder that holds a job is killed mid-build: the job comes back after its
     // visibility timeout, the other builder finishes it, and the log has every line once.
     set_title(&site, "Pier in a box, survived");
-    let third = account
-        .pier(&[
-            "deploy",
-            &site_arg,
-            "--project",
-            "boxed",
-            "--runner",
-            "queue",
-        ])
+    let third = deploy_on_the_queue(&[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -22,20 +22,20 @@ struct Harness {
 
 impl Harness {
     fn deployed(&self) -> usize {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|event| matches!(event, WatchEvent::Deployed { .. }))
-            .count()
+        self.count(|event| matches!(event, WatchEvent::Deployed { .. }))
     }
 
     fn failures(&self) -> usize {
+        self.count(|event| matches!(event, WatchEvent::Failed { .. }))
+    }
+
+    /// How many of the watch's events so far are of the kind `is_kind` picks.
+    fn count(&self, is_kind: impl Fn(&WatchEvent) -> bool) -> usize {
         self.events
             .lock()
             .unwrap()
             .iter()
-            .filter(|event| matches!(event, WatchEvent::Failed { .. }))
+            .filter(|event| is_kind(event))
             .count()
     }
 

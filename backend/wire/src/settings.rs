@@ -18,42 +18,22 @@ pub struct SettingsForm {
     pub prefix: String,
     pub endpoint: String,
     pub redis_url: String,
-    /// Goes straight to the keychain; never stored in a file nor sent back.
+    /// Goes straight to the keychain; never stored in a file nor sent back (so a view's form
+    /// never has one, and none is written out).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_password: Option<String>,
     pub base_url: String,
 }
 
-/// What the Settings screen shows: no secret, only whether one is saved.
+/// What the Settings screen shows: the saved settings as the form starts (never with a
+/// password), whether the keychain holds one, and where deployments go.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsView {
-    pub target: String,
-    pub profile: String,
-    pub region: String,
-    pub bucket: String,
-    pub prefix: String,
-    pub endpoint: String,
-    pub redis_url: String,
+    #[serde(flatten)]
+    pub form: SettingsForm,
     pub redis_password_saved: bool,
-    pub base_url: String,
     /// Where deployments go now, as a store URL.
     pub store: String,
-}
-
-impl SettingsView {
-    /// The form as it starts on screen: these settings, and no new password.
-    pub fn form(&self) -> SettingsForm {
-        SettingsForm {
-            target: self.target.clone(),
-            profile: self.profile.clone(),
-            region: self.region.clone(),
-            bucket: self.bucket.clone(),
-            prefix: self.prefix.clone(),
-            endpoint: self.endpoint.clone(),
-            redis_url: self.redis_url.clone(),
-            redis_password: None,
-            base_url: self.base_url.clone(),
-        }
-    }
 }
 
 /// One check of "Test connection".

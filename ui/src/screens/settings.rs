@@ -29,7 +29,7 @@ pub fn Settings() -> impl IntoView {
     spawn_local(async move {
         match bridge::call::<SettingsView>("settings", bridge::NoArgs {}).await {
             Ok(loaded) => {
-                form.set(loaded.form());
+                form.set(loaded.form.clone());
                 saved.set(loaded);
             }
             Err(error) => ctx.fail(error),
@@ -68,7 +68,7 @@ pub fn Settings() -> impl IntoView {
             .await
             {
                 Ok(view) => {
-                    form.set(view.form());
+                    form.set(view.form.clone());
                     saved.set(view);
                     ctx.say("Settings saved; the app now works against them");
                 }

@@ -133,6 +133,15 @@ impl Events {
         self.until_within(what, from, WAIT, found).await
     }
 
+    /// Waits for the lists to be told to reload `project`, in an event from `from` on.
+    pub async fn until_reload(&self, what: &str, from: usize, project: &str) {
+        self.until(what, from, |event| match event {
+            AppEvent::Changed { project: Some(p) } if p == project => Some(()),
+            _ => None,
+        })
+        .await
+    }
+
     /// Waits for a deploy job's end: `Ok(finished)` or `Err(failed)`.
     pub async fn job_end(&self, job: &str, from: usize) -> Result<Finished, Failed> {
         self.until(&format!("end of {job}"), from, |event| job_end(event, job))

@@ -113,15 +113,12 @@ pub async fn build_here(
     .await;
     let _ = follower.await;
     let outcome = result?;
-    let (preview_url, production_url) = out.urls(&outcome);
     if out.json {
-        out.print(json!({
-            "deployment": outcome,
-            "preview_url": preview_url,
-            "production_url": production_url,
-            "log": log.records(),
-        }));
+        let mut deployed = out.deployed_json(&outcome);
+        deployed["log"] = json!(log.records());
+        out.print(deployed);
     } else {
+        let (preview_url, production_url) = out.urls(&outcome);
         println!(
             "Built and deployed {} as {}",
             outcome.summary.project, outcome.summary.id

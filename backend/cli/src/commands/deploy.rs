@@ -10,7 +10,6 @@ use indicatif::HumanBytes;
 use pier_core::config::BuildsConfig;
 use pier_core::deploy::DeployRequest;
 use pier_core::store::DynStore;
-use serde_json::json;
 
 use super::build::{build_here, build_job, build_remotely};
 use crate::bars;
@@ -103,15 +102,11 @@ async fn deploy_folder(
         bar.finish_and_clear();
     }
     let outcome = result?;
-    let (preview_url, production_url) = out.urls(&outcome);
     if out.json {
-        out.print(json!({
-            "deployment": outcome,
-            "preview_url": preview_url,
-            "production_url": production_url,
-        }));
+        out.print(out.deployed_json(&outcome));
         return Ok(());
     }
+    let (preview_url, production_url) = out.urls(&outcome);
     println!(
         "Deployed {} ({} files, {}) in {:.1} s; uploaded {} new of {} distinct files ({}).",
         outcome.summary.project,
