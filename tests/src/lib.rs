@@ -44,10 +44,6 @@ pub fn free_port() -> u16 {
         .expect("loopback has free ports")
 }
 
-/// The checkout under test, found when the test runs: from the package folder cargo and
-/// nextest start each test in (`CARGO_MANIFEST_DIR` at run time) or the working folder, up to
-/// the folder holding `ARCHITECTURE.md`. Not `env!`: a compiled-in path goes stale when a
-/// build cache is shared by two checkouts, and cargo does not rebuild for that.
 /// A command's stdout as JSON (a `--json` run), or a panic showing both of its streams.
 pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
@@ -59,6 +55,10 @@ pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {
     })
 }
 
+/// The checkout under test, found when the test runs: from the package folder cargo and
+/// nextest start each test in (`CARGO_MANIFEST_DIR` at run time) or the working folder, up to
+/// the folder holding `ARCHITECTURE.md`. Not `env!`: a compiled-in path goes stale when a
+/// build cache is shared by two checkouts, and cargo does not rebuild for that.
 pub fn repo_root() -> PathBuf {
     let start = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
