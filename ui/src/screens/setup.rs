@@ -47,7 +47,7 @@ pub fn Setup() -> impl IntoView {
             }/>
         }
     };
-    let busy = move || ctx.setup.with(|s| s.running.is_some());
+    let busy = move || ctx.setup.with(|s| s.running);
     let run = move |kind: SetupRun| move |_| start(ctx, form.get_untracked(), kind);
     let teardown = move |_| {
         let form = form.get_untracked();
@@ -129,7 +129,7 @@ pub fn Setup() -> impl IntoView {
             <span class="spacer"></span>
             <button id="setup-teardown" class="danger" disabled=busy on:click=teardown>"Tear down…"</button>
         </div>
-        {move || ctx.setup.get().running.map(|run| view! {
+        {move || ctx.setup.get().going().map(|run| view! {
             <div class="progress" id="setup-running">
                 <div class="bar indeterminate"><div class="fill"></div></div>
                 <div class="muted small">{match run { SetupRun::Plan => "Looking at your account…", SetupRun::Apply => "Setting up; each step shows as it ends…", SetupRun::Teardown => "Tearing down…" }}</div>
@@ -165,10 +165,7 @@ pub fn Setup() -> impl IntoView {
                 <tbody>
                     {move || {
                         let state = ctx.setup.get();
-                        let run = state
-                            .running
-                            .or_else(|| state.outcome.as_ref().map(|o| o.run))
-                            .unwrap_or(SetupRun::Plan);
+                        let run = state.run.unwrap_or(SetupRun::Plan);
                         state.steps.into_iter().map(|change| view! {
                             <tr class="setup-step" data-resource=change.resource.clone() data-action=change.action.name()>
                                 <td class="nowrap">{change.resource.clone()}</td>
@@ -180,5 +177,27 @@ pub fn Setup() -> impl IntoView {
                 </tbody>
             </table>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::screens::setup_run::SetupState;
+    use crate::types::{Change, UserError};
+
+    #[test]
+    fn the_steps_of_a_failed_apply_still_say_what_was_done() {
+        let mut state = SetupState::default();
+        state.step(
+            SetupRun::Apply,
+            Change::new("bucket", "sites", types::Action::Create),
+        );
+        assert_eq!(state.going(), Some(SetupRun::Apply));
+        state.ended(None, Some(UserError::new("AccessDenied", "check the role")));
+        assert_eq!(state.going(), None);
+        assert_eq!(state.run, Some(SetupRun::Apply));
+        assert_eq!(verb(state.steps[0].action, SetupRun::Apply), "created");
+        assert_eq!(verb(types::Action::Create, SetupRun::Plan), "will create");
     }
 }

@@ -12,7 +12,10 @@ use crate::{Ctx, bridge};
 /// The run in progress or last ended; kept in [`Ctx`] so leaving the screen loses nothing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SetupState {
-    pub running: Option<SetupRun>,
+    /// The run the steps belong to: the one going, or the last one, which keeps deciding the
+    /// tense of their verbs after it ended (with an error too, when there is no outcome).
+    pub run: Option<SetupRun>,
+    pub running: bool,
     pub steps: Vec<Change>,
     pub outcome: Option<SetupOutcome>,
     pub error: Option<UserError>,
@@ -20,8 +23,9 @@ pub struct SetupState {
 
 impl SetupState {
     pub fn step(&mut self, run: SetupRun, change: Change) {
-        if self.running != Some(run) {
-            self.running = Some(run);
+        if !self.running || self.run != Some(run) {
+            self.run = Some(run);
+            self.running = true;
             self.steps.clear();
         }
         // A step that reports progress (the image copy) sends its change again as it goes:
@@ -36,8 +40,13 @@ impl SetupState {
         }
     }
 
+    /// The run in progress, if one is.
+    pub fn going(&self) -> Option<SetupRun> {
+        self.run.filter(|_| self.running)
+    }
+
     pub fn ended(&mut self, outcome: Option<SetupOutcome>, error: Option<UserError>) {
-        self.running = None;
+        self.running = false;
         if let Some(outcome) = &outcome {
             self.steps = outcome.changes.clone();
         }
@@ -55,7 +64,8 @@ pub struct RunArgs {
 /// Starts a run; its steps arrive as events.
 pub fn start(ctx: Ctx, form: SetupForm, run: SetupRun) {
     ctx.setup.set(SetupState {
-        running: Some(run),
+        run: Some(run),
+        running: true,
         ..SetupState::default()
     });
     spawn_local(async move {
