@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod progress;
 pub mod project_name;
 pub mod records;
+pub mod routes;
 pub mod scan;
 pub mod site_config;
 pub mod store;

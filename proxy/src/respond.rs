@@ -173,7 +173,7 @@ fn bytes_body(bytes: Bytes, head: bool) -> Body {
     if head { empty() } else { full(bytes) }
 }
 
-fn apply_extra_headers(headers: &mut HeaderMap, extra: &[(String, String)]) {
+pub fn apply_extra_headers(headers: &mut HeaderMap, extra: &[(String, String)]) {
     for (name, value) in extra {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),

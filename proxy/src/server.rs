@@ -24,8 +24,9 @@ use tokio::sync::Semaphore;
 use crate::host::{self, Route};
 use crate::lookup::{LookupConfig, LookupError, Lookups};
 use crate::metrics::{Metrics, StatusLabel};
-use crate::resolve::{self, Resolution};
+use crate::resolve::{self, RequestView};
 use crate::respond::{self, Body, FileRequest, plain};
+use pier_core::routes::Outcome;
 
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
@@ -269,6 +270,44 @@ async fn handle(state: &State, request: Request<Incoming>, peer: SocketAddr) -> 
 const NOT_FOUND_PAGE: &str = "<!doctype html><meta charset=utf-8><title>Not found</title>\
 <p>There is nothing here.</p>\n";
 
+fn redirect(location: &str, status: u16, headers: &[(String, String)]) -> Response<Body> {
+    let mut response = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::PERMANENT_REDIRECT))
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "public, max-age=0, must-revalidate")
+        .body(respond::empty())
+        .unwrap_or_else(|_| plain(StatusCode::BAD_GATEWAY, "Bad Gateway\n"));
+    respond::apply_extra_headers(response.headers_mut(), headers);
+    response
+}
+
+/// An error status with no page of the deployment's own to show.
+fn error_page(status: u16, headers: &[(String, String)]) -> Response<Body> {
+    let mut response = match StatusCode::from_u16(status) {
+        Ok(StatusCode::NOT_FOUND) | Err(_) => not_found(),
+        Ok(status) => {
+            let reason = status.canonical_reason().unwrap_or("Error");
+            Response::builder()
+                .status(status)
+                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .header(header::CACHE_CONTROL, "no-store")
+                .body(respond::full(format!("{} {reason}\n", status.as_u16())))
+                .expect("static response")
+        }
+    };
+    respond::apply_extra_headers(response.headers_mut(), headers);
+    response
+}
+
+/// The host a request names, lower-case and without its port.
+fn bare_host(raw: &str) -> String {
+    let without_port = match raw.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => raw.rsplit_once(':').map_or(raw, |(name, _)| name),
+    };
+    without_port.trim_end_matches('.').to_ascii_lowercase()
+}
+
 fn not_found() -> Response<Body> {
     Response::builder()
         .status(StatusCode::NOT_FOUND)
@@ -338,20 +377,37 @@ async fn route(state: &State, request: &Request<Incoming>) -> Response<Body> {
             return plain(StatusCode::BAD_REQUEST, "Bad Request\n");
         }
     };
-    let extra_headers = site.manifest.config.headers_for(&path);
-    let (entry, status) = match resolve::resolve(&site, &path, request.uri().query()) {
-        Resolution::File(entry) => (entry, StatusCode::OK),
-        Resolution::Redirect { location, status } => {
-            return Response::builder()
-                .status(StatusCode::from_u16(status).unwrap_or(StatusCode::PERMANENT_REDIRECT))
-                .header(header::LOCATION, location)
-                .header(header::CACHE_CONTROL, "public, max-age=0, must-revalidate")
-                .body(respond::empty())
-                .unwrap_or_else(|_| plain(StatusCode::BAD_GATEWAY, "Bad Gateway\n"));
-        }
-        Resolution::NotFound(Some(page)) => (page, StatusCode::NOT_FOUND),
-        Resolution::NotFound(None) => return not_found(),
+    let bare_host = bare_host(host.unwrap_or_default());
+    let view = RequestView {
+        method: request.method().as_str(),
+        path: &path,
+        query: request.uri().query(),
+        host: &bare_host,
+        headers: request.headers(),
     };
+    let (entry, status, extra_headers) = match resolve::resolve(&site, &view) {
+        Outcome::File {
+            file,
+            status,
+            headers,
+        } => (file, status, headers),
+        Outcome::Redirect {
+            location,
+            status,
+            headers,
+        } => return redirect(&location, status, &headers),
+        Outcome::Error {
+            status,
+            page: Some(page),
+            headers,
+        } => (page, status, headers),
+        Outcome::Error {
+            status,
+            page: None,
+            headers,
+        } => return error_page(status, &headers),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let file_request = FileRequest {
         headers: request.headers(),
         head,

@@ -72,7 +72,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   if ! cargo nextest --version >/dev/null 2>&1; then
     echo "setup: installing cargo-nextest"
-    install_tool --locked cargo-nextest
+    # Without its default features: self-update (an HTTP client and TLS stack) and USDT
+    # probes are a third of its build, and CI never uses them.
+    install_tool --locked --no-default-features cargo-nextest
   fi
   if [ ! -x "$repo/.venv/bin/moto_server" ]; then
     echo "setup: creating .venv with moto[server]"

@@ -1,13 +1,20 @@
 //! What every rule is checked for at read time, whatever file it came from, so a bad rule
-//! fails the deploy naming its file and place instead of misbehaving at the edge: sources the
-//! matcher (`matcher.rs`) can match, stored percent-decoded (Netlify writes them encoded);
+//! fails the deploy naming its file and place instead of misbehaving at the edge: sources that
+//! compile (path-to-regexp for Vercel's formats, Netlify's paths for Netlify's), matched
+//! percent-decoded (Netlify writes them encoded);
 //! redirect destinations that are a path or an `http(s)://` URL; rewrite destinations inside
 //! the deployment; redirect statuses 301, 302, 303, 307 and 308; and headers with RFC 9110
 //! token names, printable ASCII values, and none of the framing headers the server sets
 //! (`Content-Length`, `Transfer-Encoding`, `Connection`, …) nor Netlify's `Basic-Auth`.
 
-use super::matcher::{is_external_url, source_problem};
 use super::{RuleLocation, SiteConfigError};
+use crate::routes::{netlify_to_regex, path_to_regex};
+
+/// A destination (or source) on another site: `http://`, `https://` or protocol-relative.
+pub(super) fn is_external_url(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")
+}
 
 pub(super) const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 
@@ -23,22 +30,37 @@ const SERVER_SET_HEADERS: [&str; 8] = [
     "upgrade",
 ];
 
+/// A source, percent-decoded (Netlify writes them encoded, and paths are matched decoded),
+/// compiled to a regex: a path-to-regexp pattern for Vercel's formats, a Netlify path
+/// otherwise. Returns the regex and the parameter names in capture order.
 pub(super) fn checked_source(
     file: &'static str,
     at: RuleLocation,
     source: &str,
-) -> Result<String, SiteConfigError> {
-    let bad_source = |problem| SiteConfigError::BadSource {
+    vercel: bool,
+) -> Result<(String, Vec<Option<String>>), SiteConfigError> {
+    let bad_source = |problem: String| SiteConfigError::BadSource {
         file,
         at,
         pattern: source.to_string(),
         problem,
     };
-    let decoded = percent_decoded(source).ok_or_else(|| bad_source(NOT_UTF8))?;
-    match source_problem(&decoded) {
-        Some(problem) => Err(bad_source(problem)),
-        None => Ok(decoded),
+    if is_external_url(source) {
+        return Err(bad_source(
+            "is a full URL; a source is a path on this site".to_string(),
+        ));
     }
+    // Vercel's path-to-regexp takes any source (`(.*)\.woff` too); Netlify's paths are paths.
+    if !vercel && !source.starts_with('/') {
+        return Err(bad_source("must start with `/`".to_string()));
+    }
+    let decoded = percent_decoded(source).ok_or_else(|| bad_source(NOT_UTF8.to_string()))?;
+    let compiled = if vercel {
+        path_to_regex(&decoded)
+    } else {
+        netlify_to_regex(&decoded)
+    };
+    compiled.map_err(|e| bad_source(e.0))
 }
 
 pub(super) fn checked_redirect_destination(
@@ -58,8 +80,9 @@ pub(super) fn checked_redirect_destination(
     }
 }
 
-/// Returns the destination's path, decoded to match the manifest's file paths. A query string
-/// or fragment is dropped: it would never reach the browser, and files do not read it.
+/// Returns the destination with its path decoded to match the manifest's file paths and its
+/// query kept (server code will read it); a fragment is dropped, since it never reaches a
+/// server.
 pub(super) fn checked_rewrite_destination(
     file: &'static str,
     at: RuleLocation,
@@ -81,10 +104,16 @@ pub(super) fn checked_rewrite_destination(
     if !destination.starts_with('/') {
         return Err(bad_destination("must start with `/`"));
     }
-    let path = destination
-        .find(['?', '#'])
-        .map_or(destination, |end| &destination[..end]);
-    percent_decoded(path).ok_or_else(|| bad_destination(NOT_UTF8))
+    let without_fragment = destination.split('#').next().unwrap_or(destination);
+    let (path, query) = match without_fragment.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (without_fragment, None),
+    };
+    let path = percent_decoded(path).ok_or_else(|| bad_destination(NOT_UTF8))?;
+    Ok(match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    })
 }
 
 pub(super) fn checked_redirect_status(
@@ -146,7 +175,7 @@ const NOT_UTF8: &str = "is percent-encoded to something that is not UTF-8";
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is, as Netlify
 /// leaves it. `None` when the bytes are not UTF-8.
-fn percent_decoded(text: &str) -> Option<String> {
+pub(super) fn percent_decoded(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut index = 0;

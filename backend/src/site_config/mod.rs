@@ -1,24 +1,26 @@
-//! Per-deployment serving settings: clean URLs, trailing slashes, SPA fallback, redirects,
-//! rewrites and response headers. They are read once, at deploy time, from the top of the site
-//! folder and stored in the deployment's manifest, so the edge parses no file per request.
+//! Per-deployment serving settings, compiled at deploy time into one ordered route list (the
+//! route engine in `crate::routes`) and stored in the deployment's manifest, so the edge
+//! parses no file per request.
 //!
-//! It follows Vercel's vercel.json `redirects`/`rewrites`/`headers`/`cleanUrls`/`trailingSlash`
-//! and Netlify's `_redirects` and `_headers` file formats, in a subset; each format's rules are
-//! in its own file: `pier_json.rs`, `vercel_json.rs`, `netlify.rs` (`_redirects` and
-//! `_headers`). Every rule is checked at read time (`checks.rs`), and sources from every file use
-//! one segment matcher (`matcher.rs`).
+//! Each format follows its owner: `pier.json` and `vercel.json` Vercel's rules (`cleanUrls`,
+//! `trailingSlash`, `redirects`, `rewrites`, `headers`, or legacy `routes`), in the order
+//! Vercel's routing-utils `getTransformedRoutes` gives them; `_redirects`, `_headers` and
+//! `netlify.toml` Netlify's, with forced rules (`!`) before the filesystem and the others after
+//! it, which is Netlify's shadowing. Each format is in its own file: `pier_json.rs`,
+//! `vercel_json.rs`, `netlify.rs` (`_redirects`, `_headers`), `netlify_toml.rs`; the checks
+//! every rule gets are in `checks.rs`. The whole list is compiled once more at the end
+//! ([`crate::routes::Router::new`]), so a rule the edge could not run fails the deploy,
+//! naming its file and place.
 //!
-//! How the edge is meant to apply a deployment's settings, in order: [`SiteConfig::redirect_for`]
-//! first, before looking for a file, so every redirect behaves like Netlify's forced `!` one
-//! (as Vercel's redirects do); then the `trailing_slash` and `clean_urls` redirects; then the
-//! file; then [`SiteConfig::rewrite_for`], only when no file matched (Vercel's rewrites and
-//! Netlify's 200 rules both work this way; `200!` is accepted and treated the same); then
-//! the `spa` fallback; then not found. [`SiteConfig::headers_for`] takes the request path.
-//! The request's query string is the edge's to carry over.
+//! The table, in order: `_headers` and `[[headers]]` (headers for every answer, matched on the
+//! request path); Vercel's clean-URL, trailing-slash, redirect and header routes; Netlify's
+//! forced rules; the filesystem; Vercel's rewrites (`filesystem` phase); Netlify's unforced
+//! rules and `spa` (`rewrite` phase, which starts from the path the filesystem was asked for).
 
 mod checks;
-mod matcher;
+mod legacy;
 mod netlify;
+mod netlify_toml;
 mod pier_json;
 #[cfg(test)]
 mod tests;
@@ -28,65 +30,54 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use matcher::{Target, match_source, substitute};
+use crate::routes::{Route, RouteEntry, RouteTable, Router};
 
-/// The files [`read`] looks for at the top of the site folder, in the order their rules apply.
-pub const CONFIG_FILES: [&str; 4] = ["pier.json", "vercel.json", "_redirects", "_headers"];
+/// The files [`read`] looks for at the top of the site folder, in the order they are read.
+pub const CONFIG_FILES: [&str; 5] = [
+    "pier.json",
+    "vercel.json",
+    "_redirects",
+    "_headers",
+    "netlify.toml",
+];
 
 const PIER_JSON: &str = CONFIG_FILES[0];
 const VERCEL_JSON: &str = CONFIG_FILES[1];
 const NETLIFY_REDIRECTS: &str = CONFIG_FILES[2];
 const NETLIFY_HEADERS: &str = CONFIG_FILES[3];
+const NETLIFY_TOML: &str = CONFIG_FILES[4];
 
 /// How one deployment is served.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SiteConfig {
-    /// `/about` serves `about.html`; `/about.html` redirects (308) to `/about`.
-    pub clean_urls: bool,
-    /// `None`: paths are served as requested. `Some(true)`: `/x` redirects (308) to `/x/` for
-    /// paths that are not files. `Some(false)`: `/x/` redirects (308) to `/x`.
-    pub trailing_slash: Option<bool>,
-    /// Unknown paths without a file extension serve `/index.html` with 200.
-    pub spa: bool,
-    pub redirects: Vec<Redirect>,
-    pub rewrites: Vec<Rewrite>,
-    pub headers: Vec<HeaderRule>,
+    /// The compiled routes the edge runs.
+    pub routes: RouteTable,
     /// Which of [`CONFIG_FILES`] were read, in that order.
     pub read_from: Vec<String>,
+    /// What manifests written before the route engine hold instead of `routes`; read so those
+    /// deployments keep being served as they were, never written.
+    #[serde(flatten, skip_serializing)]
+    pub legacy: legacy::LegacyConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Redirect {
-    /// A percent-decoded path pattern.
-    pub source: String,
-    /// A path or an `http(s)://` URL, as written, with placeholders.
-    pub destination: String,
-    /// 301, 302, 303, 307 or 308.
-    pub status: u16,
+impl SiteConfig {
+    /// The routes to serve with: `routes`, or for an older manifest, its settings compiled.
+    pub fn route_table(&self) -> RouteTable {
+        if self.routes.routes.is_empty() && !self.legacy.is_empty() {
+            return self.legacy.compile();
+        }
+        self.routes.clone()
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rewrite {
-    /// A percent-decoded path pattern.
-    pub source: String,
-    /// A percent-decoded path starting with `/`, with placeholders; no query string, since
-    /// the deployment's files are all a rewrite can reach.
-    pub destination: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeaderRule {
-    /// A percent-decoded path pattern.
-    pub source: String,
-    pub headers: Vec<(String, String)>,
-}
-
-/// Where in a file a rule is: a line of `_redirects`/`_headers`, or an entry of a JSON list.
+/// Where in a file a rule is: a line of `_redirects`/`_headers`, an entry of a JSON or TOML
+/// list, or a top-level key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleLocation {
     Line(usize),
     Entry { list: &'static str, index: usize },
+    Key(&'static str),
 }
 
 impl std::fmt::Display for RuleLocation {
@@ -94,6 +85,7 @@ impl std::fmt::Display for RuleLocation {
         match self {
             RuleLocation::Line(line) => write!(f, "line {line}"),
             RuleLocation::Entry { list, index } => write!(f, "{list}[{index}]"),
+            RuleLocation::Key(key) => write!(f, "`{key}`"),
         }
     }
 }
@@ -113,6 +105,12 @@ pub enum SiteConfigError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("`{file}` is invalid: {source}")]
+    BadToml {
+        file: &'static str,
+        #[source]
+        source: toml::de::Error,
+    },
     #[error("`{file}` has an unknown setting `{key}`")]
     UnknownSetting { file: &'static str, key: String },
     #[error("`{file}` line {line}: {problem}")]
@@ -126,7 +124,7 @@ pub enum SiteConfigError {
         file: &'static str,
         at: RuleLocation,
         pattern: String,
-        problem: &'static str,
+        problem: String,
     },
     #[error("`{file}` {at}: the destination `{destination}` {problem}")]
     BadDestination {
@@ -143,11 +141,18 @@ pub enum SiteConfigError {
         at: RuleLocation,
         destination: String,
     },
-    #[error("`{file}` {at}: rules with conditions (`{condition}`) are not supported")]
+    #[error("`{file}` {at}: the condition `{condition}` is not supported: {why}")]
     UnsupportedCondition {
         file: &'static str,
         at: RuleLocation,
         condition: String,
+        why: &'static str,
+    },
+    #[error("`{file}` {at}: {problem}")]
+    BadRoute {
+        file: &'static str,
+        at: RuleLocation,
+        problem: String,
     },
     #[error("`{file}` {at}: status {status} is not supported")]
     BadStatus {
@@ -173,17 +178,25 @@ impl SiteConfigError {
             SiteConfigError::BadJson { .. } => {
                 "fix the JSON at the line and column shown; the message says what was expected there"
             }
+            SiteConfigError::BadToml { .. } => {
+                "fix the TOML at the line and column shown; Netlify's `[[redirects]]` take from, to, status, force, query and conditions, `[[headers]]` take for and values"
+            }
             SiteConfigError::UnknownSetting { .. } => {
                 "check the spelling: pier.json takes cleanUrls, trailingSlash, spa, redirects, rewrites and headers"
             }
             SiteConfigError::BadLine { file, .. } if *file == NETLIFY_HEADERS => {
-                "start each path line at the beginning of the line, and put each header under it as an indented `Name: value` line"
+                "start each block with a path line (`/…`), and put each header under it as a `Name: value` line"
             }
             SiteConfigError::BadLine { .. } => {
                 "write one rule a line as `from to [status]`, e.g. `/old /new 301`; start comments with `#`"
             }
+            SiteConfigError::BadSource { file, .. }
+                if *file == PIER_JSON || *file == VERCEL_JSON =>
+            {
+                "write the source as path-to-regexp does: literal text, `:name` for one segment, `:name*` or `(.*)` for the rest, `:name?` for an optional one; escape other special characters with `\\`"
+            }
             SiteConfigError::BadSource { .. } => {
-                "use literal segments, `:name` for one segment, and `*`, `:name*` or `(.*)` as the last segment for the rest of the path"
+                "write the path as Netlify does: literal text starting with `/`, `:name` for one segment, `*` for anything"
             }
             SiteConfigError::BadDestination { .. } => {
                 "start the destination with `/`, or with `https://` for a redirect to another site"
@@ -192,7 +205,10 @@ impl SiteConfigError {
                 "Pier serves static files only: make it a redirect (301 or 308) to send visitors to that site"
             }
             SiteConfigError::UnsupportedCondition { .. } => {
-                "remove the condition (query, country, language, role, cookie, `has` or `missing`) and handle that case in the site itself"
+                "remove the condition and handle that case in the site itself; Pier matches on path, host, headers, cookies and query parameters only"
+            }
+            SiteConfigError::BadRoute { .. } => {
+                "fix the rule's pattern: it must be a valid regular expression once compiled"
             }
             SiteConfigError::BadStatus { .. } => {
                 "redirects take 301, 302, 303, 307 or 308; in _redirects, 200 makes a rewrite"
@@ -207,9 +223,9 @@ impl SiteConfigError {
     }
 }
 
-/// Reads whichever config files exist at the top of `dir`. pier.json wins over vercel.json
-/// for scalar settings; rules are concatenated in the order pier.json, vercel.json,
-/// _redirects, _headers (first match wins at serve time).
+/// Reads whichever config files exist at the top of `dir` and compiles them into one route
+/// table. pier.json wins over vercel.json for scalar settings, and their rule lists are
+/// joined in that order; `_redirects` rules come before `netlify.toml`'s, as on Netlify.
 pub fn read(dir: &Path) -> Result<SiteConfig, SiteConfigError> {
     let mut reader = Reader::default();
     for file in CONFIG_FILES {
@@ -220,11 +236,12 @@ pub fn read(dir: &Path) -> Result<SiteConfig, SiteConfigError> {
             PIER_JSON => reader.pier_json(&text)?,
             VERCEL_JSON => reader.vercel_json(&text)?,
             NETLIFY_REDIRECTS => reader.netlify_redirects(&text)?,
-            _ => reader.netlify_headers(&text)?,
+            NETLIFY_HEADERS => reader.netlify_headers(&text)?,
+            _ => reader.netlify_toml(&text)?,
         }
-        reader.config.read_from.push(file.to_string());
+        reader.read_from.push(file.to_string());
     }
-    Ok(reader.finish())
+    reader.finish()
 }
 
 /// A directory that happens to carry a config file's name is site content, not config.
@@ -247,70 +264,96 @@ fn read_if_present(path: &Path) -> Result<Option<String>, SiteConfigError> {
     }))
 }
 
-impl SiteConfig {
-    /// The redirect for a request path (already percent-decoded, starting with '/'), with the
-    /// Location (placeholders substituted; query strings in destination kept) and status.
-    /// Captured parts of the path are percent-encoded again in the Location.
-    pub fn redirect_for(&self, path: &str) -> Option<(String, u16)> {
-        self.redirects.iter().find_map(|rule| {
-            let captures = match_source(&rule.source, path)?;
-            let location = substitute(&rule.destination, &captures, Target::Location);
-            Some((location, rule.status))
-        })
-    }
-
-    /// The path a rewrite maps the request to (must start with '/'; external URLs in rewrites
-    /// are rejected at read time with a clear error since Pier serves static files only). The
-    /// result is percent-decoded, like the request path.
-    pub fn rewrite_for(&self, path: &str) -> Option<String> {
-        self.rewrites.iter().find_map(|rule| {
-            // Read time guarantees this; a hand-edited manifest must still not send the edge
-            // anywhere but the deployment's own files.
-            if !rule.destination.starts_with('/') {
-                return None;
-            }
-            let captures = match_source(&rule.source, path)?;
-            Some(substitute(&rule.destination, &captures, Target::Path))
-        })
-    }
-
-    /// Every header that applies to the path, in rule order (later rules for the same header
-    /// name override earlier ones).
-    pub fn headers_for(&self, path: &str) -> Vec<(String, String)> {
-        let mut applied: Vec<(String, String)> = Vec::new();
-        for rule in &self.headers {
-            if match_source(&rule.source, path).is_none() {
-                continue;
-            }
-            for (name, value) in &rule.headers {
-                match applied
-                    .iter_mut()
-                    .find(|(seen, _)| seen.eq_ignore_ascii_case(name))
-                {
-                    Some(earlier) => earlier.1.clone_from(value),
-                    None => applied.push((name.clone(), value.clone())),
-                }
-            }
-        }
-        applied
-    }
-}
-
-/// Collects rules file by file; scalar settings stay unset until a file sets them, so the
+/// Collects each file's routes; scalar settings stay unset until a file sets them, so the
 /// first file to set one wins.
 #[derive(Default)]
 struct Reader {
-    config: SiteConfig,
-    clean_urls: Option<bool>,
-    trailing_slash: Option<bool>,
+    read_from: Vec<String>,
+    vercel: vercel_json::VercelRules,
+    /// `_headers` and `[[headers]]`: header routes that apply to every answer.
+    netlify_headers: Vec<Located>,
+    /// Netlify's forced rules (`!`, `force = true`): before the filesystem.
+    netlify_forced: Vec<Located>,
+    /// Netlify's other rules: after the filesystem, so a file shadows them.
+    netlify_unforced: Vec<Located>,
     spa: Option<bool>,
 }
 
+/// A compiled route and where its rule was written, for errors the last compile finds.
+struct Located {
+    file: &'static str,
+    at: RuleLocation,
+    route: RouteEntry,
+}
+
 impl Reader {
-    fn finish(mut self) -> SiteConfig {
-        self.config.clean_urls = self.clean_urls.unwrap_or(false);
-        self.config.trailing_slash = self.trailing_slash;
-        self.config.spa = self.spa.unwrap_or(false);
-        self.config
+    fn finish(self) -> Result<SiteConfig, SiteConfigError> {
+        let vercel = self.vercel.compile()?;
+        let spa = (self.spa == Some(true)).then(|| Located {
+            file: PIER_JSON,
+            at: RuleLocation::Key("spa"),
+            route: spa_route().into(),
+        });
+        // Netlify's unforced rules and `spa` run in the `rewrite` phase, which starts again from
+        // the path the filesystem was asked for, whatever a missed Vercel rewrite left.
+        let vercel_rewrites = vercel.after_filesystem;
+        let later: Vec<Located> = self.netlify_unforced.into_iter().chain(spa).collect();
+        let before_filesystem = self
+            .netlify_headers
+            .into_iter()
+            .chain(vercel.before_filesystem)
+            .chain(self.netlify_forced);
+        let mut located: Vec<Option<(&'static str, RuleLocation)>> = Vec::new();
+        let mut routes: Vec<RouteEntry> = Vec::new();
+        for entry in before_filesystem {
+            located.push(Some((entry.file, entry.at)));
+            routes.push(entry.route);
+        }
+        for (phase, entries) in [
+            (crate::routes::Phase::Filesystem, vercel_rewrites),
+            (crate::routes::Phase::Rewrite, later),
+        ] {
+            if entries.is_empty() {
+                continue;
+            }
+            located.push(None);
+            routes.push(RouteEntry::Handle { handle: phase });
+            for entry in entries {
+                located.push(Some((entry.file, entry.at)));
+                routes.push(entry.route);
+            }
+        }
+        let routes = RouteTable {
+            routes,
+            folders_without_slash: vercel.folders_without_slash,
+            exact_names: vercel.exact_names,
+        };
+        if let Err(error) = Router::new(&routes) {
+            let (file, at) = located
+                .get(error.index)
+                .copied()
+                .flatten()
+                .unwrap_or((PIER_JSON, RuleLocation::Key("routes")));
+            return Err(SiteConfigError::BadRoute {
+                file,
+                at,
+                problem: error.problem,
+            });
+        }
+        Ok(SiteConfig {
+            routes,
+            read_from: self.read_from,
+            legacy: Default::default(),
+        })
+    }
+}
+
+/// Pier's `spa`: a path with no file extension that is not a file serves `/index.html`.
+fn spa_route() -> Route {
+    Route {
+        src: r"^/(?:.*/)?\.?[^/.]*$".to_string(),
+        dest: Some("/index.html".to_string()),
+        check: true,
+        ..Route::default()
     }
 }

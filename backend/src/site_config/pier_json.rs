@@ -1,5 +1,6 @@
 //! `pier.json`: Pier's own settings file. It takes vercel.json's serving keys (`cleanUrls`,
-//! `trailingSlash`, `redirects`, `rewrites`, `headers`, with the same rules) plus `spa` and
+//! `trailingSlash`, `redirects`, `rewrites`, `headers`, with Vercel's rules) plus `spa` (a path
+//! with no extension that is not a file serves `/index.html`) and
 //! `$schema`. Unlike vercel.json, which holds much that is not about serving, any other key is
 //! an error, to catch typos. It is read first, so its scalar settings win.
 
@@ -48,14 +49,14 @@ impl Reader {
         }
         // Parsed again from the text, not from `keys`, so type errors keep their line numbers.
         let settings: PierJson = serde_json::from_str(text).map_err(bad_json)?;
-        self.clean_urls = self.clean_urls.or(settings.clean_urls);
-        self.trailing_slash = self.trailing_slash.or(settings.trailing_slash);
+        self.set_vercel_scalars(settings.clean_urls, settings.trailing_slash);
         self.spa = self.spa.or(settings.spa);
         self.json_rules(
             PIER_JSON,
             settings.redirects,
             settings.rewrites,
             settings.headers,
-        )
+        );
+        Ok(())
     }
 }
