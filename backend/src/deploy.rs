@@ -12,7 +12,7 @@
 //!
 //! A deploy killed anywhere before 4 leaves nothing visible; production is untouched until 6.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use crate::alias::{self, Action, AliasChange};
 use crate::content_type;
 use crate::deployments::PreviewRecord;
 use crate::error::{PierError, StoreError};
+use crate::functions::{self, BundleFiles, FunctionBundle, FunctionsError, SitePlan};
 use crate::gc::{self, Fence, Lease};
 use crate::manifest::{self, FileEntry, Manifest, Source, Summary};
 use crate::progress::{Progress, ProgressEvent};
@@ -136,11 +137,11 @@ pub async fn deploy(
         read
     };
     let (scanned, probed) = tokio::join!(scanning, probing);
-    let (site_config, files) = scanned?;
+    let scanned = scanned?;
     let (fence, known) = probed?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        files = files.len(),
+        files = scanned.files.len(),
         known = known.len(),
         "scanned and probed"
     );
@@ -155,7 +156,7 @@ pub async fn deploy(
         }
         None => manifest::new_id(created),
     };
-    let unique = unique_blobs(&files);
+    let unique = unique_blobs(&scanned.blobs);
 
     gc::write_lease(
         store,
@@ -189,18 +190,12 @@ pub async fn deploy(
             .source
             .clone()
             .unwrap_or_else(|| folder_source(&request.dir)),
-        file_count: files.len() as u64,
-        total_bytes: files.iter().map(|file| file.size).sum(),
-        files: files
-            .iter()
-            .map(|file| FileEntry {
-                path: file.path.clone(),
-                size: file.size,
-                sha256: file.sha256_hex(),
-                content_type: content_type::for_path(&file.path),
-            })
-            .collect(),
-        config: site_config,
+        file_count: scanned.files.len() as u64,
+        total_bytes: scanned.files.iter().map(|file| file.size).sum(),
+        files: scanned.files,
+        config: scanned.config,
+        functions: scanned.functions,
+        bundles: scanned.bundles,
     };
     let create = || PutOptions::json().with_condition(Condition::IfNoneMatch);
     write_json(store, &keys::manifest(&id), &manifest, create()).await?;
@@ -243,35 +238,188 @@ pub async fn deploy(
     })
 }
 
-/// Reads the site's serving config, walks the folder and hashes what it deploys.
-async fn scan_folder(
-    request: &DeployRequest,
-    progress: &Progress,
-) -> Result<(site_config::SiteConfig, Vec<ScannedFile>), PierError> {
-    let site_config = {
-        let dir = request.dir.clone();
-        tokio::task::spawn_blocking(move || site_config::read(&dir))
-            .await
-            .expect("reading config does not panic")?
-    };
+/// What a folder deploys: its files' entries, its functions, and every file to upload.
+struct Scanned {
+    config: site_config::SiteConfig,
+    files: Vec<FileEntry>,
+    functions: BTreeMap<String, String>,
+    bundles: BTreeMap<String, FunctionBundle>,
+    /// The static files and the functions' files, as read.
+    blobs: Vec<ScannedFile>,
+}
+
+/// Works out what the folder deploys as (files, a Build Output, `api/` functions), reads its
+/// serving config, walks it and hashes what it deploys.
+async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Scanned, PierError> {
     let dir = request.dir.clone();
-    let walked = {
+    let plan = tokio::task::spawn_blocking(move || functions::plan(&dir))
+        .await
+        .expect("planning does not panic")?;
+    let site_config = match plan.config.clone() {
+        Some(config) => config,
+        None => {
+            let root = plan.static_root.clone();
+            tokio::task::spawn_blocking(move || site_config::read(&root))
+                .await
+                .expect("reading config does not panic")?
+        }
+    };
+    let (static_walk, bundle_walks) = {
         let progress = progress.clone();
-        tokio::task::spawn_blocking(move || scan::walk(&dir, &progress))
+        let plan = plan.clone();
+        let limit = request.dir.clone();
+        tokio::task::spawn_blocking(move || walk_plan(&plan, &limit, &progress))
             .await
             .expect("walking does not panic")?
     };
-    if walked.is_empty() {
+    check_bundles(&plan, &bundle_walks)?;
+    if static_walk.is_empty() && plan.functions.is_empty() {
         return Err(PierError::EmptyFolder {
             path: request.dir.clone(),
         });
     }
+    let mut everything: Vec<(String, PathBuf, u64)> = static_walk
+        .iter()
+        .chain(bundle_walks.iter().flatten())
+        .cloned()
+        .collect();
+    everything.sort_by(|a, b| a.1.cmp(&b.1));
+    everything.dedup_by(|a, b| a.1 == b.1);
     progress.emit(ProgressEvent::Hashing {
-        files: walked.len() as u64,
-        bytes: walked.iter().map(|(_, _, size)| size).sum(),
+        files: everything.len() as u64,
+        bytes: everything.iter().map(|(_, _, size)| size).sum(),
     });
-    let files = scan::hash_all(walked, request.hash_cache.clone(), progress).await?;
-    Ok((site_config, files))
+    let hashed = scan::hash_all(everything, request.hash_cache.clone(), progress).await?;
+    let by_source: HashMap<&Path, &ScannedFile> = hashed
+        .iter()
+        .map(|file| (file.source.as_path(), file))
+        .collect();
+    let scanned_as = |(path, source, _): &(String, PathBuf, u64)| ScannedFile {
+        path: path.clone(),
+        ..by_source[source.as_path()].clone()
+    };
+
+    let mut files: Vec<FileEntry> = static_walk
+        .iter()
+        .map(|walked| {
+            let file = scanned_as(walked);
+            let over = plan.overrides.get(&file.path);
+            let content_type = over
+                .and_then(|o| o.content_type.clone())
+                .unwrap_or_else(|| content_type::for_path(&file.path));
+            FileEntry {
+                path: over
+                    .and_then(|o| o.path.clone())
+                    .unwrap_or_else(|| file.path.clone()),
+                size: file.size,
+                sha256: file.sha256_hex(),
+                content_type,
+            }
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    // An override may name a path another file has: the override wins, as on Vercel.
+    files.dedup_by(|later, earlier| later.path == earlier.path);
+
+    let mut functions = BTreeMap::new();
+    let mut bundles = BTreeMap::new();
+    for (planned, walked) in plan.functions.iter().zip(&bundle_walks) {
+        let bundle = FunctionBundle {
+            settings: planned.settings.clone(),
+            files: walked
+                .iter()
+                .map(|walked| {
+                    let file = scanned_as(walked);
+                    FileEntry {
+                        content_type: content_type::for_path(&file.path),
+                        path: file.path.clone(),
+                        size: file.size,
+                        sha256: file.sha256_hex(),
+                    }
+                })
+                .collect(),
+        };
+        let id = bundle.id();
+        for path in &planned.paths {
+            functions.insert(path.clone(), id.clone());
+        }
+        bundles.insert(id, bundle);
+    }
+    Ok(Scanned {
+        config: site_config,
+        files,
+        functions,
+        bundles,
+        blobs: hashed,
+    })
+}
+
+/// Refuses, before anything is hashed or sent, a function whose handler is not among its files
+/// or that is over Lambda's size limit.
+fn check_bundles(plan: &SitePlan, walks: &[Vec<(String, PathBuf, u64)>]) -> Result<(), PierError> {
+    for (planned, walked) in plan.functions.iter().zip(walks) {
+        let function = planned.paths.first().cloned().unwrap_or_default();
+        let handler = &planned.settings.handler;
+        if !walked.iter().any(|(path, _, _)| path == handler) {
+            return Err(FunctionsError::MissingHandler {
+                function,
+                handler: handler.clone(),
+            }
+            .into());
+        }
+        let bytes: u64 = walked.iter().map(|(_, _, size)| size).sum();
+        if bytes > functions::MAX_BUNDLE_BYTES {
+            return Err(FunctionsError::TooLarge { function, bytes }.into());
+        }
+    }
+    Ok(())
+}
+
+/// The static files to serve, and each planned function's files (paths relative to its
+/// bundle), as walked.
+#[allow(clippy::type_complexity)]
+fn walk_plan(
+    plan: &SitePlan,
+    limit: &Path,
+    progress: &Progress,
+) -> Result<
+    (
+        Vec<(String, PathBuf, u64)>,
+        Vec<Vec<(String, PathBuf, u64)>>,
+    ),
+    PierError,
+> {
+    // A Build Output with functions only has no `static/`.
+    let walked = if plan.static_root.exists() || plan.functions.is_empty() {
+        scan::walk(&plan.static_root, progress)?
+    } else {
+        Vec::new()
+    };
+    let mut bundles = Vec::with_capacity(plan.functions.len());
+    for function in &plan.functions {
+        bundles.push(match function.files {
+            BundleFiles::All => scan::walk_bundle(&function.root, limit, progress)?
+                .into_iter()
+                .filter(|(path, _, _)| path != ".vc-config.json")
+                .collect(),
+            BundleFiles::ApiFolder => walked
+                .iter()
+                .filter(|(path, _, _)| functions::zero_config::in_bundle(path))
+                .cloned()
+                .collect(),
+        });
+    }
+    let served = match plan.functions_folder {
+        Some(folder) => walked
+            .into_iter()
+            .filter(|(path, _, _)| {
+                path.strip_prefix(folder)
+                    .is_none_or(|rest| !rest.starts_with('/'))
+            })
+            .collect(),
+        None => walked,
+    };
+    Ok((served, bundles))
 }
 
 /// Puts every blob the store lacks, then passes the gc fence; returns blobs and bytes sent.
@@ -349,7 +497,7 @@ async fn known_blobs(store: &dyn Store, project: &str) -> Result<HashSet<String>
     let mut known = HashSet::new();
     for id in ids {
         if let Some(manifest) = read_json::<Manifest>(store, &keys::manifest(&id)).await? {
-            known.extend(manifest.files.into_iter().map(|file| file.sha256));
+            known.extend(manifest.blob_hashes().map(str::to_string));
         }
     }
     Ok(known)

@@ -114,6 +114,8 @@ pub enum PierError {
     Store(#[from] StoreError),
     #[error(transparent)]
     SiteConfig(#[from] crate::site_config::SiteConfigError),
+    #[error(transparent)]
+    Functions(#[from] crate::functions::FunctionsError),
     #[error("`{}` does not exist", path.display())]
     MissingFolder { path: PathBuf },
     #[error("`{}` is not a folder", path.display())]
@@ -195,6 +197,7 @@ impl PierError {
         match self {
             PierError::Store(e) => e.hint(),
             PierError::SiteConfig(e) => e.hint(),
+            PierError::Functions(e) => e.hint(),
             PierError::MissingFolder { .. } => {
                 "check the path, or run `pier deploy` inside the folder"
             }

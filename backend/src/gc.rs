@@ -199,7 +199,7 @@ async fn collect_locked(store: &dyn Store, dry_run: bool) -> Result<GcReport, Pi
     let present: HashSet<String> = manifests.iter().map(|(_, m)| m.id.clone()).collect();
     report.deployments = manifests.len() as u64;
     for (_, manifest) in &manifests {
-        live.extend(manifest.files.iter().map(|file| file.sha256.clone()));
+        live.extend(manifest.blob_hashes().map(str::to_string));
     }
 
     let lease_keys: Vec<String> = list_all(store, keys::LEASES)

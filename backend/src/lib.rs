@@ -1,6 +1,6 @@
 //! Pier's core: the deploy engine behind the `pier` CLI, the desktop app, the edge proxy and
-//! the builder. It holds only what those share: the store, deployments, aliases, site config,
-//! builds and logs. Managing an AWS account lives in `pier-aws`, the desktop's engine in
+//! the builder. It holds only what those share: the store, deployments, aliases, site config
+//! and routes, functions (what a deployment's server code is), builds and logs. Managing an AWS account lives in `pier-aws`, the desktop's engine in
 //! `pier-app`. Optional parts follow what needs them: `redis` (live logs in Redis Streams),
 //! `queue` (the SQS build queue and its workers) and `watch` (folder watch).
 //!
@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod deployments;
 pub mod domains;
 pub mod error;
+pub mod functions;
 pub mod gc;
 pub mod logs;
 pub mod manifest;

@@ -7,7 +7,10 @@
 //! are the short id used in preview names. Paths are `/`-separated and relative, with no `.`
 //! or `..` segments, as RFC 3986 §3.3 path segments after decoding.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::site_config::SiteConfig;
@@ -59,6 +62,54 @@ pub struct Manifest {
     /// `_headers` when it was deployed.
     #[serde(default)]
     pub config: SiteConfig,
+    /// Served path (relative, no leading `/`) → the id of the bundle that answers it. Several
+    /// paths may share one bundle (an adapter's catch-all function linked under each route).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, String>,
+    /// The deployment's function bundles by id ([`FunctionBundle::id`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bundles: BTreeMap<String, FunctionBundle>,
+}
+
+/// How a function bundle runs: the part of `.vc-config.json` Pier reads (`crate::functions`
+/// finds bundles; this is what a manifest stores of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionSettings {
+    /// A Lambda Node runtime id, `nodejs<major>.x`.
+    pub runtime: String,
+    /// The handler's path inside the bundle, `/`-separated.
+    pub handler: String,
+    pub memory_mb: u32,
+    pub max_duration_secs: u32,
+    /// Variables the function's config sets (not secrets: those come from `pier env`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+    /// The function sends its body as it is produced (Lambda's response streaming).
+    pub streaming: bool,
+    /// Vercel's Node helpers on `req` and `res` (`req.query`, `req.body`, `res.json()`, …).
+    pub helpers: bool,
+}
+
+/// A function as a deployment stores it: its settings and its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionBundle {
+    #[serde(flatten)]
+    pub settings: FunctionSettings,
+    /// Paths relative to the bundle's root, sorted.
+    pub files: Vec<FileEntry>,
+}
+
+impl FunctionBundle {
+    /// The bundle's name: a SHA-256 over its settings and files, so equal bundles share it
+    /// across deployments and projects.
+    pub fn id(&self) -> String {
+        let described = serde_json::to_vec(self).expect("a bundle serializes");
+        hex::encode(Sha256::digest(&described))
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|file| file.size).sum()
+    }
 }
 
 /// What `pier ls` shows of a deployment; stored as its index entry so listing reads no
@@ -76,6 +127,14 @@ pub struct Summary {
 }
 
 impl Manifest {
+    /// Every blob the deployment needs: its files' and its functions' files'.
+    pub fn blob_hashes(&self) -> impl Iterator<Item = &str> {
+        self.files
+            .iter()
+            .chain(self.bundles.values().flat_map(|bundle| bundle.files.iter()))
+            .map(|file| file.sha256.as_str())
+    }
+
     pub fn summary(&self) -> Summary {
         Summary {
             id: self.id.clone(),

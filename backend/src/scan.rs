@@ -147,6 +147,58 @@ pub fn walk(dir: &Path, progress: &Progress) -> Result<Vec<(String, PathBuf, u64
     Ok(files)
 }
 
+/// Lists every file of a function bundle under `dir`, sorted by path: no ignore rules (an
+/// adapter put exactly what the function needs there, `node_modules/` included), and links
+/// followed as long as they resolve inside `limit` (packages linked by pnpm, `.func` folders
+/// linked by adapters); a link that leaves it is skipped with a warning.
+pub fn walk_bundle(
+    dir: &Path,
+    limit: &Path,
+    progress: &Progress,
+) -> Result<Vec<(String, PathBuf, u64)>, PierError> {
+    check_folder(dir)?;
+    let unreadable = |path: &Path, source| PierError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let root = dir.canonicalize().map_err(|e| unreadable(dir, e))?;
+    let limit = limit.canonicalize().map_err(|e| unreadable(limit, e))?;
+    let walker = WalkBuilder::new(&root)
+        .standard_filters(false)
+        .hidden(false)
+        .follow_links(true)
+        .build();
+    let mut files = Vec::new();
+    for entry in walker {
+        let entry = entry.map_err(|e| walk_error(&root, e))?;
+        if !entry.file_type().is_some_and(|kind| kind.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let relative = path.strip_prefix(&root).expect("walk stays under the root");
+        let Some(served) = served_path(relative) else {
+            progress.emit(ProgressEvent::Warning(format!(
+                "skipped `{}`: its name is not valid UTF-8",
+                relative.display()
+            )));
+            continue;
+        };
+        let source = path.canonicalize().map_err(|e| unreadable(path, e))?;
+        if !source.starts_with(&limit) {
+            progress.emit(ProgressEvent::Warning(format!(
+                "skipped `{served}` in a function: it links outside the folder"
+            )));
+            continue;
+        }
+        let size = std::fs::metadata(&source)
+            .map_err(|e| unreadable(path, e))?
+            .len();
+        files.push((served, source, size));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
 /// Remembers file hashes by path, size, times and inode, so a watched folder re-hashes only
 /// what changed. Entries whose mtime is within [`RACY_WINDOW`] of when they were hashed are not
 /// trusted later (git's "racy" rule): a write in the same clock tick could keep the same

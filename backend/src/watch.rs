@@ -138,6 +138,24 @@ impl Diff {
             .filter(|path| !new.contains(**path))
             .map(|path| path.to_string())
             .collect();
+        // Functions are named by path and compared by bundle: a change to any file a function
+        // carries (its handler, a helper, `package.json`) shows as that function changed.
+        let empty = std::collections::BTreeMap::new();
+        let old_functions = before.map_or(&empty, |m| &m.functions);
+        let shown = |path: &str| format!("{path} (function)");
+        for (path, bundle) in &after.functions {
+            match old_functions.get(path) {
+                None => diff.added.push(shown(path)),
+                Some(earlier) if earlier != bundle => diff.changed.push(shown(path)),
+                Some(_) => {}
+            }
+        }
+        diff.removed.extend(
+            old_functions
+                .keys()
+                .filter(|path| !after.functions.contains_key(*path))
+                .map(|path| shown(path)),
+        );
         diff.removed.sort();
         diff
     }

@@ -326,3 +326,56 @@ async fn without_a_live_log_followers_read_the_archive() {
         [Err(PierError::UnknownDeployment { .. })]
     ));
 }
+
+/// Every path under `dir` with its size and modification time.
+fn snapshot(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut all = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let relative = entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .display()
+                .to_string();
+            all.push((relative, meta.len(), meta.modified().unwrap()));
+            if meta.is_dir() {
+                pending.push(entry.path());
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+#[tokio::test]
+async fn a_built_site_with_a_package_json_deploys_as_is_and_its_folder_is_untouched() {
+    let (store, _dir) = local_store().await;
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<div id=swagger-ui></div>").unwrap();
+    std::fs::write(site.path().join("swagger-ui.js"), "/* bundle */").unwrap();
+    std::fs::write(
+        site.path().join("package.json"),
+        r#"{"name":"swagger-ui-dist","dependencies":{"@scarf/scarf":"=1.4.0"}}"#,
+    )
+    .unwrap();
+    let before = snapshot(site.path());
+    let run = run_uncanceled(&store, site.path(), Duration::from_secs(60)).await;
+    let outcome = run.result.expect("deploys");
+    assert_eq!(
+        snapshot(site.path()),
+        before,
+        "the folder is exactly as it was"
+    );
+    assert!(!site.path().join("node_modules").exists());
+    assert_eq!(outcome.summary.file_count, 3);
+    let installs = lines(&run.log, LogStream::Stdout)
+        .into_iter()
+        .chain(lines(&run.log, LogStream::Stderr))
+        .filter(|line| line.contains("npm"))
+        .count();
+    assert_eq!(installs, 0, "no npm step ran: {:?}", run.log);
+}

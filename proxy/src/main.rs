@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pier_core::store::{self, StoreUrl};
+use pier_proxy::functions::local::LocalConfig;
 use pier_proxy::{Proxy, ProxyConfig};
 
 #[derive(Parser)]
@@ -37,6 +38,13 @@ struct Args {
     /// Memory for cached files, in MiB.
     #[arg(long, env = "PIER_CACHE_MIB", default_value_t = 256)]
     cache_mib: u64,
+    /// Run deployments' functions in Node processes on this machine, copying their bundles
+    /// into this folder; without it, requests for functions get 501.
+    #[arg(long, env = "PIER_FUNCTIONS_DIR")]
+    functions_dir: Option<std::path::PathBuf>,
+    /// The `node` the functions run with.
+    #[arg(long, env = "PIER_NODE", default_value = "node")]
+    node: std::path::PathBuf,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "PIER_LOG_JSON")]
     log_json: bool,
@@ -90,6 +98,10 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
         target_ttl: Duration::from_secs_f64(args.alias_ttl_secs.max(0.0)),
         blob_cache_bytes: args.cache_mib * 1024 * 1024,
+        functions: args.functions_dir.map(|work_dir| LocalConfig {
+            node: args.node.clone(),
+            ..LocalConfig::new(work_dir)
+        }),
         ..ProxyConfig::default()
     };
     let proxy = Proxy::new(store, config);

@@ -4,10 +4,9 @@
 //! (lower-case, no port) and headers.
 
 use http::HeaderMap;
-use pier_core::manifest::FileEntry;
 use pier_core::routes::{Incoming, Outcome};
 
-use crate::site::Site;
+use crate::site::{Served, Site};
 
 pub struct RequestView<'a> {
     pub method: &'a str,
@@ -36,6 +35,6 @@ impl Incoming for RequestView<'_> {
     }
 }
 
-pub fn resolve<'a>(site: &'a Site, request: &RequestView<'_>) -> Outcome<&'a FileEntry> {
+pub fn resolve<'a>(site: &'a Site, request: &RequestView<'_>) -> Outcome<Served<'a>> {
     site.router.route(request, &site)
 }

@@ -21,11 +21,13 @@ use pier_core::store::DynReadStore;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::functions::{Functions, Invocation, local};
 use crate::host::{self, Route};
 use crate::lookup::{LookupConfig, LookupError, Lookups};
 use crate::metrics::{Metrics, StatusLabel};
 use crate::resolve::{self, RequestView};
 use crate::respond::{self, Body, FileRequest, plain};
+use crate::site::Served;
 use pier_core::routes::Outcome;
 
 #[derive(Debug, Clone)]
@@ -44,6 +46,9 @@ pub struct ProxyConfig {
     pub max_header_bytes: usize,
     /// How long shutdown waits for open requests.
     pub drain_timeout: Duration,
+    /// Runs deployments' functions in Node processes on this machine; without it, a request
+    /// for a function gets 501.
+    pub functions: Option<local::LocalConfig>,
 }
 
 impl Default for ProxyConfig {
@@ -59,6 +64,7 @@ impl Default for ProxyConfig {
             max_headers: 64,
             max_header_bytes: 16 * 1024,
             drain_timeout: Duration::from_secs(10),
+            functions: None,
         }
     }
 }
@@ -69,6 +75,7 @@ struct State {
     base_domains: std::sync::RwLock<Vec<String>>,
     lookups: Lookups,
     metrics: Arc<Metrics>,
+    functions: Functions,
 }
 
 /// A proxy over one store; cheap to clone.
@@ -90,9 +97,14 @@ impl Proxy {
             },
             metrics.clone(),
         );
+        let functions = match &config.functions {
+            Some(local) => Functions::Local(Box::new(local::LocalRuntime::new(local.clone()))),
+            None => Functions::None,
+        };
         Proxy {
             state: Arc::new(State {
                 base_domains: std::sync::RwLock::new(config.base_domains.clone()),
+                functions,
                 config,
                 lookups,
                 metrics,
@@ -236,7 +248,9 @@ where
 
 async fn handle(state: &State, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let started = Instant::now();
-    let response = route(state, &request).await;
+    // The body goes to a function, if the routes end at one; the head is kept for the log.
+    let (request, body) = request.into_parts();
+    let response = route(state, &request, body, peer).await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     state
@@ -251,15 +265,15 @@ async fn handle(state: &State, request: Request<Incoming>, peer: SocketAddr) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
-    if request.method() != Method::HEAD {
+    if request.method != Method::HEAD {
         state.metrics.bytes_sent.inc_by(length);
     }
     tracing::info!(
         target: "pier_proxy::access",
         %peer,
-        method = %request.method(),
-        host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(""),
-        path = request.uri().path(),
+        method = %request.method,
+        host = request.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(""),
+        path = request.uri.path(),
         status,
         bytes = length,
         micros = elapsed.as_micros() as u64,
@@ -325,23 +339,31 @@ fn lookup_failed(error: LookupError) -> Response<Body> {
     }
 }
 
-async fn route(state: &State, request: &Request<Incoming>) -> Response<Body> {
-    let head = match *request.method() {
+fn method_not_allowed() -> Response<Body> {
+    let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+    response
+        .headers_mut()
+        .insert(header::ALLOW, http::HeaderValue::from_static("GET, HEAD"));
+    response
+}
+
+async fn route(
+    state: &State,
+    request: &http::request::Parts,
+    body: Incoming,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let head = match request.method {
         Method::GET => false,
         Method::HEAD => true,
-        _ => {
-            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
-            response
-                .headers_mut()
-                .insert(header::ALLOW, http::HeaderValue::from_static("GET, HEAD"));
-            return response;
-        }
+        // Other methods are for functions: known once the routes have run.
+        _ => false,
     };
     let host = request
-        .headers()
+        .headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        .or_else(|| request.uri.authority().map(|a| a.as_str()));
     let route =
         host.and_then(|host| host::route(host, &state.base_domains.read().expect("not poisoned")));
     let Some(route) = route else {
@@ -352,7 +374,7 @@ async fn route(state: &State, request: &Request<Incoming>) -> Response<Body> {
     };
     let deployment = match &route {
         Route::Own => {
-            return match request.uri().path() {
+            return match request.uri.path() {
                 "/health" | "/healthz" => plain(StatusCode::OK, "ok\n"),
                 _ => not_found(),
             };
@@ -370,27 +392,28 @@ async fn route(state: &State, request: &Request<Incoming>) -> Response<Body> {
         Ok(None) => return not_found(),
         Err(error) => return lookup_failed(error),
     };
-    let path = match crate::path::normalize(request.uri().path()) {
+    let path = match crate::path::normalize(request.uri.path()) {
         Ok(path) => path,
         Err(error) => {
-            tracing::debug!(%error, path = request.uri().path(), "refused path");
+            tracing::debug!(%error, path = request.uri.path(), "refused path");
             return plain(StatusCode::BAD_REQUEST, "Bad Request\n");
         }
     };
     let bare_host = bare_host(host.unwrap_or_default());
     let view = RequestView {
-        method: request.method().as_str(),
+        method: request.method.as_str(),
         path: &path,
-        query: request.uri().query(),
+        query: request.uri.query(),
         host: &bare_host,
-        headers: request.headers(),
+        headers: &request.headers,
     };
-    let (entry, status, extra_headers) = match resolve::resolve(&site, &view) {
+    let (served, status, extra_headers, added_query) = match resolve::resolve(&site, &view) {
         Outcome::File {
             file,
             status,
             headers,
-        } => (file, status, headers),
+            query,
+        } => (file, status, headers, query),
         Outcome::Redirect {
             location,
             status,
@@ -400,7 +423,7 @@ async fn route(state: &State, request: &Request<Incoming>) -> Response<Body> {
             status,
             page: Some(page),
             headers,
-        } => (page, status, headers),
+        } => (page, status, headers, None),
         Outcome::Error {
             status,
             page: None,
@@ -408,8 +431,36 @@ async fn route(state: &State, request: &Request<Incoming>) -> Response<Body> {
         } => return error_page(status, &headers),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let entry = match served {
+        Served::File(entry) => entry,
+        Served::Function {
+            path,
+            bundle_id,
+            bundle,
+        } => {
+            let invocation = Invocation {
+                bundle_id,
+                bundle,
+                label: format!(
+                    "/{path} ({})",
+                    pier_core::manifest::preview_name(&site.manifest.project, &site.manifest.id)
+                ),
+                parts: request,
+                body,
+                host: &bare_host,
+                peer,
+                added_query: added_query.as_deref(),
+                extra_headers,
+                status: (status != StatusCode::OK).then_some(status),
+            };
+            return state.functions.invoke(&state.lookups, invocation).await;
+        }
+    };
+    if !matches!(request.method, Method::GET | Method::HEAD) {
+        return method_not_allowed();
+    }
     let file_request = FileRequest {
-        headers: request.headers(),
+        headers: &request.headers,
         head,
         status,
         extra_headers,

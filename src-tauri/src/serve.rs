@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use pier_app::switch_store::SwitchStore;
 use pier_core::store::DynStore;
+use pier_proxy::functions::local::LocalConfig;
 use pier_proxy::{Proxy, ProxyConfig};
 
 pub struct Serve {
@@ -56,6 +57,7 @@ pub fn start(
             // The app refreshes after its own changes; this bounds what other writers (a
             // `pier deploy` in a terminal) take to show.
             target_ttl: Duration::from_millis(500),
+            functions: Some(LocalConfig::new(LocalConfig::default_work_dir())),
             ..ProxyConfig::default()
         },
     );

@@ -49,32 +49,50 @@ if ! command -v cargo >/dev/null 2>&1; then
   fi
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-# The test tools below are compiled once per machine, on the cold run's critical path; at
-# cargo install's opt-level 3 that is minutes a test run never gets back (none of them is
-# busy for long), so they are built at opt-level 1, without LTO.
+# The tools below are compiled once per machine, on the cold run's critical path; at cargo
+# install's opt-level 3 that is minutes a test run never gets back. wasm-bindgen (which
+# rewrites the UI's module on every UI build) is built at opt-level 1; cargo-nextest and
+# tauri-driver only start processes, so they are built at opt-level 0. None gets LTO.
 install_tool() {
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
+  local opt_level="$1"
+  shift
+  CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt_level" CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install --quiet "$@"
+}
+# The test tools build in the background while wasm-bindgen and the UI build in front: one
+# cargo build alone leaves a core idle through its serial stretches (big crates, linking).
+background_jobs=()
+in_background() {
+  "$@" &
+  background_jobs+=("$!")
+}
+wait_for_background() {
+  local failed=0
+  for job in "${background_jobs[@]}"; do
+    wait "$job" || failed=1
+  done
+  background_jobs=()
+  if [ "$failed" != 0 ]; then
+    echo "setup: a tool install failed (its output is above)" >&2
+    exit 1
+  fi
 }
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   echo "setup: adding the wasm32-unknown-unknown target (the desktop UI)"
   rustup target add wasm32-unknown-unknown
 fi
-# wasm-bindgen's CLI must match the crate exactly. Installed without --locked: its own
-# lockfile pins a crate version some registry mirrors do not serve.
-wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$repo/Cargo.lock")"
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
-  echo "setup: installing wasm-bindgen-cli $wasm_bindgen_version"
-  install_tool --force "wasm-bindgen-cli@$wasm_bindgen_version"
-fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   if ! cargo nextest --version >/dev/null 2>&1; then
-    echo "setup: installing cargo-nextest"
+    echo "setup: installing cargo-nextest (in the background)"
     # Without its default features: self-update (an HTTP client and TLS stack) and USDT
     # probes are a third of its build, and CI never uses them.
-    install_tool --locked --no-default-features cargo-nextest
+    in_background install_tool 0 --locked --no-default-features cargo-nextest
+  fi
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "setup: installing tauri-driver (in the background)"
+    in_background install_tool 0 --locked tauri-driver
   fi
   if [ ! -x "$repo/.venv/bin/moto_server" ]; then
     echo "setup: creating .venv with moto[server]"
@@ -85,14 +103,19 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   "$repo/.venv/bin/python" -c 'import dbus_next' 2>/dev/null \
     || "$repo/.venv/bin/pip" install --quiet 'dbus-next>=0.2.3,<0.3'
   export PIER_MOTO_SERVER="$repo/.venv/bin/moto_server"
-  if ! command -v tauri-driver >/dev/null 2>&1; then
-    echo "setup: installing tauri-driver"
-    install_tool --locked tauri-driver
-  fi
+fi
+
+# wasm-bindgen's CLI must match the crate exactly. Installed without --locked: its own
+# lockfile pins a crate version some registry mirrors do not serve.
+wasm_bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$repo/Cargo.lock")"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
+  echo "setup: installing wasm-bindgen-cli $wasm_bindgen_version"
+  install_tool 1 --force "wasm-bindgen-cli@$wasm_bindgen_version"
 fi
 
 # The desktop app embeds ui/dist when it compiles (tauri's generate_context!), so the UI is
 # built before anything builds or lints src-tauri. About a second when nothing changed.
 echo "setup: building the desktop UI (ui/build.sh)"
 bash "$repo/ui/build.sh"
+wait_for_background
 

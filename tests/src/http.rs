@@ -41,6 +41,28 @@ pub fn request(
     send_raw(addr, raw.as_bytes(), method == "HEAD")
 }
 
+/// A request with a body (sent with its `Content-Length`); the connection closes after.
+pub fn request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut raw = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    for (name, value) in headers {
+        raw.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    raw.extend_from_slice(b"\r\n");
+    raw.extend_from_slice(body);
+    send_raw(addr, &raw, method == "HEAD")
+}
+
 pub fn get(addr: SocketAddr, host: &str, target: &str) -> Response {
     request(addr, "GET", host, target, &[])
 }
@@ -86,9 +108,35 @@ pub fn parse(all: &[u8], head: bool) -> Response {
         assert_eq!(body.len(), length, "body matches Content-Length");
         body.truncate(length);
     }
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked && !head {
+        body = dechunk(&body);
+    }
     Response {
         status,
         headers,
         body,
+    }
+}
+
+/// The payload of a `Transfer-Encoding: chunked` body (RFC 9112 §7.1), which must be whole.
+pub fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
     }
 }

@@ -66,7 +66,14 @@ impl From<UserError> for pier_wire::UserError {
 /// `Store(NoSuchBucket { bucket: "x" })` → `no_such_bucket`. Wrappers (`Core(…)`, `Store(…)`)
 /// are looked through, so the code names the cause.
 fn error_code(debug: &str) -> String {
-    const WRAPPERS: [&str; 5] = ["Core", "Store", "SiteConfig", "Detect", "Domain"];
+    const WRAPPERS: [&str; 6] = [
+        "Core",
+        "Store",
+        "SiteConfig",
+        "Functions",
+        "Detect",
+        "Domain",
+    ];
     let mut rest = debug;
     loop {
         let name: String = rest

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use pier_core::store::{self, DynStore, StoreUrl};
 use pier_core::watch::{self, WatchEvent, WatchOptions, WatchSpec};
+use pier_proxy::functions::local::LocalConfig;
 use pier_proxy::{Proxy, ProxyConfig};
 use pier_tests::http::get;
 use pier_tests::spy::Spy;
@@ -18,6 +19,7 @@ struct Harness {
     _stop_proxy: tokio::sync::oneshot::Sender<()>,
     _stop_watch: tokio::sync::oneshot::Sender<()>,
     _store_dir: tempfile::TempDir,
+    _functions_dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -73,10 +75,12 @@ async fn start_with(dir: &Path, build: bool, wrap: impl FnOnce(DynStore) -> DynS
     let real = store::open(&url).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let functions_dir = tempfile::tempdir().unwrap();
     let proxy = Proxy::new(
         real.clone(),
         ProxyConfig {
             target_ttl: Duration::from_millis(50),
+            functions: Some(LocalConfig::new(functions_dir.path().to_path_buf())),
             ..ProxyConfig::default()
         },
     );
@@ -117,6 +121,7 @@ async fn start_with(dir: &Path, build: bool, wrap: impl FnOnce(DynStore) -> DynS
         _stop_proxy: stop_proxy,
         _stop_watch: stop_watch,
         _store_dir: store_dir,
+        _functions_dir: functions_dir,
     }
 }
 
@@ -152,6 +157,32 @@ async fn edits_creates_deletes_and_renames_go_live() {
     harness
         .eventually("/.index.html.swp", 200, Some("swap"))
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_function_runs_its_new_code_on_the_next_request() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    std::fs::write(root.join("index.html"), "home").unwrap();
+    std::fs::create_dir(root.join("api")).unwrap();
+    let handler =
+        |version: &str| format!("module.exports = (req, res) => res.send('{version}');\n");
+    std::fs::write(root.join("api/version.js"), handler("v1")).unwrap();
+    let harness = start(root, |store| store).await;
+    harness.eventually("/api/version", 200, Some("v1")).await;
+
+    std::fs::write(root.join("api/version.js"), handler("v2")).unwrap();
+    harness.eventually("/api/version", 200, Some("v2")).await;
+    let changed = harness.events.lock().unwrap().iter().any(|event| {
+        matches!(event, WatchEvent::Deployed { diff, .. } if diff.changed.contains(&"api/version (function)".to_string()))
+    });
+    assert!(changed, "the watch names the changed function");
+
+    std::fs::write(root.join("api/added.js"), handler("added")).unwrap();
+    harness.eventually("/api/added", 200, Some("added")).await;
+    std::fs::remove_file(root.join("api/added.js")).unwrap();
+    harness.eventually("/api/added", 404, None).await;
+    harness.eventually("/", 200, Some("home")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

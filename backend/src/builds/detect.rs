@@ -255,10 +255,13 @@ fn node_plan(dir: &Path, package: &serde_json::Value) -> BuildPlan {
         || package["devDependencies"]
             .as_object()
             .is_some_and(|d| !d.is_empty());
+    // Dependencies are installed only for a build that uses them: a built site that ships a
+    // package.json (npm's `swagger-ui-dist`, say) deploys as it is, and its folder is left as
+    // it was (no `node_modules/`, no install scripts run).
     BuildPlan {
         framework,
         package_manager: Some(manager),
-        install: dependencies.then(|| Step::Argv(manager.install(locked))),
+        install: (dependencies && has_build_script).then(|| Step::Argv(manager.install(locked))),
         build: has_build_script.then(|| Step::Argv(manager.run("build"))),
         output_dir: output_dir.into(),
     }
@@ -346,6 +349,21 @@ mod tests {
             (html.framework, html.needs_build()),
             (Framework::Static, false)
         );
+    }
+
+    #[test]
+    fn a_built_site_with_dependencies_and_no_build_script_installs_nothing() {
+        // The shape of npm's swagger-ui-dist: files ready to serve, one dependency, no scripts.
+        let site = plan(&[
+            ("index.html", "<div id=swagger-ui>"),
+            (
+                "package.json",
+                r#"{"name":"swagger-ui-dist","dependencies":{"@scarf/scarf":"=1.4.0"}}"#,
+            ),
+        ]);
+        assert_eq!(site.framework, Framework::Static);
+        assert_eq!((site.install, site.build), (None, None));
+        assert_eq!(site.output_dir, ".");
     }
 
     #[test]

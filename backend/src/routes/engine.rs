@@ -36,6 +36,9 @@ pub enum Outcome<F> {
         file: F,
         status: u16,
         headers: Vec<(String, String)>,
+        /// The query the rewrites' destinations added (`dest: "/fn?x=1"`), in order: a
+        /// function gets it on top of the request's own.
+        query: Option<String>,
     },
     Redirect {
         location: String,
@@ -203,6 +206,7 @@ impl Router {
             moves: 0,
             status: None,
             headers: Vec::new(),
+            query: None,
         };
         match self.run(&self.main, PhaseKind::Main, request, files, &mut walk) {
             End::Ran | End::Matched => {}
@@ -255,6 +259,7 @@ impl Router {
             file,
             status: walk.status.unwrap_or(200),
             headers: walk.headers,
+            query: walk.query,
         }
     }
 
@@ -401,7 +406,7 @@ impl Router {
                 .map(|dest| substitute(dest, &captured, Target::Path));
             if route.continue_ {
                 if let Some(dest) = dest {
-                    walk.move_to(path_of(&dest));
+                    walk.move_to_destination(&dest);
                 }
                 if route.status.is_some() {
                     walk.status = route.status;
@@ -412,7 +417,7 @@ impl Router {
                 return End::Finished(Finish::Redirect(location, status));
             }
             if let Some(dest) = &dest {
-                walk.move_to(path_of(dest));
+                walk.move_to_destination(dest);
             }
             if route.status.is_some() {
                 walk.status = route.status;
@@ -468,12 +473,27 @@ struct Walk {
     moves: usize,
     status: Option<u16>,
     headers: Vec<(String, String)>,
+    query: Option<String>,
 }
 
 impl Walk {
     fn move_to(&mut self, path: String) {
         self.path = path;
         self.moves += 1;
+    }
+
+    fn move_to_destination(&mut self, dest: &str) {
+        self.move_to(path_of(dest));
+        let query = dest
+            .split_once('?')
+            .map(|(_, query)| query.split('#').next().unwrap_or_default())
+            .filter(|query| !query.is_empty());
+        if let Some(query) = query {
+            self.query = Some(match self.query.take() {
+                Some(earlier) => format!("{earlier}&{query}"),
+                None => query.to_string(),
+            });
+        }
     }
 }
 
@@ -523,7 +543,11 @@ impl Router {
                 .flatten()
         };
         if relative.is_empty() {
-            return files.file("index.html").map_or(Found::Missing, Found::File);
+            // `index` is a Build Output's function for `/` (`functions/index.func`).
+            return files
+                .file("index.html")
+                .or_else(|| files.file("index"))
+                .map_or(Found::Missing, Found::File);
         }
         if let Some(folder) = relative.strip_suffix('/') {
             return files

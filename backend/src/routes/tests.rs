@@ -39,6 +39,7 @@ fn served(file: &str, status: u16) -> Outcome<String> {
         file: file.to_string(),
         status,
         headers: vec![],
+        query: None,
     }
 }
 
@@ -304,7 +305,8 @@ fn header_routes_add_up_and_hit_routes_never_replace() {
                 ("X-A".into(), "1".into()),
                 ("X-B".into(), "2".into()),
                 ("X-C".into(), "hit".into()),
-            ]
+            ],
+            query: None,
         }
     );
 }

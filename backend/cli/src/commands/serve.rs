@@ -1,6 +1,7 @@
 //! `pier serve`: the edge proxy in this process, over the same store, at
 //! `http://<project>.localhost:<port>` (loopback unless `--listen` says otherwise), until
-//! Ctrl-C. A local store's aliases are re-read often, so a `pier watch` elsewhere shows at once.
+//! Ctrl-C. Deployments' functions run in Node processes here (see pier-proxy's
+//! `functions/local.rs`). A local store's aliases are re-read often, so a `pier watch` elsewhere shows at once.
 
 use anyhow::Context;
 use pier_core::config::Settings;
@@ -42,6 +43,9 @@ pub async fn run(
         pier_proxy::ProxyConfig {
             base_domains,
             target_ttl,
+            functions: Some(pier_proxy::functions::local::LocalConfig::new(
+                pier_proxy::functions::local::LocalConfig::default_work_dir(),
+            )),
             ..Default::default()
         },
     );

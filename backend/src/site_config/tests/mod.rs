@@ -440,7 +440,8 @@ fn the_config_survives_the_manifest_and_old_manifests_still_serve() {
         Outcome::File {
             file: "app.html".into(),
             status: 200,
-            headers: vec![("X-Old".into(), "1".into())]
+            headers: vec![("X-Old".into(), "1".into())],
+            query: None,
         }
     );
     assert_eq!(redirect_for(&old, "/page.html"), redirect("/page", 308));

@@ -1,0 +1,176 @@
+//! Server code in a deployment: which functions a site folder holds, found at deploy time.
+//!
+//! Two sources, tried in this order:
+//! - **Vercel's Build Output API v3**, a stated subset ([`build_output`]): a folder with
+//!   `.vercel/output/config.json` (or a folder that is such an output itself) is deployed from
+//!   it: `static/` as files, `functions/<path>.func/` as Node functions, `config.json`'s routes
+//!   as the route list.
+//! - **Zero-config `api/`** ([`zero_config`]): each `.js`, `.mjs` or `.cjs` file under `api/`
+//!   answers `/api/<name>`, and `api/` itself is not served as files.
+//!
+//! A function's files are content-addressed blobs like any other file. Its bundle (the files,
+//! the handler and the runtime settings) is named by the hash of its description
+//! ([`FunctionBundle::id`]), so a redeploy that changes nothing in a function uploads nothing
+//! for it and lands on the same warm process (and, on AWS, the same Lambda version).
+
+pub mod build_output;
+#[cfg(test)]
+mod tests;
+pub mod zero_config;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use crate::manifest::{FunctionBundle, FunctionSettings};
+use crate::site_config::SiteConfig;
+
+/// Lambda's limit on a function's unzipped size; the local runtime keeps it so that what runs
+/// here also deploys there.
+pub const MAX_BUNDLE_BYTES: u64 = 250 * 1024 * 1024;
+/// How long a function may take when its config does not say (Vercel's long-standing default
+/// for its free plan; Lambda's own default of 3 s is too short for server-rendered pages).
+pub const DEFAULT_MAX_DURATION_SECS: u32 = 10;
+pub const DEFAULT_MEMORY_MB: u32 = 1024;
+/// The Node runtime functions get when their config does not name one.
+pub const DEFAULT_RUNTIME: &str = "nodejs20.x";
+
+/// Which files of a bundle folder belong to the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleFiles {
+    /// All of them but `.vc-config.json` (a Build Output function folder).
+    All,
+    /// `api/` and the top `package.json` (which says whether `.js` is an ES module).
+    ApiFolder,
+}
+
+/// A function found at deploy time, before its files are hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFunction {
+    /// The paths it answers (relative, no leading `/`); more than one when an output links
+    /// several `.func` names to one folder.
+    pub paths: Vec<String>,
+    /// The folder its files are read from; a name in `settings.handler` is relative to it.
+    pub root: PathBuf,
+    pub files: BundleFiles,
+    pub settings: FunctionSettings,
+}
+
+/// A Build Output `overrides` entry: a static file served under another path or type.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Override {
+    pub path: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// What a site folder deploys as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SitePlan {
+    /// The folder whose files are served.
+    pub static_root: PathBuf,
+    /// A top-level folder of `static_root` that holds function sources, not files to serve.
+    pub functions_folder: Option<&'static str>,
+    /// Static files to serve under another path or content type, by their path.
+    pub overrides: BTreeMap<String, Override>,
+    /// The routes, when the output states them (Build Output); `None` reads the site's own
+    /// config files from `static_root`.
+    pub config: Option<SiteConfig>,
+    pub functions: Vec<PlannedFunction>,
+}
+
+impl SitePlan {
+    /// A plain static site.
+    pub fn files_only(dir: &Path) -> SitePlan {
+        SitePlan {
+            static_root: dir.to_path_buf(),
+            functions_folder: None,
+            overrides: BTreeMap::new(),
+            config: None,
+            functions: Vec::new(),
+        }
+    }
+}
+
+/// Works out what `dir` deploys as: a Build Output, a site with `api/` functions, or files.
+pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
+    if let Some(output) = build_output::locate(dir) {
+        return build_output::read(&output);
+    }
+    zero_config::plan(dir)
+}
+
+/// What can be wrong with a site's functions; each names the file, and has a hint.
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionsError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{file}` is not valid JSON: {source}")]
+    BadJson {
+        file: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("`{file}` is version {found} of the Build Output API; Pier reads version 3")]
+    WrongVersion { file: String, found: String },
+    #[error("`{file}` has `{key}`, which Pier does not support")]
+    UnsupportedKey { file: String, key: String },
+    #[error("`{file}`: `{key}` {problem}")]
+    BadValue {
+        file: String,
+        key: String,
+        problem: String,
+    },
+    #[error("`{file}`, routes[{index}]: {detail}")]
+    BadRoute {
+        file: String,
+        index: usize,
+        detail: String,
+    },
+    #[error("the function `/{function}` names the handler `{handler}`, which is not in its folder")]
+    MissingHandler { function: String, handler: String },
+    #[error(
+        "the function `/{function}` is {} MiB unzipped, over Lambda's 250 MiB limit",
+        bytes / (1024 * 1024)
+    )]
+    TooLarge { function: String, bytes: u64 },
+    #[error("`{path}` is a TypeScript function, which Pier does not compile yet")]
+    TypeScript { path: String },
+}
+
+impl FunctionsError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            FunctionsError::Unreadable { .. } => "check the file's permissions, then deploy again",
+            FunctionsError::BadJson { .. } => {
+                "fix the JSON (or build again: the framework's adapter writes this file)"
+            }
+            FunctionsError::WrongVersion { .. } => {
+                "update the framework's Vercel adapter so it writes version 3, or deploy the static files alone"
+            }
+            FunctionsError::UnsupportedKey { key, .. } if key.starts_with("runtime") => {
+                "Pier runs Node functions only: choose a Node runtime in the adapter's options (for example `runtime: 'nodejs20.x'`)"
+            }
+            FunctionsError::UnsupportedKey { .. } => {
+                "remove the key, or the adapter option that writes it; the README's Functions section lists what Pier reads"
+            }
+            FunctionsError::BadValue { .. } => {
+                "fix the value; the README's Functions section lists what Pier reads"
+            }
+            FunctionsError::BadRoute { .. } => {
+                "fix or remove the route; the README's Functions section lists the route keys Pier reads"
+            }
+            FunctionsError::MissingHandler { .. } => {
+                "build again, or fix `handler` in the function's `.vc-config.json`"
+            }
+            FunctionsError::TooLarge { .. } => {
+                "leave development dependencies and large assets out of the function (serve assets as static files)"
+            }
+            FunctionsError::TypeScript { .. } => {
+                "compile it to JavaScript next to it (for example `npx esbuild api/x.ts --format=esm --outfile=api/x.mjs`) and remove the .ts file, or add a build script that does"
+            }
+        }
+    }
+}

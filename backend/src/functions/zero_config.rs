@@ -1,0 +1,114 @@
+//! Zero-config functions: a site with an `api/` folder, as Vercel reads one.
+//!
+//! Each `.js`, `.mjs` or `.cjs` file under `api/` is a Node function answering its path
+//! without the extension (`api/hello.js` → `/api/hello`, `api/users/index.js` →
+//! `/api/users`). Files and folders whose names start with `_` or `.` are helpers the
+//! functions may import, not endpoints. When `api/` holds at least one function it is not
+//! served as files (its sources stay private, as on Vercel); an `api/` with no function in it
+//! is plain content. Every function's bundle holds `api/` and the top `package.json` (whose `type`
+//! says whether `.js` is an ES module), and gets Vercel's Node helpers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{
+    BundleFiles, DEFAULT_MAX_DURATION_SECS, DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, FunctionSettings,
+    FunctionsError, PlannedFunction, SitePlan,
+};
+
+pub const API_FOLDER: &str = "api";
+const ENTRY_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
+const TYPESCRIPT_EXTENSIONS: [&str; 3] = ["ts", "mts", "cts"];
+
+/// The site's functions, if it has an `api/` folder.
+pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
+    let api = dir.join(API_FOLDER);
+    if !api.is_dir() {
+        return Ok(SitePlan::files_only(dir));
+    }
+    let mut entries = Vec::new();
+    find_entries(&api, API_FOLDER, &mut entries)?;
+    // An `api/` with no function in it (a static JSON API, say) is plain content.
+    if entries.is_empty() {
+        return Ok(SitePlan::files_only(dir));
+    }
+    let functions = entries
+        .into_iter()
+        .map(|(served, handler)| PlannedFunction {
+            paths: vec![served],
+            root: dir.to_path_buf(),
+            files: BundleFiles::ApiFolder,
+            settings: FunctionSettings {
+                runtime: DEFAULT_RUNTIME.to_string(),
+                handler,
+                memory_mb: DEFAULT_MEMORY_MB,
+                max_duration_secs: DEFAULT_MAX_DURATION_SECS,
+                environment: BTreeMap::new(),
+                streaming: true,
+                helpers: true,
+            },
+        })
+        .collect();
+    Ok(SitePlan {
+        functions_folder: Some(API_FOLDER),
+        functions,
+        ..SitePlan::files_only(dir)
+    })
+}
+
+/// Whether a bundle of `files` keeps the site-relative `path`.
+pub fn in_bundle(path: &str) -> bool {
+    path == "package.json" || path.starts_with("api/")
+}
+
+/// `(served path, handler)` for each entry file under `dir`, sorted.
+fn find_entries(
+    dir: &Path,
+    prefix: &str,
+    found: &mut Vec<(String, String)>,
+) -> Result<(), FunctionsError> {
+    let unreadable = |source| FunctionsError::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(unreadable)?
+        .map(|entry| entry.map(|entry| entry.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(unreadable)?;
+    names.sort();
+    for name in &names {
+        if name.starts_with(['_', '.']) || name == "node_modules" {
+            continue;
+        }
+        let path = dir.join(name);
+        if path.is_dir() {
+            find_entries(&path, &format!("{prefix}/{name}"), found)?;
+            continue;
+        }
+        let Some((stem, extension)) = name.rsplit_once('.') else {
+            continue;
+        };
+        if stem.ends_with(".d") {
+            continue;
+        }
+        let served = match stem {
+            "index" => prefix.to_string(),
+            _ => format!("{prefix}/{stem}"),
+        };
+        if ENTRY_EXTENSIONS.contains(&extension) {
+            found.push((served, format!("{prefix}/{name}")));
+        } else if TYPESCRIPT_EXTENSIONS.contains(&extension) {
+            // A compiled twin beside it is the entry; the source is only carried along.
+            let compiled = ENTRY_EXTENSIONS
+                .iter()
+                .any(|js| names.contains(&format!("{stem}.{js}")));
+            if !compiled {
+                return Err(FunctionsError::TypeScript {
+                    path: format!("{prefix}/{name}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,224 @@
+// Pier's Node launcher: runs one function bundle behind a loopback HTTP server for the proxy's
+// local runtime (`local.rs`). Written by the proxy next to the bundles and run as
+//   node launcher.mjs <bundle folder> <handler path> <helpers: 0|1>
+// It prints `pier:ready:<port>` on stdout once it listens; everything else on stdout and
+// stderr is the function's log.
+//
+// Handler styles, as Vercel's Node launcher reads them:
+// - Node: a function exported as default (or `module.exports`), called with Node's
+//   (req, res); with helpers on, `req.query`, `req.cookies`, `req.body`, `res.status()`,
+//   `res.send()`, `res.json()` and `res.redirect()` as Vercel's helpers define them;
+// - Web: `export default { fetch(request) }`, or named exports per method
+//   (`export function GET(request)`), answering with a `Response`.
+// A handler that throws before it answers gets a 502 from the proxy (the header below tells
+// it so); the error goes to stderr, never into the response.
+
+import http from 'node:http';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+
+const [bundle, handlerPath, helpersFlag] = process.argv.slice(2);
+const FAILED = 'x-pier-function-error';
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+process.chdir(bundle);
+const loaded = await import(pathToFileURL(path.join(bundle, handlerPath)).href);
+const handler = pick(loaded);
+if (!handler) {
+  console.error(
+    `${handlerPath} exports no handler: export a default function (req, res), ` +
+      'a default object with fetch(request), or functions named after methods (GET, POST, …)',
+  );
+  process.exit(78);
+}
+
+function pick(module) {
+  let main = module.default;
+  // TypeScript compiled to CommonJS puts the default export one level down.
+  if (main && typeof main === 'object' && 'default' in main && !('fetch' in main)) {
+    main = main.default;
+  }
+  if (typeof main === 'function') return { node: main };
+  if (main && typeof main.fetch === 'function') return { web: (request) => main.fetch(request) };
+  const byMethod = Object.fromEntries(
+    METHODS.filter((method) => typeof module[method] === 'function').map((m) => [m, module[m]]),
+  );
+  if (Object.keys(byMethod).length > 0) return { methods: byMethod };
+  return null;
+}
+
+function failed(res, error) {
+  console.error(error instanceof Error ? error.stack || String(error) : error);
+  if (!res.headersSent) {
+    res.writeHead(502, { [FAILED]: 'threw' });
+    res.end();
+  } else {
+    res.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function parseCookies(header) {
+  const cookies = {};
+  for (const part of (header || '').split(';')) {
+    const at = part.indexOf('=');
+    if (at < 0) continue;
+    const name = part.slice(0, at).trim();
+    if (name && !(name in cookies)) {
+      const value = part.slice(at + 1).trim().replace(/^"(.*)"$/, '$1');
+      try {
+        cookies[name] = decodeURIComponent(value);
+      } catch {
+        cookies[name] = value;
+      }
+    }
+  }
+  return cookies;
+}
+
+function parseBody(buffer, type) {
+  if (buffer.length === 0) return undefined;
+  const mime = (type || '').split(';')[0].trim().toLowerCase();
+  if (mime === 'application/json') {
+    try {
+      return JSON.parse(buffer.toString('utf8'));
+    } catch {
+      const error = new Error('Invalid JSON');
+      error.statusCode = 400;
+      throw error;
+    }
+  }
+  if (mime === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(buffer.toString('utf8')));
+  }
+  if (mime === 'text/plain') return buffer.toString('utf8');
+  if (mime === 'application/octet-stream') return buffer;
+  return buffer;
+}
+
+async function addHelpers(req, res) {
+  const url = new URL(req.url, 'http://function');
+  const query = {};
+  for (const [key, value] of url.searchParams) {
+    query[key] = key in query ? [].concat(query[key], value) : value;
+  }
+  const buffer = await readBody(req);
+  let parsed;
+  let isParsed = false;
+  Object.defineProperty(req, 'query', { value: query, enumerable: true });
+  Object.defineProperty(req, 'cookies', {
+    value: parseCookies(req.headers.cookie),
+    enumerable: true,
+  });
+  Object.defineProperty(req, 'body', {
+    enumerable: true,
+    get() {
+      if (!isParsed) {
+        parsed = parseBody(buffer, req.headers['content-type']);
+        isParsed = true;
+      }
+      return parsed;
+    },
+  });
+  res.status = (code) => {
+    res.statusCode = code;
+    return res;
+  };
+  res.send = (body) => {
+    if (body === null || body === undefined) {
+      res.end();
+    } else if (Buffer.isBuffer(body)) {
+      if (!res.getHeader('content-type')) res.setHeader('content-type', 'application/octet-stream');
+      res.end(body);
+    } else if (typeof body === 'object') {
+      return res.json(body);
+    } else {
+      if (!res.getHeader('content-type')) res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(String(body));
+    }
+    return res;
+  };
+  res.json = (value) => {
+    if (!res.getHeader('content-type')) res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(value));
+    return res;
+  };
+  res.redirect = (statusOrUrl, maybeUrl) => {
+    const [status, location] =
+      typeof statusOrUrl === 'number' ? [statusOrUrl, maybeUrl] : [307, statusOrUrl];
+    res.writeHead(status, { location }).end();
+    return res;
+  };
+}
+
+function toRequest(req) {
+  const proto = req.headers['x-forwarded-proto'] || 'http';
+  const url = new URL(req.url, `${proto}://${req.headers.host || 'localhost'}`);
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  }
+  const init = { method: req.method, headers };
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    init.body = Readable.toWeb(req);
+    init.duplex = 'half';
+  }
+  return new Request(url, init);
+}
+
+async function sendResponse(res, response) {
+  if (!(response instanceof Response)) {
+    throw new Error('the handler did not return a Response');
+  }
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  if (response.body) {
+    res.flushHeaders();
+    for await (const chunk of response.body) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+  }
+  res.end();
+}
+
+const server = http.createServer(async (req, res) => {
+  try {
+    if (handler.node) {
+      if (helpersFlag === '1') await addHelpers(req, res);
+      await handler.node(req, res);
+      return;
+    }
+    const web =
+      handler.web ||
+      handler.methods[req.method] ||
+      (req.method === 'HEAD' ? handler.methods.GET : undefined);
+    if (!web) {
+      res.writeHead(405, { allow: Object.keys(handler.methods).join(', ') }).end();
+      return;
+    }
+    await sendResponse(res, await web(toRequest(req)));
+  } catch (error) {
+    if (error && error.statusCode === 400 && !res.headersSent) {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('Invalid JSON\n');
+      return;
+    }
+    failed(res, error);
+  }
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`pier:ready:${server.address().port}\n`);
+});
+process.on('unhandledRejection', (error) => {
+  console.error(error instanceof Error ? error.stack || String(error) : error);
+});

@@ -1,0 +1,507 @@
+//! The local function runtime: each function bundle runs in its own Node process on this
+//! machine (the embedded default, `pier serve`, the desktop app, and a `pier-proxy` given a
+//! functions folder).
+//!
+//! - A process starts on its bundle's first request. The bundle's files are copied from the
+//!   store into `<work>/<bundle id>/` once (into a temporary folder that is then renamed, so a
+//!   half-copied bundle is never run), and `node launcher.mjs` listens on a loopback port.
+//! - It stays warm for the next requests, and is stopped once idle for `idle`, or when the
+//!   runtime is dropped.
+//! - A process that exits (a crash, `process.exit`) is reported in the log and started again
+//!   by the next request. One that has not answered when its `maxDuration` passes is stopped:
+//!   a busy loop would otherwise hold it for every later request.
+//! - A process gets a clean environment: `PATH`, `HOME`, `LANG`, `TZ`, `NODE_ENV=production`
+//!   and the function's own variables, never the proxy's (which may hold AWS credentials).
+//!
+//! Bundles are named by their content, so a redeploy that changes nothing in a function, a
+//! preview and production of the same code share one warm process.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use pier_core::functions::FunctionBundle;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+use super::FunctionError;
+use crate::lookup::Lookups;
+
+const LAUNCHER: &str = include_str!("launcher.mjs");
+const READY: &str = "pier:ready:";
+/// Written last into a copied bundle: a folder without it is not used.
+const COMPLETE: &str = ".pier-complete";
+/// The variables of the proxy's own environment a function may see.
+const PASSED_THROUGH: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
+
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// The `node` to run.
+    pub node: PathBuf,
+    /// Where bundles are copied and the launcher is written; not the store.
+    pub work_dir: PathBuf,
+    /// A process idle this long is stopped.
+    pub idle: Duration,
+    /// How long a process may take to load its handler and listen.
+    pub start_timeout: Duration,
+}
+
+impl LocalConfig {
+    /// Where `pier serve` and the desktop app keep bundles: the user's cache folder.
+    pub fn default_work_dir() -> PathBuf {
+        dirs::cache_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("pier")
+            .join("functions")
+    }
+
+    /// `node` from `PATH`, bundles under `work_dir`, five idle minutes.
+    pub fn new(work_dir: PathBuf) -> LocalConfig {
+        LocalConfig {
+            node: PathBuf::from("node"),
+            work_dir,
+            idle: Duration::from_secs(300),
+            start_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+type Slots = Mutex<HashMap<String, Arc<Slot>>>;
+
+pub struct LocalRuntime {
+    config: LocalConfig,
+    slots: Arc<Slots>,
+    launcher: tokio::sync::OnceCell<PathBuf>,
+    reaper_started: AtomicBool,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// One bundle's process, if it runs; locked while it starts, so one request starts it.
+#[derive(Default)]
+struct Slot {
+    running: tokio::sync::Mutex<Option<Arc<Instance>>>,
+}
+
+pub struct Instance {
+    port: u16,
+    label: String,
+    in_flight: AtomicUsize,
+    last_used: Mutex<Instant>,
+    exited: AtomicBool,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Instance {
+    fn stop(&self, why: &str) {
+        if let Some(stop) = self.stop.lock().expect("not poisoned").take() {
+            tracing::info!(target: "pier_proxy::function", function = %self.label, "stopping: {why}");
+            let _ = stop.send(());
+        }
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.last_used.lock().expect("not poisoned").elapsed()
+    }
+}
+
+/// A request being answered: keeps its process counted as busy until the answer's last byte.
+pub struct InFlight {
+    instance: Arc<Instance>,
+}
+
+impl InFlight {
+    fn new(instance: Arc<Instance>) -> InFlight {
+        instance.in_flight.fetch_add(1, Ordering::SeqCst);
+        *instance.last_used.lock().expect("not poisoned") = Instant::now();
+        InFlight { instance }
+    }
+
+    /// Stops the process: the answer ran out of time.
+    pub fn stop(&self, why: &str) {
+        self.instance.stop(why);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        *self.instance.last_used.lock().expect("not poisoned") = Instant::now();
+        self.instance.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl LocalRuntime {
+    pub fn new(config: LocalConfig) -> LocalRuntime {
+        LocalRuntime {
+            config,
+            slots: Arc::default(),
+            launcher: tokio::sync::OnceCell::new(),
+            reaper_started: AtomicBool::new(false),
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build_http(),
+        }
+    }
+
+    /// Sends `request` to the bundle's process, starting it first if needed. `label` names the
+    /// function in the log.
+    pub async fn send(
+        &self,
+        lookups: &Lookups,
+        bundle_id: &str,
+        bundle: &FunctionBundle,
+        label: &str,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<(http::Response<Incoming>, InFlight), FunctionError> {
+        let instance = self.instance(lookups, bundle_id, bundle, label).await?;
+        let in_flight = InFlight::new(instance.clone());
+        let (mut parts, body) = request.into_parts();
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |path| path.as_str())
+            .to_string();
+        parts.uri = format!("http://127.0.0.1:{}{path}", instance.port)
+            .parse()
+            .map_err(|e| FunctionError::Failed(format!("bad request target: {e}")))?;
+        match self
+            .client
+            .request(http::Request::from_parts(parts, body))
+            .await
+        {
+            Ok(response) => Ok((response, in_flight)),
+            Err(error) => {
+                // Give the exit watcher a moment, so the log says why the process went away.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let detail = if instance.exited.load(Ordering::SeqCst) {
+                    "the function's process exited during the request".to_string()
+                } else {
+                    format!("the function's process did not answer: {error}")
+                };
+                Err(FunctionError::Failed(detail))
+            }
+        }
+    }
+
+    /// Stops a bundle's process, if it runs and is not starting.
+    pub fn stop(&self, bundle_id: &str, why: &str) {
+        let slot = self
+            .slots
+            .lock()
+            .expect("not poisoned")
+            .get(bundle_id)
+            .cloned();
+        if let Some(slot) = slot
+            && let Ok(mut running) = slot.running.try_lock()
+            && let Some(instance) = running.take()
+        {
+            instance.stop(why);
+        }
+    }
+
+    async fn instance(
+        &self,
+        lookups: &Lookups,
+        bundle_id: &str,
+        bundle: &FunctionBundle,
+        label: &str,
+    ) -> Result<Arc<Instance>, FunctionError> {
+        let slot = self
+            .slots
+            .lock()
+            .expect("not poisoned")
+            .entry(bundle_id.to_string())
+            .or_default()
+            .clone();
+        let mut running = slot.running.lock().await;
+        if let Some(instance) = running.as_ref()
+            && !instance.exited.load(Ordering::SeqCst)
+        {
+            return Ok(instance.clone());
+        }
+        self.start_reaper();
+        let dir = self.copy_bundle(lookups, bundle_id, bundle).await?;
+        let instance = self.start(&dir, bundle, label).await?;
+        *running = Some(instance.clone());
+        Ok(instance)
+    }
+
+    /// The bundle's folder, copied from the store the first time.
+    async fn copy_bundle(
+        &self,
+        lookups: &Lookups,
+        bundle_id: &str,
+        bundle: &FunctionBundle,
+    ) -> Result<PathBuf, FunctionError> {
+        let failed = |what: &str, error: &dyn std::fmt::Display| {
+            FunctionError::Failed(format!(
+                "cannot copy the function's files ({what}): {error}"
+            ))
+        };
+        let target = self.config.work_dir.join(bundle_id);
+        if target.join(COMPLETE).exists() {
+            return Ok(target);
+        }
+        let temporary = self
+            .config
+            .work_dir
+            .join(format!(".copying-{bundle_id}-{}", rand_suffix()));
+        for file in &bundle.files {
+            if !Path::new(&file.path)
+                .components()
+                .all(|part| matches!(part, Component::Normal(_)))
+            {
+                return Err(failed(&file.path, &"not a relative path"));
+            }
+            let path = temporary.join(&file.path);
+            let parent = path.parent().expect("joined onto a folder");
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| failed(&file.path, &e))?;
+            let mut stream = lookups
+                .stream(&file.sha256, None)
+                .await
+                .map_err(|e| failed(&file.path, &e))?;
+            let mut out = tokio::fs::File::create(&path)
+                .await
+                .map_err(|e| failed(&file.path, &e))?;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| failed(&file.path, &e))?;
+                out.write_all(&chunk)
+                    .await
+                    .map_err(|e| failed(&file.path, &e))?;
+            }
+            out.flush().await.map_err(|e| failed(&file.path, &e))?;
+        }
+        tokio::fs::create_dir_all(&temporary)
+            .await
+            .map_err(|e| failed("folder", &e))?;
+        tokio::fs::write(temporary.join(COMPLETE), b"")
+            .await
+            .map_err(|e| failed(COMPLETE, &e))?;
+        if let Err(error) = tokio::fs::rename(&temporary, &target).await {
+            let _ = tokio::fs::remove_dir_all(&temporary).await;
+            // Another proxy on the same folder copied it first.
+            if !target.join(COMPLETE).exists() {
+                return Err(failed("rename", &error));
+            }
+        }
+        Ok(target)
+    }
+
+    async fn launcher(&self) -> Result<&PathBuf, FunctionError> {
+        self.launcher
+            .get_or_try_init(|| async {
+                use sha2::Digest;
+                let hash = hex::encode(&sha2::Sha256::digest(LAUNCHER.as_bytes())[..6]);
+                let path = self.config.work_dir.join(format!("launcher-{hash}.mjs"));
+                let written = async {
+                    tokio::fs::create_dir_all(&self.config.work_dir).await?;
+                    let temporary = self
+                        .config
+                        .work_dir
+                        .join(format!(".launcher-{}", rand_suffix()));
+                    tokio::fs::write(&temporary, LAUNCHER).await?;
+                    tokio::fs::rename(&temporary, &path).await
+                };
+                written.await.map_err(|e| {
+                    FunctionError::Failed(format!(
+                        "cannot write the launcher into {}: {e}",
+                        self.config.work_dir.display()
+                    ))
+                })?;
+                Ok(path)
+            })
+            .await
+    }
+
+    async fn start(
+        &self,
+        dir: &Path,
+        bundle: &FunctionBundle,
+        label: &str,
+    ) -> Result<Arc<Instance>, FunctionError> {
+        let launcher = self.launcher().await?;
+        let mut command = Command::new(&self.config.node);
+        command
+            .arg(launcher)
+            .arg(dir)
+            .arg(&bundle.settings.handler)
+            .arg(if bundle.settings.helpers { "1" } else { "0" })
+            .current_dir(dir)
+            .env_clear()
+            .envs(
+                PASSED_THROUGH
+                    .iter()
+                    .filter_map(|name| Some((name, std::env::var_os(name)?))),
+            )
+            .env("NODE_ENV", "production")
+            .envs(&bundle.settings.environment)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|error| FunctionError::NoNode {
+            node: self.config.node.clone(),
+            detail: error.to_string(),
+        })?;
+        let label = label.to_string();
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        forward_log(stderr, label.clone(), true);
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(self.config.start_timeout, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                match line.strip_prefix(READY).map(str::parse::<u16>) {
+                    Some(Ok(port)) => return Some(port),
+                    _ => log_line(&label, &line, false),
+                }
+            }
+            None
+        })
+        .await;
+        let port = match ready {
+            Ok(Some(port)) => port,
+            Ok(None) => {
+                let status = child.wait().await.ok();
+                let detail = match status.and_then(|status| status.code()) {
+                    Some(78) => {
+                        "its handler file exports no handler (see the function's log)".to_string()
+                    }
+                    Some(code) => format!(
+                        "it exited with status {code} before it listened (see the function's log)"
+                    ),
+                    None => "it was stopped before it listened".to_string(),
+                };
+                return Err(FunctionError::StartFailed(detail));
+            }
+            Err(_) => {
+                let _ = child.kill().await;
+                return Err(FunctionError::StartFailed(format!(
+                    "it did not listen within {} s",
+                    self.config.start_timeout.as_secs()
+                )));
+            }
+        };
+        forward_log(lines.into_inner(), label.clone(), false);
+        let (stop, stopped) = oneshot::channel();
+        let instance = Arc::new(Instance {
+            port,
+            label,
+            in_flight: AtomicUsize::new(0),
+            last_used: Mutex::new(Instant::now()),
+            exited: AtomicBool::new(false),
+            stop: Mutex::new(Some(stop)),
+        });
+        tracing::info!(target: "pier_proxy::function", function = %instance.label, port, "started");
+        supervise(child, stopped, instance.clone());
+        Ok(instance)
+    }
+
+    /// Stops processes idle longer than `idle`, checking a few times per idle period.
+    fn start_reaper(&self) {
+        if self.reaper_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let slots: Weak<Slots> = Arc::downgrade(&self.slots);
+        let idle = self.config.idle;
+        let period = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                let Some(slots) = slots.upgrade() else { return };
+                let all: Vec<Arc<Slot>> = slots
+                    .lock()
+                    .expect("not poisoned")
+                    .values()
+                    .cloned()
+                    .collect();
+                for slot in all {
+                    let Ok(mut running) = slot.running.try_lock() else {
+                        continue;
+                    };
+                    let idle_out = running.as_ref().is_some_and(|instance| {
+                        instance.in_flight.load(Ordering::SeqCst) == 0
+                            && instance.idle_for() >= idle
+                    });
+                    if idle_out && let Some(instance) = running.take() {
+                        instance.stop(&format!("idle for {} s", idle.as_secs()));
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl Drop for LocalRuntime {
+    fn drop(&mut self) {
+        let slots = self.slots.lock().expect("not poisoned");
+        for slot in slots.values() {
+            if let Ok(running) = slot.running.try_lock()
+                && let Some(instance) = running.as_ref()
+            {
+                instance.stop("the proxy stopped");
+            }
+        }
+    }
+}
+
+/// Waits for the process to exit or to be told to stop, and reports an exit nobody asked for.
+fn supervise(mut child: Child, stopped: oneshot::Receiver<()>, instance: Arc<Instance>) {
+    tokio::spawn(async move {
+        tokio::select! {
+            status = child.wait() => {
+                instance.exited.store(true, Ordering::SeqCst);
+                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                tracing::warn!(target: "pier_proxy::function", function = %instance.label, %status, "the function's process exited; the next request starts it again");
+            }
+            _ = stopped => {
+                instance.exited.store(true, Ordering::SeqCst);
+                let _ = child.kill().await;
+            }
+        }
+    });
+}
+
+fn forward_log(
+    stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    label: String,
+    is_stderr: bool,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            log_line(&label, &line, is_stderr);
+        }
+    });
+}
+
+/// The function's own output: its log.
+fn log_line(label: &str, line: &str, is_stderr: bool) {
+    if is_stderr {
+        tracing::warn!(target: "pier_proxy::function", function = %label, stream = "stderr", "{line}");
+    } else {
+        tracing::info!(target: "pier_proxy::function", function = %label, stream = "stdout", "{line}");
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    format!("{:016x}", hasher.finish())
+}
