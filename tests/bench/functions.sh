@@ -95,10 +95,12 @@ for s in socks: s.close()')
 PIER_LOG=warn "$PIER_PROXY" --store "$TMP/store" --listen "127.0.0.1:$PIER_PORT" --base-domain localhost \
     --functions-dir "$TMP/functions" >"$TMP/pier-proxy.log" 2>&1 &
 PIDS+=($!)
+PIER_PID=$!
 node "$TMP/floor.js" "$FLOOR_PORT" &
 PIDS+=($!)
 (cd "$TMP/pages" && CI=1 WRANGLER_SEND_METRICS=false exec "$WRANGLER" pages dev public \
-    --ip 127.0.0.1 --port "$PAGES_PORT" --log-level error --show-interactive-dev-session=false \
+    --ip 127.0.0.1 --port "$PAGES_PORT" --compatibility-date=2025-01-01 --log-level error \
+    --show-interactive-dev-session=false \
     >"$TMP/wrangler.log" 2>&1) &
 PIDS+=($!)
 
@@ -133,7 +135,20 @@ ms() { # wrk latency text (12.34us, 1.20ms, 1.5s) → milliseconds
         else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
     }'
 }
+CLK_TCK=$(getconf CLK_TCK)
+# CPU ticks of a process and its children (the proxy's Node processes are its children).
+ticks() {
+    local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')"
+    for pid in $pids; do sed 's/.*) //' "/proc/$pid/stat"; done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+node_ticks() { # the proxy's Node children only
+    local pids
+    pids=$(pgrep -P "$1" | tr '\n' ' ')
+    [[ -z $pids ]] && { echo 0; return; }
+    for pid in $pids; do sed 's/.*) //' "/proc/$pid/stat"; done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
 declare -A P50 P99 RPS
+PROXY_US="" NODE_US=""
 for ((run = 1; run <= RUNS; run++)); do
     for server in floor pier wrangler; do
         read -r port host < <(endpoint $server)
@@ -141,8 +156,16 @@ for ((run = 1; run <= RUNS; run++)); do
         out=$("$WRK" -t1 -c1 -d"${DURATION}s" --latency -H "Host: $host" "$url")
         p50=$(ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
         p99=$(ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+        [[ $server == pier ]] && before_all=$(ticks "$PIER_PID") && before_node=$(node_ticks "$PIER_PID")
         out=$("$WRK" -t2 -c32 -d"${DURATION}s" -H "Host: $host" "$url")
         rps=$(awk '/Requests\/sec:/ { print $2 }' <<<"$out")
+        if [[ $server == pier ]]; then
+            requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+            all=$(($(ticks "$PIER_PID") - before_all))
+            node=$(($(node_ticks "$PIER_PID") - before_node))
+            PROXY_US="$PROXY_US $(awk -v t="$((all - node))" -v n="$requests" -v c="$CLK_TCK" 'BEGIN { printf "%.1f", t / c / n * 1e6 }')"
+            NODE_US="$NODE_US $(awk -v t="$node" -v n="$requests" -v c="$CLK_TCK" 'BEGIN { printf "%.1f", t / c / n * 1e6 }')"
+        fi
         P50[$server]="${P50[$server]:-} $p50"
         P99[$server]="${P99[$server]:-} $p99"
         RPS[$server]="${RPS[$server]:-} $rps"
@@ -158,7 +181,7 @@ COLD=""
 for ((sample = 1; sample <= COLD_SAMPLES; sample++)); do
     { echo "$HANDLER"; echo "// sample $sample $RANDOM"; } >"$TMP/site/api/hello.js"
     id=$("$PIER" --store "$TMP/store" deploy "$TMP/site" --project bench --json 2>"$TMP/deploy.err" |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["preview"])') ||
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["deployment"]["preview"])') ||
         die "pier deploy failed: $(cat "$TMP/deploy.err")"
     seconds=$(curl -s -o /dev/null -w '%{time_total}' -H "Host: $id.localhost" "http://127.0.0.1:$PIER_PORT/api/hello")
     COLD="$COLD $(awk -v s="$seconds" 'BEGIN { printf "%.1f", s * 1000 }')"
@@ -169,6 +192,8 @@ for server in floor pier wrangler; do
     printf '%-10s %14s %14s %16s\n' "$server" "$(median "${P50[$server]}")" "$(median "${P99[$server]}")" \
         "$(median "${RPS[$server]}") ($(spread "${RPS[$server]}"))"
 done
+printf '\npier CPU per request at c=32: proxy %s µs, the function'"'"'s Node process %s µs (medians)\n' \
+    "$(median "$PROXY_US")" "$(median "$NODE_US")"
 printf '\ncold start (first request of a new bundle), %s samples: median %s ms, range %s ms\n' \
     "$COLD_SAMPLES" "$(median "$COLD")" "$(spread "$COLD")"
 awk -v pp="$(median "${P50[pier]}")" -v fp="$(median "${P50[floor]}")" \

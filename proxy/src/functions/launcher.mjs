@@ -102,59 +102,71 @@ function parseBody(buffer, type) {
   return buffer;
 }
 
-async function addHelpers(req, res) {
-  const url = new URL(req.url, 'http://function');
-  const query = {};
-  for (const [key, value] of url.searchParams) {
-    query[key] = key in query ? [].concat(query[key], value) : value;
-  }
-  const buffer = await readBody(req);
-  let parsed;
-  let isParsed = false;
-  Object.defineProperty(req, 'query', { value: query, enumerable: true });
-  Object.defineProperty(req, 'cookies', {
-    value: parseCookies(req.headers.cookie),
-    enumerable: true,
-  });
-  Object.defineProperty(req, 'body', {
-    enumerable: true,
-    get() {
-      if (!isParsed) {
-        parsed = parseBody(buffer, req.headers['content-type']);
-        isParsed = true;
-      }
-      return parsed;
-    },
-  });
-  res.status = (code) => {
-    res.statusCode = code;
-    return res;
-  };
-  res.send = (body) => {
-    if (body === null || body === undefined) {
-      res.end();
-    } else if (Buffer.isBuffer(body)) {
-      if (!res.getHeader('content-type')) res.setHeader('content-type', 'application/octet-stream');
-      res.end(body);
-    } else if (typeof body === 'object') {
-      return res.json(body);
-    } else {
-      if (!res.getHeader('content-type')) res.setHeader('content-type', 'text/html; charset=utf-8');
-      res.end(String(body));
+// Vercel's helpers, on classes the server creates its requests and responses from, so a
+// request pays only for what its handler reads (a GET has no body to wait for).
+const NO_BODY = Buffer.alloc(0);
+
+class HelperRequest extends http.IncomingMessage {
+  get query() {
+    const query = {};
+    for (const [key, value] of new URL(this.url, 'http://function').searchParams) {
+      query[key] = key in query ? [].concat(query[key], value) : value;
     }
-    return res;
-  };
-  res.json = (value) => {
-    if (!res.getHeader('content-type')) res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.end(JSON.stringify(value));
-    return res;
-  };
-  res.redirect = (statusOrUrl, maybeUrl) => {
+    Object.defineProperty(this, 'query', { value: query, enumerable: true });
+    return query;
+  }
+
+  get cookies() {
+    const cookies = parseCookies(this.headers.cookie);
+    Object.defineProperty(this, 'cookies', { value: cookies, enumerable: true });
+    return cookies;
+  }
+
+  get body() {
+    const body = parseBody(this.rawBody || NO_BODY, this.headers['content-type']);
+    Object.defineProperty(this, 'body', { value: body, enumerable: true });
+    return body;
+  }
+}
+
+class HelperResponse extends http.ServerResponse {
+  status(code) {
+    this.statusCode = code;
+    return this;
+  }
+
+  send(body) {
+    if (body === null || body === undefined) {
+      this.end();
+    } else if (Buffer.isBuffer(body)) {
+      if (!this.getHeader('content-type')) this.setHeader('content-type', 'application/octet-stream');
+      this.end(body);
+    } else if (typeof body === 'object') {
+      return this.json(body);
+    } else {
+      if (!this.getHeader('content-type')) this.setHeader('content-type', 'text/html; charset=utf-8');
+      this.end(String(body));
+    }
+    return this;
+  }
+
+  json(value) {
+    if (!this.getHeader('content-type')) this.setHeader('content-type', 'application/json; charset=utf-8');
+    this.end(JSON.stringify(value));
+    return this;
+  }
+
+  redirect(statusOrUrl, maybeUrl) {
     const [status, location] =
       typeof statusOrUrl === 'number' ? [statusOrUrl, maybeUrl] : [307, statusOrUrl];
-    res.writeHead(status, { location }).end();
-    return res;
-  };
+    this.writeHead(status, { location }).end();
+    return this;
+  }
+}
+
+function hasBody(req) {
+  const length = req.headers['content-length'];
+  return length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
 }
 
 function toRequest(req) {
@@ -191,10 +203,13 @@ async function sendResponse(res, response) {
   res.end();
 }
 
-const server = http.createServer(async (req, res) => {
+const helpers = helpersFlag === '1';
+const options = helpers ? { IncomingMessage: HelperRequest, ServerResponse: HelperResponse } : {};
+const server = http.createServer(options, async (req, res) => {
   try {
     if (handler.node) {
-      if (helpersFlag === '1') await addHelpers(req, res);
+      // `req.body` is parsed from the whole body, so it is read first (Vercel does the same).
+      if (helpers && hasBody(req)) req.rawBody = await readBody(req);
       await handler.node(req, res);
       return;
     }
