@@ -13,6 +13,7 @@ use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
 use hyper::body::Frame;
 use pier_core::manifest::FileEntry;
+use pier_core::routes::transforms::{Transform, TransformOp, TransformTarget};
 
 use crate::cache_control;
 use crate::compress::{self, Encoding};
@@ -180,6 +181,30 @@ pub fn apply_extra_headers(headers: &mut HeaderMap, extra: &[(String, String)]) 
             HeaderValue::from_str(value),
         ) {
             headers.insert(name, value);
+        }
+    }
+}
+
+/// Applies routes' header `transforms` of one kind (`request.headers` or `response.headers`)
+/// to `headers`, in order: `delete` and `set` remove every value first, `append` keeps them.
+pub fn apply_header_transforms(
+    headers: &mut HeaderMap,
+    transforms: &[Transform],
+    which: TransformTarget,
+) {
+    for transform in transforms.iter().filter(|t| t.applies_to == which) {
+        let Ok(name) = HeaderName::from_bytes(transform.target.key.as_bytes()) else {
+            continue;
+        };
+        if transform.op != TransformOp::Append {
+            headers.remove(&name);
+        }
+        if transform.op != TransformOp::Delete {
+            for value in transform.values() {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    headers.append(name.clone(), value);
+                }
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::resolve::{self, RequestView};
 use crate::respond::{self, Body, FileRequest, plain};
 use crate::site::Served;
 use pier_core::routes::Outcome;
+use pier_core::routes::transforms::TransformTarget;
 
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
@@ -407,29 +408,31 @@ async fn route(
         host: &bare_host,
         headers: &request.headers,
     };
-    let (served, status, extra_headers, added_query) = match resolve::resolve(&site, &view) {
-        Outcome::File {
-            file,
-            status,
-            headers,
-            query,
-        } => (file, status, headers, query),
-        Outcome::Redirect {
-            location,
-            status,
-            headers,
-        } => return redirect(&location, status, &headers),
-        Outcome::Error {
-            status,
-            page: Some(page),
-            headers,
-        } => (page, status, headers, None),
-        Outcome::Error {
-            status,
-            page: None,
-            headers,
-        } => return error_page(status, &headers),
-    };
+    let (served, status, extra_headers, added_query, transforms) =
+        match resolve::resolve(&site, &view) {
+            Outcome::File {
+                file,
+                status,
+                headers,
+                query,
+                transforms,
+            } => (file, status, headers, query, transforms),
+            Outcome::Redirect {
+                location,
+                status,
+                headers,
+            } => return redirect(&location, status, &headers),
+            Outcome::Error {
+                status,
+                page: Some(page),
+                headers,
+            } => (page, status, headers, None, Vec::new()),
+            Outcome::Error {
+                status,
+                page: None,
+                headers,
+            } => return error_page(status, &headers),
+        };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let entry = match served {
         Served::File(entry) => entry,
@@ -451,6 +454,7 @@ async fn route(
                 peer,
                 added_query: added_query.as_deref(),
                 extra_headers,
+                transforms: &transforms,
                 status: (status != StatusCode::OK).then_some(status),
             };
             return state.functions.invoke(&state.lookups, invocation).await;
@@ -466,7 +470,14 @@ async fn route(
         extra_headers,
     };
     match respond::file(&state.lookups, entry, file_request).await {
-        Ok(response) => response,
+        Ok(mut response) => {
+            respond::apply_header_transforms(
+                response.headers_mut(),
+                &transforms,
+                TransformTarget::ResponseHeaders,
+            );
+            response
+        }
         Err(error) => lookup_failed(error),
     }
 }

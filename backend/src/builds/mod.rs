@@ -92,6 +92,23 @@ pub(crate) async fn conclude(store: &dyn Store, log: &LogWriter, outcome: Result
     }
 }
 
+/// `.vercel/output`, when this build wrote it (a framework's Vercel adapter) and no output
+/// folder was chosen by hand: it holds the functions as well as the files. One left from an
+/// earlier build is not used.
+fn fresh_build_output(
+    request: &BuildRequest,
+    build_started: std::time::SystemTime,
+) -> Option<std::path::PathBuf> {
+    if request.overrides.output_dir.is_some() {
+        return None;
+    }
+    let output = request.dir.join(crate::functions::build_output::OUTPUT_DIR);
+    let written = std::fs::metadata(output.join("config.json"))
+        .and_then(|meta| meta.modified())
+        .ok()?;
+    (written >= build_started).then_some(output)
+}
+
 pub(crate) async fn run_build(
     store: &dyn Store,
     request: &BuildRequest,
@@ -109,6 +126,7 @@ pub(crate) async fn run_build(
     )
     .await;
     let deadline = tokio::time::Instant::now() + request.timeout;
+    let build_started = std::time::SystemTime::now();
     let mut env: Vec<(String, String)> = request
         .env
         .iter()
@@ -158,7 +176,17 @@ pub(crate) async fn run_build(
         )
         .await;
     }
-    let output = request.dir.join(&plan.output_dir);
+    let output = match fresh_build_output(request, build_started) {
+        Some(build_output) => {
+            log.line(
+                LogStream::System,
+                "The build wrote a Build Output API folder: deploying `.vercel/output` (files and functions)",
+            )
+            .await;
+            build_output
+        }
+        None => request.dir.join(&plan.output_dir),
+    };
     if !output.is_dir() {
         return Err(PierError::BuildFailed {
             step: "output".into(),

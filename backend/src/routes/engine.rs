@@ -21,6 +21,7 @@ use fancy_regex::{Regex, RegexBuilder};
 use super::conditions::{self, Compiled as Condition};
 use super::request::Incoming;
 use super::substitute::{Captured, Target, substitute};
+use super::transforms::{Transform, TransformTarget, is_header_name};
 use super::{Phase, Route, RouteEntry, RouteTable};
 
 /// The deployment's files, by relative path (no leading `/`).
@@ -39,6 +40,8 @@ pub enum Outcome<F> {
         /// The query the rewrites' destinations added (`dest: "/fn?x=1"`), in order: a
         /// function gets it on top of the request's own.
         query: Option<String>,
+        /// The matched routes' `transforms`, in order.
+        transforms: Vec<Transform>,
     },
     Redirect {
         location: String,
@@ -171,6 +174,15 @@ impl Router {
                     .map(conditions::compile)
                     .collect::<Result<Vec<_>, _>>()
             };
+            if let Some(bad) = route.transforms.iter().find(|transform| {
+                transform.applies_to != TransformTarget::RequestQuery
+                    && !is_header_name(&transform.target.key)
+            }) {
+                return Err(failed(format!(
+                    "transforms: `{}` is not a header name",
+                    bad.target.key
+                )));
+            }
             let compiled = CompiledRoute {
                 regex,
                 has: compile_all(&route.has).map_err(failed)?,
@@ -207,6 +219,7 @@ impl Router {
             status: None,
             headers: Vec::new(),
             query: None,
+            transforms: Vec::new(),
         };
         match self.run(&self.main, PhaseKind::Main, request, files, &mut walk) {
             End::Ran | End::Matched => {}
@@ -260,6 +273,7 @@ impl Router {
             status: walk.status.unwrap_or(200),
             headers: walk.headers,
             query: walk.query,
+            transforms: walk.transforms,
         }
     }
 
@@ -400,6 +414,7 @@ impl Router {
                 let keep_earlier = matches!(kind, PhaseKind::Hit | PhaseKind::Miss);
                 set_header(&mut walk.headers, name, value, keep_earlier);
             }
+            walk.transforms.extend(route.transforms.iter().cloned());
             let dest = route
                 .dest
                 .as_deref()
@@ -474,6 +489,7 @@ struct Walk {
     status: Option<u16>,
     headers: Vec<(String, String)>,
     query: Option<String>,
+    transforms: Vec<Transform>,
 }
 
 impl Walk {
@@ -550,9 +566,13 @@ impl Router {
                 .map_or(Found::Missing, Found::File);
         }
         if let Some(folder) = relative.strip_suffix('/') {
+            // Vercel's filesystem finds `/about/` at `about` too: SvelteKit's adapter rewrites a
+            // prerendered `/about` to `/about/` and serves the page from an override at `about`.
+            let exact = || self.exact_names.then(|| files.file(folder)).flatten();
             return files
                 .file(&format!("{relative}index.html"))
                 .or_else(|| html(folder))
+                .or_else(exact)
                 .map_or(Found::Missing, Found::File);
         }
         if let Some(file) = files.file(relative).or_else(|| html(relative)) {

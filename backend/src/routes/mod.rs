@@ -22,6 +22,7 @@ mod request;
 mod substitute;
 #[cfg(test)]
 mod tests;
+pub mod transforms;
 
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +63,8 @@ impl From<Route> for RouteEntry {
     }
 }
 
-/// A route, as in `config.json` (a subset: no `middlewarePath`, `locale` or `override`).
+/// A route, as in `config.json` (a subset: no `middlewarePath`, `locale` or `override`;
+/// `transforms` with plain keys, see `transforms.rs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Route {
@@ -91,6 +93,9 @@ pub struct Route {
     pub has: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<Condition>,
+    /// Changes to the request a function gets and to the answer's headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<transforms::Transform>,
 }
 
 fn is_false(value: &bool) -> bool {

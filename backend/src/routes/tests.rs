@@ -40,6 +40,7 @@ fn served(file: &str, status: u16) -> Outcome<String> {
         status,
         headers: vec![],
         query: None,
+        transforms: vec![],
     }
 }
 
@@ -307,6 +308,7 @@ fn header_routes_add_up_and_hit_routes_never_replace() {
                 ("X-C".into(), "hit".into()),
             ],
             query: None,
+            transforms: vec![],
         }
     );
 }

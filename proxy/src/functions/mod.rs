@@ -24,6 +24,7 @@ use http_body::{Body as HttpBody, Frame};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use pier_core::functions::FunctionBundle;
+use pier_core::routes::transforms::{Transform, TransformTarget, apply_to_query};
 
 use crate::lookup::Lookups;
 use crate::respond::{self, Body};
@@ -72,6 +73,8 @@ pub struct Invocation<'a> {
     pub added_query: Option<&'a str>,
     /// The route's headers, set on the answer.
     pub extra_headers: Vec<(String, String)>,
+    /// The matched routes' `transforms`: of the request the function gets, and of its answer.
+    pub transforms: &'a [Transform],
     /// An error page's status, which the answer keeps whatever the function says.
     pub status: Option<StatusCode>,
 }
@@ -101,6 +104,7 @@ impl Functions {
             invocation.host,
             invocation.peer,
             invocation.added_query,
+            invocation.transforms,
         )
         .await
         {
@@ -144,6 +148,11 @@ impl Functions {
         };
         let mut response = Response::from_parts(parts, body.boxed_unsync());
         respond::apply_extra_headers(response.headers_mut(), &invocation.extra_headers);
+        respond::apply_header_transforms(
+            response.headers_mut(),
+            invocation.transforms,
+            TransformTarget::ResponseHeaders,
+        );
         response
     }
 }
@@ -155,6 +164,7 @@ async fn upstream_request(
     host: &str,
     peer: SocketAddr,
     added_query: Option<&str>,
+    transforms: &[Transform],
 ) -> Result<http::Request<Full<Bytes>>, Box<Response<Body>>> {
     let declared = parts
         .headers
@@ -178,12 +188,14 @@ async fn upstream_request(
             )));
         }
     };
-    let target = match (parts.uri.path_and_query(), added_query) {
-        (Some(path), Some(added)) if path.query().is_some() => format!("{path}&{added}"),
-        (Some(path), Some(added)) => format!("{path}?{added}"),
-        (Some(path), None) => path.to_string(),
-        (None, Some(added)) => format!("/?{added}"),
-        (None, None) => "/".to_string(),
+    let query = match (parts.uri.query(), added_query) {
+        (Some(own), Some(added)) => Some(format!("{own}&{added}")),
+        (own, added) => own.or(added).map(str::to_string),
+    };
+    let query = apply_to_query(transforms, query.as_deref());
+    let target = match query {
+        Some(query) => format!("{}?{query}", parts.uri.path()),
+        None => parts.uri.path().to_string(),
     };
     let mut request = http::Request::builder()
         .method(parts.method.clone())
@@ -200,6 +212,7 @@ async fn upstream_request(
         headers.append(name, value.clone());
     }
     strip_hop_by_hop(headers);
+    respond::apply_header_transforms(headers, transforms, TransformTarget::RequestHeaders);
     let forwarded_for = match parts
         .headers
         .get("x-forwarded-for")

@@ -442,6 +442,7 @@ fn the_config_survives_the_manifest_and_old_manifests_still_serve() {
             status: 200,
             headers: vec![("X-Old".into(), "1".into())],
             query: None,
+            transforms: vec![],
         }
     );
     assert_eq!(redirect_for(&old, "/page.html"), redirect("/page", 308));

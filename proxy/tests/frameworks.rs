@@ -1,0 +1,230 @@
+//! Real frameworks from npm, built for real and served with their server code by the real
+//! proxy and the local function runtime; each build writes Vercel's Build Output API folder:
+//! - a SvelteKit app with `@sveltejs/adapter-vercel` (`tests/fixtures/frameworks/sveltekit`: a
+//!   server-rendered page, a prerendered page, a `+server.js` endpoint);
+//! - an Astro app with `@astrojs/vercel` (`tests/fixtures/frameworks/astro`: a prerendered home
+//!   page and one page rendered on every request).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pier_core::alias;
+use pier_core::builds::detect::BuildOverrides;
+use pier_core::builds::{self, BuildRequest, EnvVar};
+use pier_core::deploy::DeployOutcome;
+use pier_core::logs::memory::LogBus;
+use pier_core::logs::{LiveAndBackend, LogWriter};
+use pier_core::progress::Progress;
+use pier_core::store::DynStore;
+use pier_proxy::functions::local::LocalConfig;
+use pier_proxy::{Proxy, ProxyConfig};
+use pier_tests::http::{self, Response};
+use pier_tests::{local_store, repo_root};
+use tokio_util::sync::CancellationToken;
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Builds `dir` as `pier deploy` would (install, build, deploy) and says what the log said if
+/// it fails.
+async fn build(store: &DynStore, dir: &Path, project: &str) -> DeployOutcome {
+    let request = BuildRequest {
+        dir: dir.to_path_buf(),
+        project: project.into(),
+        production: true,
+        overrides: BuildOverrides::default(),
+        // Astro would try to send telemetry, which this machine cannot reach.
+        env: vec![EnvVar {
+            name: "ASTRO_TELEMETRY_DISABLED".into(),
+            value: "1".into(),
+            secret: false,
+        }],
+        timeout: Duration::from_secs(600),
+        source: None,
+        store_cache: false,
+    };
+    let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
+    let bus = Arc::new(LogBus::new());
+    let writer = LogWriter::new(&id, bus.as_backend(), vec![]);
+    let outcome = builds::build_and_deploy(
+        store.as_ref(),
+        &request,
+        &writer,
+        &CancellationToken::new(),
+        &Progress::silent(),
+    )
+    .await;
+    match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => panic!("{error}\n{:#?}", writer.records()),
+    }
+}
+
+async fn serve(store: DynStore, work: &Path) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let proxy = Proxy::new(
+        store,
+        ProxyConfig {
+            target_ttl: Duration::from_millis(100),
+            functions: Some(LocalConfig::new(work.to_path_buf())),
+            ..ProxyConfig::default()
+        },
+    );
+    tokio::spawn(async move { proxy.serve(listener, std::future::pending()).await });
+    addr
+}
+
+async fn call_host(
+    addr: SocketAddr,
+    host: &str,
+    method: &str,
+    target: &str,
+    body: &[u8],
+) -> Response {
+    let (host, method, target, body) = (
+        host.to_string(),
+        method.to_string(),
+        target.to_string(),
+        body.to_vec(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let origin = format!("http://{host}");
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Origin", origin.as_str()),
+        ];
+        http::request_with_body(addr, &method, &host, &target, &headers, &body)
+    })
+    .await
+    .unwrap()
+}
+
+async fn call(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> Response {
+    call_host(addr, "kit.localhost", method, target, body).await
+}
+
+fn set_version(dir: &Path, version: &str) {
+    let page = dir.join("src/routes/+page.server.js");
+    let text = std::fs::read_to_string(&page).unwrap();
+    let marked = text.replace("VERSION_MARK", version).replace("v1", version);
+    std::fs::write(page, marked).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sveltekit_app_renders_on_the_server_serves_its_assets_and_rolls_back() {
+    let (store, _store_dir) = local_store().await;
+    let project = tempfile::tempdir().unwrap();
+    copy_tree(
+        &repo_root().join("tests/fixtures/frameworks/sveltekit"),
+        project.path(),
+    );
+    set_version(project.path(), "v1");
+    let first = build(&store, project.path(), "kit").await;
+    assert!(
+        std::fs::metadata(project.path().join(".vercel/output/config.json")).is_ok(),
+        "adapter-vercel wrote the Build Output API folder"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let addr = serve(store.clone(), work.path()).await;
+
+    let page = call(addr, "GET", "/?name=pier", b"").await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(
+        page.text().contains("server-rendered v1 for pier"),
+        "{}",
+        page.text()
+    );
+    let about = call(addr, "GET", "/about", b"").await;
+    assert_eq!(about.status, 200);
+    assert!(about.text().contains("about, prerendered at build time"));
+
+    // The page's own scripts, from the immutable asset folder, with the adapter's header.
+    let html = page.text();
+    let asset = html
+        .split('"')
+        .find(|part| part.contains("/_app/immutable/") && part.ends_with(".js"))
+        .unwrap_or_else(|| panic!("no immutable script in {html}"));
+    let asset = format!(
+        "/_app/immutable/{}",
+        asset.split("/_app/immutable/").nth(1).unwrap()
+    );
+    let script = call(addr, "GET", &asset, b"").await;
+    assert_eq!(script.status, 200, "{asset}");
+    assert_eq!(
+        script.header("cache-control"),
+        Some("public, immutable, max-age=31536000")
+    );
+    let missing = call(addr, "GET", "/_app/immutable/missing-asset.js", b"").await;
+    assert_eq!(
+        missing.status, 404,
+        "a missing asset is not rendered by the app"
+    );
+
+    let echoed = call(addr, "POST", "/api/echo", br#"{"order":7}"#).await;
+    assert_eq!(echoed.status, 200, "{}", echoed.text());
+    let echoed: serde_json::Value = serde_json::from_slice(&echoed.body).unwrap();
+    assert_eq!(echoed["echoed"]["order"], 7);
+    assert_eq!(echoed["method"], "POST");
+
+    set_version(project.path(), "v2");
+    let second = build(&store, project.path(), "kit").await;
+    assert_ne!(first.summary.id, second.summary.id);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        call(addr, "GET", "/", b"")
+            .await
+            .text()
+            .contains("server-rendered v2")
+    );
+    alias::rollback(store.as_ref(), "kit").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        call(addr, "GET", "/", b"")
+            .await
+            .text()
+            .contains("server-rendered v1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_astro_app_serves_its_prerendered_pages_and_renders_the_others() {
+    let (store, _store_dir) = local_store().await;
+    let project = tempfile::tempdir().unwrap();
+    copy_tree(
+        &repo_root().join("tests/fixtures/frameworks/astro"),
+        project.path(),
+    );
+    build(&store, project.path(), "stars").await;
+    let work = tempfile::tempdir().unwrap();
+    let addr = serve(store.clone(), work.path()).await;
+
+    let home = call_host(addr, "stars.localhost", "GET", "/", b"").await;
+    assert_eq!(home.status, 200, "{}", home.text());
+    assert!(
+        home.text().contains("astro home, prerendered"),
+        "{}",
+        home.text()
+    );
+    let rendered = call_host(addr, "stars.localhost", "GET", "/ssr?name=pier", b"").await;
+    assert_eq!(rendered.status, 200, "{}", rendered.text());
+    assert!(
+        rendered.text().contains("astro server-rendered for pier"),
+        "{}",
+        rendered.text()
+    );
+    let missing = call_host(addr, "stars.localhost", "GET", "/no-such-page", b"").await;
+    assert_eq!(missing.status, 404, "{}", missing.text());
+}
