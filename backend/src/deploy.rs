@@ -255,7 +255,7 @@ async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Sca
     let plan = tokio::task::spawn_blocking(move || functions::plan(&dir))
         .await
         .expect("planning does not panic")?;
-    let site_config = match plan.config.clone() {
+    let mut site_config = match plan.config.clone() {
         Some(config) => config,
         None => {
             let root = plan.static_root.clone();
@@ -264,6 +264,7 @@ async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Sca
                 .expect("reading config does not panic")?
         }
     };
+    functions::add_filesystem_routes(&mut site_config.routes, &plan.function_routes);
     let (static_walk, bundle_walks) = {
         let progress = progress.clone();
         let plan = plan.clone();

@@ -165,6 +165,16 @@ export async function POST(request) {
     );
     write(
         root,
+        "api/users/[id].js",
+        "module.exports = (req, res) => res.json({ id: req.query.id, url: req.url });\n",
+    );
+    write(
+        root,
+        "api/files/[...path].js",
+        "module.exports = (req, res) => res.json({ path: req.query.path });\n",
+    );
+    write(
+        root,
         "api/count.js",
         "let count = 0;\nmodule.exports = (req, res) => res.send(String(++count));\n",
     );
@@ -241,6 +251,14 @@ async fn api_functions_answer_in_both_styles_with_status_headers_and_cookies() {
         deleted.status, 405,
         "a Web handler without DELETE refuses it"
     );
+
+    // Dynamic segments, named as on Vercel, reach their function with the value in the query.
+    let user = json(&get(addr, host, "/api/users/42?tab=posts").await);
+    assert_eq!(user["id"], "42");
+    assert_eq!(user["url"], "/api/users/42?tab=posts&id=42");
+    let file = json(&get(addr, host, "/api/files/docs/a%20b.txt").await);
+    assert_eq!(file["path"], "docs/a b.txt");
+    assert_eq!(get(addr, host, "/api/users/42/more").await.status, 404);
 
     // The sources and helpers are not files of the site; the site's files still are.
     assert_eq!(get(addr, host, "/api/hello.js").await.status, 404);

@@ -82,6 +82,7 @@ pub fn read(output: &Path) -> Result<SitePlan, FunctionsError> {
     Ok(SitePlan {
         static_root: output.join("static"),
         functions_folder: None,
+        function_routes: Vec::new(),
         overrides,
         config: Some(SiteConfig {
             routes,

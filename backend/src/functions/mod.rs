@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use crate::manifest::{FunctionBundle, FunctionSettings};
+use crate::routes::{Phase, Route, RouteEntry, RouteTable};
 use crate::site_config::SiteConfig;
 
 /// Lambda's limit on a function's unzipped size; the local runtime keeps it so that what runs
@@ -74,6 +75,9 @@ pub struct SitePlan {
     /// The routes, when the output states them (Build Output); `None` reads the site's own
     /// config files from `static_root`.
     pub config: Option<SiteConfig>,
+    /// Routes the functions need in the `filesystem` phase, after the site's own config is
+    /// read (zero-config dynamic segments, `api/users/[id].js`).
+    pub function_routes: Vec<Route>,
     pub functions: Vec<PlannedFunction>,
 }
 
@@ -85,6 +89,7 @@ impl SitePlan {
             functions_folder: None,
             overrides: BTreeMap::new(),
             config: None,
+            function_routes: Vec::new(),
             functions: Vec::new(),
         }
     }
@@ -96,6 +101,35 @@ pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
         return build_output::read(&output);
     }
     zero_config::plan(dir)
+}
+
+/// Puts `routes` at the start of the table's `filesystem` phase (so before the site's own
+/// rewrites there), adding the phase where the table has none.
+pub fn add_filesystem_routes(table: &mut RouteTable, routes: &[Route]) {
+    if routes.is_empty() {
+        return;
+    }
+    let entries = routes.iter().cloned().map(RouteEntry::from);
+    let marker = |entry: &RouteEntry| matches!(entry, RouteEntry::Handle { handle } if *handle == Phase::Filesystem);
+    match table.routes.iter().position(marker) {
+        Some(at) => {
+            table.routes.splice(at + 1..at + 1, entries);
+        }
+        None => {
+            // Before any later phase, after the routes that run before the filesystem.
+            let at = table
+                .routes
+                .iter()
+                .position(|entry| matches!(entry, RouteEntry::Handle { .. }))
+                .unwrap_or(table.routes.len());
+            let added: Vec<RouteEntry> = std::iter::once(RouteEntry::Handle {
+                handle: Phase::Filesystem,
+            })
+            .chain(entries)
+            .collect();
+            table.routes.splice(at..at, added);
+        }
+    }
 }
 
 /// What can be wrong with a site's functions; each names the file, and has a hint.

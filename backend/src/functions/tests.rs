@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::routes::{Phase, RouteEntry};
+use crate::routes::{Phase, Route, RouteEntry, RouteTable};
 
 fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -286,4 +286,59 @@ fn bundle_ids_follow_content_and_settings() {
     };
     assert_ne!(bundle.id(), longer.id());
     assert!(Path::new(&bundle.id()).components().count() == 1);
+}
+
+#[test]
+fn dynamic_segments_get_a_route_in_the_filesystem_phase() {
+    let dir = tree(&[
+        ("api/users/[id].js", ""),
+        ("api/files/[...path].js", ""),
+        ("api/[bad-name].js", ""),
+        ("api/plain.js", ""),
+    ]);
+    let plan = plan(dir.path()).unwrap();
+    let routes: Vec<(&str, Option<&str>)> = plan
+        .function_routes
+        .iter()
+        .map(|route| (route.src.as_str(), route.dest.as_deref()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            (
+                r"^/api/files/(?<path>.+)$",
+                Some("/api/files/[...path]?path=$path")
+            ),
+            (r"^/api/users/(?<id>[^/]+)$", Some("/api/users/[id]?id=$id")),
+        ]
+    );
+    // The site's own rewrites come after them; a table with no phase gets one.
+    let mut table = RouteTable {
+        routes: vec![
+            Route {
+                src: "^/old$".into(),
+                ..Route::default()
+            }
+            .into(),
+            RouteEntry::Handle {
+                handle: Phase::Rewrite,
+            },
+        ],
+        ..RouteTable::default()
+    };
+    add_filesystem_routes(&mut table, &plan.function_routes);
+    assert!(matches!(
+        table.routes[1],
+        RouteEntry::Handle {
+            handle: Phase::Filesystem
+        }
+    ));
+    assert!(matches!(&table.routes[2], RouteEntry::Route(route) if route.src.contains("files")));
+    assert!(matches!(
+        table.routes[4],
+        RouteEntry::Handle {
+            handle: Phase::Rewrite
+        }
+    ));
+    crate::routes::Router::new(&table).expect("the routes compile");
 }

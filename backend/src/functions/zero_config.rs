@@ -1,5 +1,8 @@
 //! Zero-config functions: a site with an `api/` folder, as Vercel reads one.
 //!
+//! Dynamic segments follow Vercel's names: `api/users/[id].js` answers `/api/users/42` with
+//! `id=42` in its query, `api/files/[...path].js` any depth below `/api/files/`.
+//!
 //! Each `.js`, `.mjs` or `.cjs` file under `api/` is a Node function answering its path
 //! without the extension (`api/hello.js` → `/api/hello`, `api/users/index.js` →
 //! `/api/users`). Files and folders whose names start with `_` or `.` are helpers the
@@ -10,6 +13,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use crate::routes::{Route, regex_escape};
 
 use super::{
     BundleFiles, DEFAULT_MAX_DURATION_SECS, DEFAULT_MEMORY_MB, DEFAULT_RUNTIME, FunctionSettings,
@@ -32,7 +37,7 @@ pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
     if entries.is_empty() {
         return Ok(SitePlan::files_only(dir));
     }
-    let functions = entries
+    let functions: Vec<PlannedFunction> = entries
         .into_iter()
         .map(|(served, handler)| PlannedFunction {
             paths: vec![served],
@@ -49,10 +54,59 @@ pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
             },
         })
         .collect();
+    let function_routes = functions
+        .iter()
+        .filter_map(|function| dynamic_route(&function.paths[0]))
+        .collect();
     Ok(SitePlan {
         functions_folder: Some(API_FOLDER),
+        function_routes,
         functions,
         ..SitePlan::files_only(dir)
+    })
+}
+
+/// The route to a function with dynamic segments, as Vercel names them: `[id]` matches one
+/// segment and `[...slug]` the rest of the path, each passed on as a query parameter of that
+/// name (`/api/users/42` → `/api/users/[id]?id=42`). `None` for a path without any.
+fn dynamic_route(served: &str) -> Option<Route> {
+    let mut pattern = String::from("^");
+    let mut query = Vec::new();
+    for segment in served.split('/') {
+        pattern.push('/');
+        let name = segment
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'));
+        let (name, rest_of_path) = match name {
+            Some(name) => match name.strip_prefix("...") {
+                Some(name) => (name, true),
+                None => (name, false),
+            },
+            None => {
+                pattern.push_str(&regex_escape(segment));
+                continue;
+            }
+        };
+        let is_identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_identifier {
+            pattern.push_str(&regex_escape(segment));
+            continue;
+        }
+        pattern.push_str(&format!(
+            "(?<{name}>{})",
+            if rest_of_path { ".+" } else { "[^/]+" }
+        ));
+        query.push(format!("{name}=${name}"));
+    }
+    if query.is_empty() {
+        return None;
+    }
+    pattern.push('$');
+    Some(Route {
+        src: pattern,
+        dest: Some(format!("/{served}?{}", query.join("&"))),
+        ..Route::default()
     })
 }
 

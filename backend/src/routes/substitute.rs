@@ -7,7 +7,8 @@
 //! is percent-encoded again to RFC 3986 `pchar`s (in a query also `&`, `=` and `+`): no request
 //! can inject a header or break the URL. The route's own text keeps its `%XX` escapes and
 //! only what is never valid in a URL is escaped. A rewrite's destination path is decoded, like
-//! the request path, and takes captures as they are.
+//! the request path, and takes captures as they are; in its query (which a function gets) they
+//! are encoded as in a `Location`.
 
 /// What a matched route captured.
 #[derive(Debug, Default)]
@@ -66,7 +67,7 @@ pub(super) fn substitute(template: &str, captured: &Captured<'_>, target: Target
                 .find_map(|len| Some((len, captured.lookup(&after[..len])?)));
             if let Some((len, value)) = found {
                 match target {
-                    Target::Path => out.push_str(value),
+                    Target::Path if !in_query => out.push_str(value),
                     _ => push_encoded_capture(&mut out, value, in_query),
                 }
                 rest = &after[len..];
