@@ -9,7 +9,6 @@
 //! stays true in both directions.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,10 +18,12 @@ use pier_core::progress::Progress;
 use pier_core::records::write_json;
 use pier_core::store::DynStore;
 use pier_core::store::{PutOptions, keys};
-use pier_proxy::{Proxy, ProxyConfig};
+use pier_proxy::ProxyConfig;
 use pier_tests::http::request;
 use pier_tests::local_store;
 use serde::Deserialize;
+
+mod support;
 
 #[derive(Deserialize)]
 struct CaseFile {
@@ -81,26 +82,13 @@ fn write_site(root: &Path, files: &BTreeMap<String, String>) {
     }
 }
 
-async fn start(store: DynStore) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let proxy = Proxy::new(
-        store,
-        ProxyConfig {
-            target_ttl: Duration::from_secs(60),
-            base_domains: vec![BASE_DOMAIN.into()],
-            ..ProxyConfig::default()
-        },
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        proxy
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    (addr, stop)
+async fn start(store: DynStore) -> support::Serving {
+    let config = ProxyConfig {
+        target_ttl: Duration::from_secs(60),
+        base_domains: vec![BASE_DOMAIN.into()],
+        ..ProxyConfig::default()
+    };
+    support::serve(store, config).await
 }
 
 /// Runs one case; `Err` says which request answered what.
@@ -134,7 +122,8 @@ async fn run_case(case: &Case) -> Result<(), String> {
         .await
         .unwrap();
     }
-    let (addr, _stop) = start(store).await;
+    let serving = start(store).await;
+    let addr = serving.addr;
     let mut problems = Vec::new();
     for sent in &case.requests {
         let host = sent

@@ -18,24 +18,13 @@ use pier_core::logs::memory::LogBus;
 use pier_core::logs::{LiveAndBackend, LogWriter};
 use pier_core::progress::Progress;
 use pier_core::store::DynStore;
+use pier_proxy::ProxyConfig;
 use pier_proxy::functions::local::LocalConfig;
-use pier_proxy::{Proxy, ProxyConfig};
-use pier_tests::http::{self, Response};
-use pier_tests::{local_store, repo_root};
+use pier_tests::http::Response;
+use pier_tests::{copy_tree, local_store, repo_root};
 use tokio_util::sync::CancellationToken;
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+mod support;
 
 /// Builds `dir` as `pier deploy` would (install, build, deploy) and says what the log said if
 /// it fails.
@@ -72,19 +61,13 @@ async fn build(store: &DynStore, dir: &Path, project: &str) -> DeployOutcome {
     }
 }
 
-async fn serve(store: DynStore, work: &Path) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let proxy = Proxy::new(
-        store,
-        ProxyConfig {
-            target_ttl: Duration::from_millis(100),
-            functions: Some(LocalConfig::new(work.to_path_buf())),
-            ..ProxyConfig::default()
-        },
-    );
-    tokio::spawn(async move { proxy.serve(listener, std::future::pending()).await });
-    addr
+async fn serve(store: DynStore, work: &Path) -> support::Serving {
+    let config = ProxyConfig {
+        target_ttl: Duration::from_millis(100),
+        functions: Some(LocalConfig::new(work.to_path_buf())),
+        ..ProxyConfig::default()
+    };
+    support::serve(store, config).await
 }
 
 async fn call_host(
@@ -94,22 +77,12 @@ async fn call_host(
     target: &str,
     body: &[u8],
 ) -> Response {
-    let (host, method, target, body) = (
-        host.to_string(),
-        method.to_string(),
-        target.to_string(),
-        body.to_vec(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let origin = format!("http://{host}");
-        let headers = [
-            ("Content-Type", "application/json"),
-            ("Origin", origin.as_str()),
-        ];
-        http::request_with_body(addr, &method, &host, &target, &headers, &body)
-    })
-    .await
-    .unwrap()
+    let origin = format!("http://{host}");
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Origin", origin.as_str()),
+    ];
+    support::send(addr, method, host, target, &headers, body).await
 }
 
 async fn call(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> Response {
@@ -138,7 +111,8 @@ async fn a_sveltekit_app_renders_on_the_server_serves_its_assets_and_rolls_back(
         "adapter-vercel wrote the Build Output API folder"
     );
     let work = tempfile::tempdir().unwrap();
-    let addr = serve(store.clone(), work.path()).await;
+    let serving = serve(store.clone(), work.path()).await;
+    let addr = serving.addr;
 
     let page = call(addr, "GET", "/?name=pier", b"").await;
     assert_eq!(page.status, 200, "{}", page.text());
@@ -209,7 +183,8 @@ async fn an_astro_app_serves_its_prerendered_pages_and_renders_the_others() {
     );
     build(&store, project.path(), "stars").await;
     let work = tempfile::tempdir().unwrap();
-    let addr = serve(store.clone(), work.path()).await;
+    let serving = serve(store.clone(), work.path()).await;
+    let addr = serving.addr;
 
     let home = call_host(addr, "stars.localhost", "GET", "/", b"").await;
     assert_eq!(home.status, 200, "{}", home.text());

@@ -11,15 +11,17 @@ use pier_core::deploy::{DeployOutcome, DeployRequest, deploy};
 use pier_core::manifest::preview_name;
 use pier_core::progress::Progress;
 use pier_core::store::DynStore;
+use pier_proxy::ProxyConfig;
 use pier_proxy::functions::local::LocalConfig;
-use pier_proxy::{Proxy, ProxyConfig};
 use pier_tests::http::{self, Response};
 use pier_tests::local_store;
+
+mod support;
 
 struct Running {
     addr: SocketAddr,
     _work: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _serving: support::Serving,
 }
 
 async fn start(store: DynStore, idle: Duration) -> Running {
@@ -36,21 +38,11 @@ async fn start(store: DynStore, idle: Duration) -> Running {
 }
 
 async fn start_with(store: DynStore, config: ProxyConfig, work: tempfile::TempDir) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let proxy = Proxy::new(store, config);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        proxy
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let serving = support::serve(store, config).await;
     Running {
-        addr,
+        addr: serving.addr,
         _work: work,
-        _stop: stop,
+        _serving: serving,
     }
 }
 
@@ -72,37 +64,8 @@ async fn deploy_dir(
         .unwrap()
 }
 
-async fn call(
-    addr: SocketAddr,
-    method: &str,
-    host: &str,
-    target: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
-    let (method, host, target, body) = (
-        method.to_string(),
-        host.to_string(),
-        target.to_string(),
-        body.to_vec(),
-    );
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let headers: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        http::request_with_body(addr, &method, &host, &target, &headers, &body)
-    })
-    .await
-    .unwrap()
-}
-
 async fn get(addr: SocketAddr, host: &str, target: &str) -> Response {
-    call(addr, "GET", host, target, &[], b"").await
+    support::send(addr, "GET", host, target, &[], b"").await
 }
 
 fn json(response: &Response) -> serde_json::Value {
@@ -195,7 +158,7 @@ async fn api_functions_answer_in_both_styles_with_status_headers_and_cookies() {
     let addr = server.addr;
     let host = "shop.localhost";
 
-    let hello = call(
+    let hello = support::send(
         addr,
         "GET",
         host,
@@ -221,7 +184,7 @@ async fn api_functions_answer_in_both_styles_with_status_headers_and_cookies() {
         .collect();
     assert_eq!(cookies, ["a=1; Path=/", "b=2; Path=/; HttpOnly"]);
 
-    let posted = call(
+    let posted = support::send(
         addr,
         "POST",
         host,
@@ -240,13 +203,13 @@ async fn api_functions_answer_in_both_styles_with_status_headers_and_cookies() {
     assert_eq!(json(&time)["query"], "?x=1");
     assert_eq!(json(&time)["host"], "shop.localhost");
     let upload = vec![b'x'; 3 * 1024 * 1024];
-    let posted = call(addr, "POST", host, "/api/time", &[], &upload).await;
+    let posted = support::send(addr, "POST", host, "/api/time", &[], &upload).await;
     assert_eq!(
         (posted.status, posted.text().as_str()),
         (201, "got 3145728 bytes")
     );
     assert_eq!(posted.header("x-style"), Some("web"));
-    let deleted = call(addr, "DELETE", host, "/api/time", &[], b"").await;
+    let deleted = support::send(addr, "DELETE", host, "/api/time", &[], b"").await;
     assert_eq!(
         deleted.status, 405,
         "a Web handler without DELETE refuses it"
@@ -266,7 +229,7 @@ async fn api_functions_answer_in_both_styles_with_status_headers_and_cookies() {
     assert_eq!(get(addr, host, "/api/_lib.js").await.status, 404);
     assert_eq!(get(addr, host, "/").await.text(), "home");
     assert_eq!(get(addr, host, "/about").await.text(), "about");
-    let post_to_file = call(addr, "POST", host, "/about", &[], b"").await;
+    let post_to_file = support::send(addr, "POST", host, "/about", &[], b"").await;
     assert_eq!(post_to_file.status, 405);
     assert_eq!(post_to_file.header("allow"), Some("GET, HEAD"));
 

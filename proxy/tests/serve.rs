@@ -10,34 +10,15 @@ use pier_core::deploy::{DeployRequest, deploy};
 use pier_core::progress::Progress;
 use pier_core::store::{self, DynStore, StoreUrl};
 use pier_core::{deployments, domains};
-use pier_proxy::{Proxy, ProxyConfig};
+use pier_proxy::ProxyConfig;
 use pier_tests::http::{self, Response, get, request};
 use pier_tests::{Moto, fixture_tree};
+use support::Serving;
 
-struct Running {
-    addr: SocketAddr,
-    proxy: Proxy,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
+mod support;
 
-async fn start(store: DynStore, config: ProxyConfig) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let proxy = Proxy::new(store, config);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = proxy.clone();
-    tokio::spawn(async move {
-        serving
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    Running {
-        addr,
-        proxy,
-        _stop: stop,
-    }
+async fn start(store: DynStore, config: ProxyConfig) -> Serving {
+    support::serve(store, config).await
 }
 
 fn test_config() -> ProxyConfig {

@@ -136,17 +136,14 @@ ms() { # wrk latency text (12.34us, 1.20ms, 1.5s) → milliseconds
     }'
 }
 CLK_TCK=$(getconf CLK_TCK)
-# CPU ticks of a process and its children (the proxy's Node processes are its children).
-ticks() {
-    local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')"
-    for pid in $pids; do sed 's/.*) //' "/proc/$pid/stat"; done | awk '{ t += $12 + $13 } END { print t + 0 }'
+# CPU ticks of the processes named.
+ticks_of() {
+    [[ -z ${1// /} ]] && { echo 0; return; }
+    for pid in $1; do sed 's/.*) //' "/proc/$pid/stat"; done | awk '{ t += $12 + $13 } END { print t + 0 }'
 }
-node_ticks() { # the proxy's Node children only
-    local pids
-    pids=$(pgrep -P "$1" | tr '\n' ' ')
-    [[ -z $pids ]] && { echo 0; return; }
-    for pid in $pids; do sed 's/.*) //' "/proc/$pid/stat"; done | awk '{ t += $12 + $13 } END { print t + 0 }'
-}
+# A process and its children (the proxy's Node processes are its children).
+ticks() { ticks_of "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
+node_ticks() { ticks_of "$(pgrep -P "$1" | tr '\n' ' ')"; }
 declare -A P50 P99 RPS
 PROXY_US="" NODE_US=""
 for ((run = 1; run <= RUNS; run++)); do

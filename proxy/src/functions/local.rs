@@ -251,10 +251,14 @@ impl LocalRuntime {
         if target.join(COMPLETE).exists() {
             return Ok(target);
         }
-        let temporary = self
-            .config
-            .work_dir
-            .join(format!(".copying-{bundle_id}-{}", rand_suffix()));
+        tokio::fs::create_dir_all(&self.config.work_dir)
+            .await
+            .map_err(|e| failed("folder", &e))?;
+        // Removed on drop: a copy that fails half way leaves nothing behind.
+        let temporary = tempfile::Builder::new()
+            .prefix(&format!(".copying-{bundle_id}-"))
+            .tempdir_in(&self.config.work_dir)
+            .map_err(|e| failed("folder", &e))?;
         for file in &bundle.files {
             if !Path::new(&file.path)
                 .components()
@@ -262,7 +266,7 @@ impl LocalRuntime {
             {
                 return Err(failed(&file.path, &"not a relative path"));
             }
-            let path = temporary.join(&file.path);
+            let path = temporary.path().join(&file.path);
             let parent = path.parent().expect("joined onto a folder");
             tokio::fs::create_dir_all(parent)
                 .await
@@ -282,19 +286,18 @@ impl LocalRuntime {
             }
             out.flush().await.map_err(|e| failed(&file.path, &e))?;
         }
-        tokio::fs::create_dir_all(&temporary)
-            .await
-            .map_err(|e| failed("folder", &e))?;
-        tokio::fs::write(temporary.join(COMPLETE), b"")
+        tokio::fs::write(temporary.path().join(COMPLETE), b"")
             .await
             .map_err(|e| failed(COMPLETE, &e))?;
-        if let Err(error) = tokio::fs::rename(&temporary, &target).await {
-            let _ = tokio::fs::remove_dir_all(&temporary).await;
+        if let Err(error) = tokio::fs::rename(temporary.path(), &target).await {
             // Another proxy on the same folder copied it first.
             if !target.join(COMPLETE).exists() {
                 return Err(failed("rename", &error));
             }
+            return Ok(target);
         }
+        // Renamed away: nothing is left for the guard to remove.
+        let _ = temporary.keep();
         Ok(target)
     }
 
@@ -306,12 +309,10 @@ impl LocalRuntime {
                 let path = self.config.work_dir.join(format!("launcher-{hash}.mjs"));
                 let written = async {
                     tokio::fs::create_dir_all(&self.config.work_dir).await?;
-                    let temporary = self
-                        .config
-                        .work_dir
-                        .join(format!(".launcher-{}", rand_suffix()));
-                    tokio::fs::write(&temporary, LAUNCHER).await?;
-                    tokio::fs::rename(&temporary, &path).await
+                    let temporary = tempfile::NamedTempFile::new_in(&self.config.work_dir)?;
+                    tokio::fs::write(temporary.path(), LAUNCHER).await?;
+                    temporary.persist(&path).map_err(|e| e.error)?;
+                    Ok::<_, std::io::Error>(())
                 };
                 written.await.map_err(|e| {
                     FunctionError::Failed(format!(
@@ -492,16 +493,4 @@ fn log_line(label: &str, line: &str, is_stderr: bool) {
     } else {
         tracing::info!(target: "pier_proxy::function", function = %label, stream = "stdout", "{line}");
     }
-}
-
-fn rand_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    format!("{:016x}", hasher.finish())
 }

@@ -1,0 +1,67 @@
+//! What the proxy's integration tests share: a proxy serving on a loopback port until the
+//! test drops it, and a request sent from a blocking thread (the test client is synchronous).
+
+use std::net::SocketAddr;
+
+use pier_core::store::DynReadStore;
+use pier_proxy::{Proxy, ProxyConfig};
+use pier_tests::http::{self, Response};
+
+/// A proxy serving on `addr`; it stops when this is dropped.
+pub struct Serving {
+    pub addr: SocketAddr,
+    #[allow(dead_code)] // Not every test binary asks the proxy itself.
+    pub proxy: Proxy,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn serve(store: DynReadStore, config: ProxyConfig) -> Serving {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let proxy = Proxy::new(store, config);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = proxy.clone();
+    tokio::spawn(async move {
+        serving
+            .serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Serving {
+        addr,
+        proxy,
+        _stop: stop,
+    }
+}
+
+/// Sends a request with a body (and its `Content-Length`) off the runtime's threads.
+#[allow(dead_code)] // Not every test binary sends bodies.
+pub async fn send(
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let (method, host, target, body) = (
+        method.to_string(),
+        host.to_string(),
+        target.to_string(),
+        body.to_vec(),
+    );
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        http::request_with_body(addr, &method, &host, &target, &headers, &body)
+    })
+    .await
+    .unwrap()
+}
