@@ -129,7 +129,11 @@ pub async fn deploy(
     let probing = async {
         let reading = async {
             let fence = Fence::observe(store).await?;
-            Ok::<_, PierError>((fence, known_blobs(store, &project).await?))
+            let (known, runtime) = tokio::join!(
+                known_blobs(store, &project),
+                crate::lambda::read_runtime(store)
+            );
+            Ok::<_, PierError>((fence, known?, runtime?))
         };
         // The check's error, when there is one, is the clearest (bucket, region, credentials).
         let (checked, read) = tokio::join!(store.check(), reading);
@@ -138,7 +142,7 @@ pub async fn deploy(
     };
     let (scanned, probed) = tokio::join!(scanning, probing);
     let scanned = scanned?;
-    let (fence, known) = probed?;
+    let (fence, known, runtime) = probed?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         files = scanned.files.len(),
@@ -164,11 +168,22 @@ pub async fn deploy(
             deployment: id.clone(),
             created,
             blobs: unique.keys().cloned().collect(),
+            functions: scanned
+                .bundles
+                .keys()
+                .map(|bundle| (project.clone(), bundle.clone()))
+                .collect(),
         },
     )
     .await?;
 
-    let uploaded = upload_blobs(store, &known, &unique, fence, &progress).await;
+    let functions = crate::lambda::ToPublish {
+        runtime,
+        project: &project,
+        functions: &scanned.functions,
+        bundles: &scanned.bundles,
+    };
+    let uploaded = upload_blobs(store, &known, &unique, fence, &functions, &progress).await;
     if uploaded.is_err() {
         // Best effort: a lease left behind only delays gc of these blobs until it expires.
         let _ = gc::drop_lease(store, &id).await;
@@ -396,6 +411,12 @@ fn walk_plan(
     } else {
         Vec::new()
     };
+    let entries: HashSet<&str> = plan
+        .functions
+        .iter()
+        .filter(|function| function.files == BundleFiles::ApiFolder)
+        .map(|function| function.settings.handler.as_str())
+        .collect();
     let mut bundles = Vec::with_capacity(plan.functions.len());
     for function in &plan.functions {
         bundles.push(match function.files {
@@ -405,7 +426,9 @@ fn walk_plan(
                 .collect(),
             BundleFiles::ApiFolder => walked
                 .iter()
-                .filter(|(path, _, _)| functions::zero_config::in_bundle(path))
+                .filter(|(path, _, _)| {
+                    functions::zero_config::in_bundle(path, &function.settings.handler, &entries)
+                })
                 .cloned()
                 .collect(),
         });
@@ -423,12 +446,14 @@ fn walk_plan(
     Ok((served, bundles))
 }
 
-/// Puts every blob the store lacks, then passes the gc fence; returns blobs and bytes sent.
+/// Puts every blob the store lacks and publishes the functions, then passes the gc fence;
+/// returns blobs and bytes sent.
 async fn upload_blobs(
     store: &dyn Store,
     known: &HashSet<String>,
     unique: &HashMap<String, &ScannedFile>,
     mut fence: Fence,
+    functions: &crate::lambda::ToPublish<'_>,
     progress: &Progress,
 ) -> Result<(u64, u64), PierError> {
     let unknown: Vec<&str> = unique
@@ -446,12 +471,14 @@ async fn upload_blobs(
     let (mut blobs, mut bytes) = (0u64, 0u64);
     loop {
         upload_all(store, &to_upload, progress).await?;
+        crate::lambda::publish_deployment(store, functions, unique, progress).await?;
         blobs += to_upload.len() as u64;
         bytes += to_upload.iter().map(|file| file.size).sum::<u64>();
         if fence.still_clear(store).await? {
             return Ok((blobs, bytes));
         }
-        // A gc ran while we uploaded: it may have deleted blobs we counted as present.
+        // A gc ran while we uploaded: it may have deleted blobs we counted as present, and the
+        // Lambda versions of bundles an earlier deployment published.
         fence = Fence::wait_for_gc(store).await?;
         let all: Vec<&str> = unique.keys().map(String::as_str).collect();
         let lost = missing_blobs_by_head(store, &all).await?;

@@ -116,6 +116,8 @@ pub enum PierError {
     SiteConfig(#[from] crate::site_config::SiteConfigError),
     #[error(transparent)]
     Functions(#[from] crate::functions::FunctionsError),
+    #[error(transparent)]
+    Lambda(#[from] LambdaError),
     #[error("`{}` does not exist", path.display())]
     MissingFolder { path: PathBuf },
     #[error("`{}` is not a folder", path.display())]
@@ -198,6 +200,7 @@ impl PierError {
             PierError::Store(e) => e.hint(),
             PierError::SiteConfig(e) => e.hint(),
             PierError::Functions(e) => e.hint(),
+            PierError::Lambda(e) => e.hint(),
             PierError::MissingFolder { .. } => {
                 "check the path, or run `pier deploy` inside the folder"
             }
@@ -289,3 +292,44 @@ impl PierError {
 }
 
 pub type Result<T, E = PierError> = std::result::Result<T, E>;
+
+/// Why a function could not be put on Lambda, or taken off it.
+#[derive(Debug, thiserror::Error)]
+pub enum LambdaError {
+    #[error(
+        "this store's functions run on AWS Lambda, and this build of Pier cannot publish to it"
+    )]
+    NotBuiltIn,
+    #[error("this store's functions run on AWS Lambda, but the store is not in S3 ({store})")]
+    NotS3 { store: String },
+    #[error("cannot pack the function `{function}`: {detail}")]
+    Package { function: String, detail: String },
+    #[error("Lambda refused `{action}` for `{function}`: {detail}")]
+    Refused {
+        action: &'static str,
+        function: String,
+        detail: String,
+    },
+    #[error("`{function}` kept changing while it was published (another deploy of the project?)")]
+    Contended { function: String },
+}
+
+impl LambdaError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            LambdaError::NotBuiltIn => {
+                "use a `pier` built with its default features (the `lambda` feature), or remove settings/functions.json to deploy static files only"
+            }
+            LambdaError::NotS3 { .. } => {
+                "point the store at the S3 bucket `pier setup aws` made, or remove settings/functions.json from this store"
+            }
+            LambdaError::Package { .. } => {
+                "check the function's files can be read, then deploy again"
+            }
+            LambdaError::Refused { .. } => {
+                "check the credentials may manage Lambda functions named by `pier setup aws` (run it again to repair the role), then deploy again"
+            }
+            LambdaError::Contended { .. } => "deploy again; the other deploy has finished by then",
+        }
+    }
+}

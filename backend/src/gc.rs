@@ -44,6 +44,9 @@ pub struct Lease {
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     pub blobs: Vec<String>,
+    /// The `(project, bundle id)` pairs whose Lambda versions the deploy is publishing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<(String, String)>,
 }
 
 /// What a deploy saw of gc before writing its lease.
@@ -117,6 +120,8 @@ pub struct GcReport {
     pub bytes_freed: u64,
     pub stale_leases_removed: u64,
     pub orphan_records_removed: u64,
+    /// Lambda versions no deployment uses (deleted, or that would be).
+    pub lambda_versions_deleted: u64,
     pub dry_run: bool,
 }
 
@@ -124,11 +129,33 @@ pub struct GcReport {
 /// removals. With `dry_run`, only reports what it would delete.
 pub async fn collect(store: &dyn Store, dry_run: bool) -> Result<GcReport, PierError> {
     acquire_lock(store).await?;
-    let result = collect_locked(store, dry_run).await;
+    let result = collect_locked(store, dry_run, Scope::Everything).await;
     let released = store.delete(&[keys::GC_LOCK.to_string()]).await;
     let report = result?;
     released?;
     Ok(report)
+}
+
+/// Deletes only the Lambda versions no deployment uses (what `pier rm` frees at once; blobs
+/// wait for `pier gc`), under the same lock and fence as a full collection. Returns how many;
+/// nothing to do (and no lock taken) when the store's functions do not run on Lambda.
+pub async fn collect_functions(store: &dyn Store) -> Result<u64, PierError> {
+    if crate::lambda::read_runtime(store).await?.is_none() {
+        return Ok(0);
+    }
+    acquire_lock(store).await?;
+    let result = collect_locked(store, false, Scope::FunctionsOnly).await;
+    let released = store.delete(&[keys::GC_LOCK.to_string()]).await;
+    let report = result?;
+    released?;
+    Ok(report.lambda_versions_deleted)
+}
+
+/// What a collection deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Everything,
+    FunctionsOnly,
 }
 
 async fn acquire_lock(store: &dyn Store) -> Result<(), PierError> {
@@ -172,7 +199,11 @@ async fn acquire_lock(store: &dyn Store) -> Result<(), PierError> {
     }
 }
 
-async fn collect_locked(store: &dyn Store, dry_run: bool) -> Result<GcReport, PierError> {
+async fn collect_locked(
+    store: &dyn Store,
+    dry_run: bool,
+    scope: Scope,
+) -> Result<GcReport, PierError> {
     let mut report = GcReport {
         dry_run,
         ..Default::default()
@@ -186,8 +217,17 @@ async fn collect_locked(store: &dyn Store, dry_run: bool) -> Result<GcReport, Pi
     )
     .await?;
 
-    // Blobs are listed first: a blob uploaded after this listing is never a candidate.
-    let blobs = list_all(store, keys::BLOBS).await?;
+    // Blobs are listed first: a blob uploaded after this listing is never a candidate. So are
+    // Lambda versions (their records), for the same reason.
+    let blobs = match scope {
+        Scope::Everything => list_all(store, keys::BLOBS).await?,
+        Scope::FunctionsOnly => Vec::new(),
+    };
+    let runtime = crate::lambda::read_runtime(store).await?;
+    let lambda_versions = match runtime {
+        Some(_) => list_all(store, keys::LAMBDA_VERSIONS).await?,
+        None => Vec::new(),
+    };
 
     let mut live: HashSet<String> = HashSet::new();
     let manifest_keys: Vec<String> = list_all(store, keys::DEPLOYMENTS)
@@ -198,8 +238,15 @@ async fn collect_locked(store: &dyn Store, dry_run: bool) -> Result<GcReport, Pi
     let manifests = read_all::<Manifest>(store, &manifest_keys).await?;
     let present: HashSet<String> = manifests.iter().map(|(_, m)| m.id.clone()).collect();
     report.deployments = manifests.len() as u64;
+    let mut live_functions: HashSet<(String, String)> = HashSet::new();
     for (_, manifest) in &manifests {
         live.extend(manifest.blob_hashes().map(str::to_string));
+        live_functions.extend(
+            manifest
+                .bundles
+                .keys()
+                .map(|bundle| (manifest.project.clone(), bundle.clone())),
+        );
     }
 
     let lease_keys: Vec<String> = list_all(store, keys::LEASES)
@@ -213,6 +260,7 @@ async fn collect_locked(store: &dyn Store, dry_run: bool) -> Result<GcReport, Pi
             stale.push(key);
         } else {
             live.extend(lease.blobs);
+            live_functions.extend(lease.functions);
         }
     }
 
@@ -228,6 +276,12 @@ async fn collect_locked(store: &dyn Store, dry_run: bool) -> Result<GcReport, Pi
         }
     }
 
+    report.lambda_versions_deleted =
+        prune_lambda(store, runtime, lambda_versions, &live_functions, dry_run).await?;
+
+    if scope == Scope::FunctionsOnly {
+        return Ok(report);
+    }
     let orphans = orphan_records(store, &present).await?;
     report.stale_leases_removed = stale.len() as u64;
     report.orphan_records_removed = orphans.len() as u64;
@@ -237,6 +291,34 @@ async fn collect_locked(store: &dyn Store, dry_run: bool) -> Result<GcReport, Pi
         store.delete(&orphans).await?;
     }
     Ok(report)
+}
+
+/// Deletes the Lambda versions no deployment and no deploy in flight uses, when the store's
+/// functions run on Lambda.
+async fn prune_lambda(
+    store: &dyn Store,
+    runtime: Option<crate::lambda::FunctionsRuntime>,
+    candidates: Vec<crate::store::ObjectMeta>,
+    live: &HashSet<(String, String)>,
+    dry_run: bool,
+) -> Result<u64, PierError> {
+    let Some(crate::lambda::FunctionsRuntime::Lambda(settings)) = runtime else {
+        return Ok(0);
+    };
+    #[cfg(feature = "lambda")]
+    {
+        let place = store
+            .aws()
+            .ok_or_else(|| crate::lambda::LambdaError::NotS3 { store: store.url() })?;
+        crate::lambda::publish::Publisher::new(place, settings)
+            .prune(store, candidates, live, dry_run)
+            .await
+    }
+    #[cfg(not(feature = "lambda"))]
+    {
+        let _ = (store, settings, candidates, live, dry_run);
+        Err(crate::lambda::LambdaError::NotBuiltIn.into())
+    }
 }
 
 /// Index entries and preview names whose manifest is gone (a removal that was interrupted).

@@ -19,6 +19,7 @@ pub mod domains;
 pub mod error;
 pub mod functions;
 pub mod gc;
+pub mod lambda;
 pub mod logs;
 pub mod manifest;
 pub mod progress;

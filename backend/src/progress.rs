@@ -12,6 +12,8 @@ pub enum ProgressEvent {
     Uploading { blobs: u64, bytes: u64 },
     /// One blob is in the store.
     Uploaded { bytes: u64 },
+    /// A function is being published as a Lambda version (once per new bundle).
+    Publishing { function: String },
     /// Every blob is in; the manifest and aliases are being written.
     Finalizing,
     /// Something was skipped; the deploy goes on.

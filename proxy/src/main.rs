@@ -42,6 +42,10 @@ struct Args {
     /// into this folder; without it, requests for functions get 501.
     #[arg(long, env = "PIER_FUNCTIONS_DIR")]
     functions_dir: Option<std::path::PathBuf>,
+    /// Invoke deployments' functions as the AWS Lambda versions their deploys published (the
+    /// store must be the S3 bucket `pier setup aws` made); wins over --functions-dir.
+    #[arg(long, env = "PIER_FUNCTIONS_LAMBDA")]
+    functions_lambda: bool,
     /// The `node` the functions run with.
     #[arg(long, env = "PIER_NODE", default_value = "node")]
     node: std::path::PathBuf,
@@ -102,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
             node: args.node.clone(),
             ..LocalConfig::new(work_dir)
         }),
+        lambda: args.functions_lambda,
         ..ProxyConfig::default()
     };
     let proxy = Proxy::new(store, config);

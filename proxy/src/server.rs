@@ -21,7 +21,7 @@ use pier_core::store::DynReadStore;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::functions::{Functions, Invocation, local};
+use crate::functions::{Functions, Invocation, lambda, local};
 use crate::host::{self, Route};
 use crate::lookup::{LookupConfig, LookupError, Lookups};
 use crate::metrics::{Metrics, StatusLabel};
@@ -47,9 +47,12 @@ pub struct ProxyConfig {
     pub max_header_bytes: usize,
     /// How long shutdown waits for open requests.
     pub drain_timeout: Duration,
-    /// Runs deployments' functions in Node processes on this machine; without it, a request
-    /// for a function gets 501.
+    /// Runs deployments' functions in Node processes on this machine; without it (or Lambda),
+    /// a request for a function gets 501.
     pub functions: Option<local::LocalConfig>,
+    /// Invokes deployments' functions as the Lambda versions their deploy published (the
+    /// store must be in S3); wins over `functions`.
+    pub lambda: bool,
 }
 
 impl Default for ProxyConfig {
@@ -66,6 +69,7 @@ impl Default for ProxyConfig {
             max_header_bytes: 16 * 1024,
             drain_timeout: Duration::from_secs(10),
             functions: None,
+            lambda: false,
         }
     }
 }
@@ -88,6 +92,18 @@ pub struct Proxy {
 impl Proxy {
     pub fn new(store: DynReadStore, config: ProxyConfig) -> Proxy {
         let metrics = Arc::new(Metrics::new());
+        let functions = match (
+            &config.functions,
+            config.lambda.then(|| store.aws()).flatten(),
+        ) {
+            (_, Some(place)) => {
+                Functions::Lambda(Box::new(lambda::LambdaRuntime::new(&place, store.clone())))
+            }
+            (Some(local), None) => {
+                Functions::Local(Box::new(local::LocalRuntime::new(local.clone())))
+            }
+            (None, None) => Functions::None,
+        };
         let lookups = Lookups::new(
             store,
             LookupConfig {
@@ -98,10 +114,6 @@ impl Proxy {
             },
             metrics.clone(),
         );
-        let functions = match &config.functions {
-            Some(local) => Functions::Local(Box::new(local::LocalRuntime::new(local.clone()))),
-            None => Functions::None,
-        };
         Proxy {
             state: Arc::new(State {
                 base_domains: std::sync::RwLock::new(config.base_domains.clone()),
@@ -442,6 +454,7 @@ async fn route(
             bundle,
         } => {
             let invocation = Invocation {
+                project: &site.manifest.project,
                 bundle_id,
                 bundle,
                 label: format!(

@@ -4,6 +4,10 @@
 //!   server-rendered page, a prerendered page, a `+server.js` endpoint);
 //! - an Astro app with `@astrojs/vercel` (`tests/fixtures/frameworks/astro`: a prerendered home
 //!   page and one page rendered on every request).
+//!
+//! Each build's output is also deployed to an S3 store whose functions run on moto's Lambda
+//! (in containers of the test engine, `tests/containers/lambda.sh`) and served by a proxy that
+//! invokes them there: the same pages, assets and rollback as locally.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,13 +17,14 @@ use std::time::Duration;
 use pier_core::alias;
 use pier_core::builds::detect::BuildOverrides;
 use pier_core::builds::{self, BuildRequest, EnvVar};
-use pier_core::deploy::DeployOutcome;
+use pier_core::deploy::{DeployOutcome, DeployRequest, deploy};
 use pier_core::logs::memory::LogBus;
 use pier_core::logs::{LiveAndBackend, LogWriter};
 use pier_core::progress::Progress;
 use pier_core::store::DynStore;
 use pier_proxy::ProxyConfig;
 use pier_proxy::functions::local::LocalConfig;
+use pier_tests::containers::Engine;
 use pier_tests::http::Response;
 use pier_tests::{copy_tree, local_store, repo_root};
 use tokio_util::sync::CancellationToken;
@@ -61,6 +66,24 @@ async fn build(store: &DynStore, dir: &Path, project: &str) -> DeployOutcome {
     }
 }
 
+/// Deploys a built Build Output folder as it is (no build) to `store`.
+async fn deploy_output(store: &DynStore, output: &Path, project: &str) -> DeployOutcome {
+    let request = DeployRequest::folder(output.to_path_buf(), Some(project.into()), true);
+    deploy(store.as_ref(), &request, &Progress::silent())
+        .await
+        .unwrap_or_else(|e| panic!("{e} ({})", e.hint()))
+}
+
+/// A proxy that invokes the store's functions on Lambda.
+async fn serve_on_lambda(store: DynStore) -> support::Serving {
+    let config = ProxyConfig {
+        target_ttl: Duration::from_millis(100),
+        lambda: true,
+        ..ProxyConfig::default()
+    };
+    support::serve(store, config).await
+}
+
 async fn serve(store: DynStore, work: &Path) -> support::Serving {
     let config = ProxyConfig {
         target_ttl: Duration::from_millis(100),
@@ -89,6 +112,18 @@ async fn call(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> Resp
     call_host(addr, "kit.localhost", method, target, body).await
 }
 
+/// The path of the first script a SvelteKit page loads from its immutable asset folder.
+fn immutable_script(html: &str) -> String {
+    let asset = html
+        .split('"')
+        .find(|part| part.contains("/_app/immutable/") && part.ends_with(".js"))
+        .unwrap_or_else(|| panic!("no immutable script in {html}"));
+    format!(
+        "/_app/immutable/{}",
+        asset.split("/_app/immutable/").nth(1).unwrap()
+    )
+}
+
 fn set_version(dir: &Path, version: &str) {
     let page = dir.join("src/routes/+page.server.js");
     let text = std::fs::read_to_string(&page).unwrap();
@@ -110,6 +145,15 @@ async fn a_sveltekit_app_renders_on_the_server_serves_its_assets_and_rolls_back(
         std::fs::metadata(project.path().join(".vercel/output/config.json")).is_ok(),
         "adapter-vercel wrote the Build Output API folder"
     );
+    // The output links its routes' `.func` folders to one: `cp -a` keeps the links.
+    let first_output = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(project.path().join(".vercel/output/."))
+        .arg(first_output.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
     let work = tempfile::tempdir().unwrap();
     let serving = serve(store.clone(), work.path()).await;
     let addr = serving.addr;
@@ -126,15 +170,7 @@ async fn a_sveltekit_app_renders_on_the_server_serves_its_assets_and_rolls_back(
     assert!(about.text().contains("about, prerendered at build time"));
 
     // The page's own scripts, from the immutable asset folder, with the adapter's header.
-    let html = page.text();
-    let asset = html
-        .split('"')
-        .find(|part| part.contains("/_app/immutable/") && part.ends_with(".js"))
-        .unwrap_or_else(|| panic!("no immutable script in {html}"));
-    let asset = format!(
-        "/_app/immutable/{}",
-        asset.split("/_app/immutable/").nth(1).unwrap()
-    );
+    let asset = immutable_script(&page.text());
     let script = call(addr, "GET", &asset, b"").await;
     assert_eq!(script.status, 200, "{asset}");
     assert_eq!(
@@ -171,6 +207,37 @@ async fn a_sveltekit_app_renders_on_the_server_serves_its_assets_and_rolls_back(
             .text()
             .contains("server-rendered v1")
     );
+
+    // The same two builds on Lambda.
+    let moto = Engine::get().moto_with_lambda();
+    let (aws_store, _) = support::lambda_store(&moto, "kit-on-lambda").await;
+    deploy_output(&aws_store, first_output.path(), "kit").await;
+    deploy_output(&aws_store, &project.path().join(".vercel/output"), "kit").await;
+    let on_lambda = serve_on_lambda(aws_store.clone()).await;
+    let page = call(on_lambda.addr, "GET", "/?name=lambda", b"").await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(
+        page.text().contains("server-rendered v2 for lambda"),
+        "{}",
+        page.text()
+    );
+    let asset = immutable_script(&page.text());
+    let script = call(on_lambda.addr, "GET", &asset, b"").await;
+    assert_eq!(script.status, 200, "{asset}");
+    let about = call(on_lambda.addr, "GET", "/about", b"").await;
+    assert!(about.text().contains("about, prerendered at build time"));
+    let echoed = call(on_lambda.addr, "POST", "/api/echo", br#"{"order":8}"#).await;
+    assert_eq!(echoed.status, 200, "{}", echoed.text());
+    let echoed: serde_json::Value = serde_json::from_slice(&echoed.body).unwrap();
+    assert_eq!(echoed["echoed"]["order"], 8);
+    alias::rollback(aws_store.as_ref(), "kit").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rolled_back = call(on_lambda.addr, "GET", "/", b"").await;
+    assert!(
+        rolled_back.text().contains("server-rendered v1"),
+        "{}",
+        rolled_back.text()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,4 +269,30 @@ async fn an_astro_app_serves_its_prerendered_pages_and_renders_the_others() {
     );
     let missing = call_host(addr, "stars.localhost", "GET", "/no-such-page", b"").await;
     assert_eq!(missing.status, 404, "{}", missing.text());
+
+    // The same build on Lambda.
+    let moto = Engine::get().moto_with_lambda();
+    let (aws_store, _) = support::lambda_store(&moto, "stars-on-lambda").await;
+    deploy_output(&aws_store, &project.path().join(".vercel/output"), "stars").await;
+    let on_lambda = serve_on_lambda(aws_store).await;
+    let home = call_host(on_lambda.addr, "stars.localhost", "GET", "/", b"").await;
+    assert!(
+        home.text().contains("astro home, prerendered"),
+        "{}",
+        home.text()
+    );
+    let rendered = call_host(
+        on_lambda.addr,
+        "stars.localhost",
+        "GET",
+        "/ssr?name=lambda",
+        b"",
+    )
+    .await;
+    assert_eq!(rendered.status, 200, "{}", rendered.text());
+    assert!(
+        rendered.text().contains("astro server-rendered for lambda"),
+        "{}",
+        rendered.text()
+    );
 }

@@ -176,13 +176,10 @@ async fn api_functions_answer_in_both_styles_with_status_headers_and_cookies() {
     assert_eq!(answer["forwardedHost"], "shop.localhost");
     assert_eq!(answer["forwardedFor"], "127.0.0.1");
     assert_eq!(hello.header("x-from"), Some("hello"));
-    let cookies: Vec<&str> = hello
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, value)| value.as_str())
-        .collect();
-    assert_eq!(cookies, ["a=1; Path=/", "b=2; Path=/; HttpOnly"]);
+    assert_eq!(
+        support::cookies(&hello),
+        ["a=1; Path=/", "b=2; Path=/; HttpOnly"]
+    );
 
     let posted = support::send(
         addr,

@@ -20,6 +20,9 @@
 #   Debian's npm package would add ~360 packages, python and libssl-dev among them), laid
 #   out as in the node images: /usr/local/lib/node_modules/{npm,corepack} and
 #   /usr/local/bin/{npm,npx,corepack}. CMD ["node"]. About 270 MB.
+# - busybox:latest stands in for Docker Hub's busybox, which moto's Lambda (the function tests)
+#   runs to fill a volume with a function's code (`sleep 100`, then an archive put in): Debian's
+#   busybox-static, only extracted, with its applets linked into /bin. About 2 MB.
 #
 # Each root filesystem is cached as a tarball under ${PIER_CACHE_DIR:-~/.cache/pier}/bases/,
 # named by a hash of its recipe (suite, packages, hooks, versions), and imported with
@@ -36,7 +39,8 @@
 #
 # Settings (environment): PIER_CACHE_DIR; PIER_DEBIAN_MIRROR (http://deb.debian.org/debian);
 # PIER_STAND_IN_NPM / PIER_STAND_IN_COREPACK (the npm and corepack versions);
-# PIER_CC_STAND_IN / PIER_NODE_STAND_IN (the tags).
+# PIER_CC_STAND_IN / PIER_NODE_STAND_IN / PIER_BUSYBOX_STAND_IN (the tags); PIER_BASES_BUSYBOX=1
+# makes the busybox stand-in too (tests/containers/lambda.sh asks for it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,6 +58,7 @@ npm_version=${PIER_STAND_IN_NPM:-10.9.9}
 corepack_version=${PIER_STAND_IN_COREPACK:-0.34.7}
 cc_tag=${PIER_CC_STAND_IN:-pier-stand-in/cc:debian12}
 node_tag=${PIER_NODE_STAND_IN:-pier-stand-in/node:20-trixie}
+busybox_tag=${PIER_BUSYBOX_STAND_IN:-busybox:latest}
 docker=$PIER_DOCKER
 mkdir -p "$cache"
 
@@ -167,6 +172,26 @@ node_changes=(
   "LABEL org.pier.stand-in.npm=$npm_version org.pier.stand-in.corepack=$corepack_version"
 )
 
+# Runs in the extracted tree ($1) of the busybox stand-in.
+busybox_hook=$(cat <<'EOF'
+set -eu
+root=$1
+mkdir -p "$root/bin" "$root/tmp"
+chmod 1777 "$root/tmp"
+[ -e "$root/bin/busybox" ] || ln -s /usr/bin/busybox "$root/bin/busybox"
+for applet in $(chroot "$root" /bin/busybox --list); do
+  [ -e "$root/bin/$applet" ] || ln -s /bin/busybox "$root/bin/$applet"
+done
+rm -rf "$root"/usr/share/doc "$root"/usr/share/man "$root"/var/lib/dpkg \
+  "$root"/etc/apt/sources.list "$root"/etc/resolv.conf "$root"/etc/hostname
+EOF
+)
+busybox_args=(--variant=extract --include=busybox-static --skip=output/dev --extract-hook="$busybox_hook" bookworm)
+busybox_changes=(
+  'ENV PATH=/bin'
+  'CMD ["sh"]'
+)
+
 # ------------------------------------------------------------------------------------------
 
 recipe_hash() { # NAME ARGS... (the recipe and the image changes, as words)
@@ -228,3 +253,7 @@ ensure_base cc "$cc_tag" cc_args cc_changes
 ensure_base node "$node_tag" node_args node_changes
 echo "$cc_tag"
 echo "$node_tag"
+if [ "${PIER_BASES_BUSYBOX:-0}" = 1 ]; then
+  ensure_base busybox "$busybox_tag" busybox_args busybox_changes
+  echo "$busybox_tag"
+fi

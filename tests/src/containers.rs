@@ -89,26 +89,48 @@ impl Engine {
         text_of(&output, args)
     }
 
-    /// Builds the images from the binaries beside this test (fast when nothing changed).
-    pub fn images(&self) -> Images {
-        let proxy = workspace_binary("pier-proxy");
-        let builder = workspace_binary("pier-builder");
-        let script = repo_root().join("tests/containers/images.sh");
+    /// A moto whose Lambda runs functions in this engine's containers: the busybox and Node
+    /// runtime images are made first (`tests/containers/lambda.sh`, about a second when they
+    /// exist), and every function container runs with the host's network.
+    pub fn moto_with_lambda(&self) -> Moto {
+        let repository = self.script("lambda.sh", &[], "the Lambda runtime image did not build");
+        Moto::start_with_lambda(&[
+            ("DOCKER_HOST", self.host.clone()),
+            ("MOTO_DOCKER_LAMBDA_IMAGE", repository),
+            ("MOTO_DOCKER_NETWORK_MODE", "host".into()),
+        ])
+    }
+
+    /// Runs `tests/containers/<name>` against this engine and returns what it printed; fails
+    /// the test with `failure` and the command to run by hand.
+    fn script(&self, name: &str, args: &[&Path], failure: &str) -> String {
+        let script = repo_root().join("tests/containers").join(name);
         let output = Command::new("bash")
             .arg(&script)
-            .arg(&proxy)
-            .arg(&builder)
+            .args(args)
             .env("DOCKER_HOST", &self.host)
             .env("PIER_DOCKER", &self.client)
             .stderr(Stdio::inherit())
             .output()
             .expect("bash runs");
+        let by_hand: Vec<String> = args.iter().map(|arg| arg.display().to_string()).collect();
         assert!(
             output.status.success(),
-            "the images did not build; run `bash {} {} {}`",
+            "{failure}; run `bash {} {}`",
             script.display(),
-            proxy.display(),
-            builder.display()
+            by_hand.join(" ")
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Builds the images from the binaries beside this test (fast when nothing changed).
+    pub fn images(&self) -> Images {
+        let proxy = workspace_binary("pier-proxy");
+        let builder = workspace_binary("pier-builder");
+        self.script(
+            "images.sh",
+            &[proxy.as_path(), builder.as_path()],
+            "the images did not build",
         );
         Images {
             proxy: "pier-proxy:test".into(),

@@ -137,7 +137,26 @@ impl Moto {
         Moto::launch(&python, &[script])
     }
 
+    /// A moto whose Lambda runs functions in containers of a real engine, and that answers
+    /// `InvokeWithResponseStream` (`tests/fixtures/moto_lambda.py`); `environment` names the
+    /// engine and the runtime image (`containers::Engine::moto_with_lambda` gives both).
+    pub fn start_with_lambda(environment: &[(&str, String)]) -> Moto {
+        let beside_moto = moto_program().with_file_name("python");
+        let python = if beside_moto.exists() {
+            beside_moto
+        } else {
+            PathBuf::from("python3")
+        };
+        let script = repo_root().join("tests/fixtures/moto_lambda.py");
+        let script = script.to_str().expect("the checkout's path is UTF-8");
+        Moto::launch_with(&python, &[script], environment)
+    }
+
     fn launch(program: &Path, leading_args: &[&str]) -> Moto {
+        Moto::launch_with(program, leading_args, &[])
+    }
+
+    fn launch_with(program: &Path, leading_args: &[&str], environment: &[(&str, String)]) -> Moto {
         use_test_credentials();
         let mut last_error = String::new();
         for _ in 0..5 {
@@ -149,6 +168,7 @@ impl Moto {
                 .env("MOTO_ACM_VALIDATION_WAIT", "1")
                 // AWS's managed IAM policies exist in every real account.
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .envs(environment.iter().map(|(name, value)| (name, value)))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -231,6 +251,28 @@ impl Moto {
             .id()
             .trim_start_matches("/hostedzone/")
             .to_string()
+    }
+
+    /// Creates an IAM role Lambda may assume (what `pier setup aws` makes for functions) and
+    /// returns its ARN; moto's Lambda refuses a role that does not exist.
+    pub async fn function_role(&self, name: &str) -> String {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        aws_sdk_iam::Client::new(&self.sdk_config().await)
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .expect("moto creates roles")
+            .role()
+            .expect("a created role")
+            .arn()
+            .to_string()
+    }
+
+    /// A Lambda client for inspecting the emulator directly.
+    pub async fn lambda_client(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(&self.sdk_config().await)
     }
 
     pub fn store_url(&self, bucket: &str) -> String {

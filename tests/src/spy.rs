@@ -202,6 +202,10 @@ impl ReadStore for Spy {
         self.reachable()?;
         self.inner.list_children(prefix).await
     }
+
+    fn aws(&self) -> Option<pier_core::store::AwsPlace> {
+        self.inner.aws()
+    }
 }
 
 #[async_trait]

@@ -51,9 +51,10 @@ fn refuse(package: &str, packages: &BTreeSet<String>, forbidden: &[&str]) {
 }
 
 #[test]
-fn the_proxy_links_s3_and_nothing_that_manages_an_account() {
+fn the_proxy_links_s3_and_lambda_and_nothing_that_manages_an_account() {
     let packages = linked("pier-proxy");
-    assert_eq!(aws_sdks(&packages), ["aws-sdk-s3"]);
+    // Lambda to invoke functions; it never publishes them (pier-core's `lambda` feature is off).
+    assert_eq!(aws_sdks(&packages), ["aws-sdk-lambda", "aws-sdk-s3"]);
     refuse(
         "pier-proxy",
         &packages,
@@ -64,9 +65,13 @@ fn the_proxy_links_s3_and_nothing_that_manages_an_account() {
 }
 
 #[test]
-fn the_builder_links_s3_and_sqs_only() {
+fn the_builder_links_s3_sqs_and_lambda_only() {
     let packages = linked("pier-builder");
-    assert_eq!(aws_sdks(&packages), ["aws-sdk-s3", "aws-sdk-sqs"]);
+    // Lambda because it deploys what it builds, and a deploy publishes functions.
+    assert_eq!(
+        aws_sdks(&packages),
+        ["aws-sdk-lambda", "aws-sdk-s3", "aws-sdk-sqs"]
+    );
     refuse(
         "pier-builder",
         &packages,

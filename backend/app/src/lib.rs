@@ -163,7 +163,13 @@ impl App {
     }
 
     pub async fn remove(&self, deployment: &str) -> Result<Summary, UserError> {
-        let summary = deployments::remove(self.target().store.as_ref(), deployment).await?;
+        let store = self.target().store;
+        let summary = deployments::remove(store.as_ref(), deployment).await?;
+        // Lambda versions only this deployment used go now; if a gc holds the lock, it (or
+        // the next one) deletes them.
+        if let Err(error) = pier_core::gc::collect_functions(store.as_ref()).await {
+            tracing::warn!(%error, "Lambda versions stay until the next gc");
+        }
         self.inner.events.emit(AppEvent::Changed {
             project: Some(summary.project.clone()),
         });

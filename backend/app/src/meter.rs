@@ -56,7 +56,9 @@ impl Meter {
                 self.phase_started = now;
             }
             ProgressEvent::Uploaded { bytes } => s.bytes_uploaded += bytes,
-            ProgressEvent::Finalizing => s.phase = Phase::Finalizing,
+            ProgressEvent::Finalizing | ProgressEvent::Publishing { .. } => {
+                s.phase = Phase::Finalizing
+            }
             ProgressEvent::Warning(_) => {}
         }
         let (done, total) = match s.phase {

@@ -139,9 +139,78 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
         .send()
         .await
         .unwrap();
-    let document = policy.policy_document();
-    assert!(document.contains("s3%3AGetObject") || document.contains("s3:GetObject"));
+    let document = percent_decoded(policy.policy_document());
+    assert!(document.contains("s3:GetObject"));
     assert!(!document.contains("PutObject"));
+    // … and invoke Pier's functions, only those.
+    assert!(
+        document.contains(r#""lambda:InvokeFunction""#)
+            && document.contains("arn:aws:lambda:us-east-1:*:function:pier-fn-*"),
+        "{document}"
+    );
+
+    // Functions: a role only Lambda may assume, that may only log; their log group; and the
+    // store's record that makes deploys publish versions.
+    let functions_role = clients
+        .iam
+        .get_role()
+        .role_name("pier-functions")
+        .send()
+        .await
+        .unwrap();
+    let trust = percent_decoded(
+        functions_role
+            .role()
+            .unwrap()
+            .assume_role_policy_document()
+            .unwrap(),
+    );
+    assert!(trust.contains("lambda.amazonaws.com"), "{trust}");
+    let functions_policy = clients
+        .iam
+        .get_role_policy()
+        .role_name("pier-functions")
+        .policy_name("pier")
+        .send()
+        .await
+        .unwrap();
+    let functions_policy = percent_decoded(functions_policy.policy_document());
+    assert!(
+        functions_policy.contains("log-group:/pier/pier/functions:*")
+            && !functions_policy.contains("s3:"),
+        "{functions_policy}"
+    );
+    let functions_group = clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/pier/pier/functions")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        functions_group.log_groups()[0].retention_in_days(),
+        Some(14)
+    );
+    let settings = s3
+        .get_object()
+        .bucket("pier-sites-example-com")
+        .key("settings/functions.json")
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let settings: pier_core::lambda::FunctionsRuntime = serde_json::from_slice(&settings).unwrap();
+    let pier_core::lambda::FunctionsRuntime::Lambda(settings) = settings;
+    assert_eq!(settings.function_prefix, "pier-fn-");
+    assert_eq!(settings.log_group.as_deref(), Some("/pier/pier/functions"));
+    assert_eq!(
+        Some(settings.role_arn.as_str()),
+        functions_role.role().map(|r| r.arn())
+    );
 
     // ECS: the cluster, both task definitions, both services; the proxy sits behind the ALB.
     let services = clients
@@ -276,6 +345,13 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
         .unwrap()
         .container_definitions()[0];
     assert_eq!(proxy_container.user(), Some("65532:65532"));
+    assert!(
+        proxy_container
+            .environment()
+            .iter()
+            .any(|kv| kv.name() == Some("PIER_FUNCTIONS_LAMBDA") && kv.value() == Some("true")),
+        "the proxy invokes functions on Lambda"
+    );
     assert_eq!(proxy_container.readonly_root_filesystem(), Some(true));
     assert_eq!(
         proxy_container.health_check().unwrap().command(),
@@ -367,6 +443,23 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
         .unwrap();
     assert!(again.changed_nothing(), "{:#?}", again.changes);
 
+    // A deploy made the project's function; teardown deletes it with what setup made.
+    let lambda = aws_sdk_lambda::Client::new(&moto.sdk_config().await);
+    lambda
+        .create_function()
+        .function_name("pier-fn-shop")
+        .role(&settings.role_arn)
+        .runtime(aws_sdk_lambda::types::Runtime::Nodejs20x)
+        .handler("___pier/lambda.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
     // The record survives a restart (it is read back from disk) and drives the teardown.
     let mut reopened = SetupRecord::open(&path, "pier", "us-east-1").unwrap();
     assert_eq!(reopened.created, record.created);
@@ -396,6 +489,24 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
             .iam
             .get_role()
             .role_name("pier-proxy")
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        lambda
+            .get_function()
+            .function_name("pier-fn-shop")
+            .send()
+            .await
+            .is_err(),
+        "teardown deletes the functions deploys made under setup's prefix"
+    );
+    assert!(
+        clients
+            .iam
+            .get_role()
+            .role_name("pier-functions")
             .send()
             .await
             .is_err()
@@ -467,4 +578,18 @@ async fn a_base_domain_without_a_zone_in_the_account_says_what_to_create() {
         error.to_string().contains("cannot keep logs 10 days"),
         "{error}"
     );
+}
+
+/// IAM returns policy documents percent-encoded.
+fn percent_decoded(document: &str) -> String {
+    percent_encoding::percent_decode_str(document)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The smallest valid zip: an end-of-central-directory record alone.
+fn empty_zip() -> Vec<u8> {
+    let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
+    zip.extend([0u8; 18]);
+    zip
 }

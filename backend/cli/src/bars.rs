@@ -44,6 +44,12 @@ pub fn deploy_progress(enabled: bool) -> (Progress, Arc<Mutex<Option<ProgressBar
                     done.finish_and_clear();
                 }
             }
+            ProgressEvent::Publishing { function } => {
+                if let Some(done) = slot.take() {
+                    done.finish_and_clear();
+                }
+                eprintln!("publishing /{function} on AWS Lambda");
+            }
             ProgressEvent::Warning(message) => match slot.as_ref() {
                 Some(bar) => bar.println(format!("warning: {message}")),
                 None => eprintln!("warning: {message}"),

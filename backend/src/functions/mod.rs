@@ -14,6 +14,7 @@
 //! for it and lands on the same warm process (and, on AWS, the same Lambda version).
 
 pub mod build_output;
+pub mod runtime;
 #[cfg(test)]
 mod tests;
 pub mod zero_config;
@@ -40,7 +41,8 @@ pub const DEFAULT_RUNTIME: &str = "nodejs20.x";
 pub enum BundleFiles {
     /// All of them but `.vc-config.json` (a Build Output function folder).
     All,
-    /// `api/` and the top `package.json` (which says whether `.js` is an ES module).
+    /// The top `package.json` (which says whether `.js` is an ES module), the function's own
+    /// file and the files under `api/` that are no function's entry (helpers, data).
     ApiFolder,
 }
 

@@ -110,9 +110,14 @@ fn dynamic_route(served: &str) -> Option<Route> {
     })
 }
 
-/// Whether a bundle of `files` keeps the site-relative `path`.
-pub fn in_bundle(path: &str) -> bool {
-    path == "package.json" || path.starts_with("api/")
+/// Whether the bundle of the function whose entry is `handler` keeps the site-relative `path`:
+/// the top `package.json`, its own entry, and every file under `api/` that is no function's
+/// entry (helpers, data). Other functions' entries stay out, so a change to one function
+/// leaves every other bundle (and its warm process or Lambda version) as it was.
+pub fn in_bundle(path: &str, handler: &str, entries: &std::collections::HashSet<&str>) -> bool {
+    path == "package.json"
+        || path == handler
+        || (path.starts_with("api/") && !entries.contains(path))
 }
 
 /// `(served path, handler)` for each entry file under `dir`, sorted.

@@ -9,6 +9,9 @@
 //! domains/<host>.json                         custom domain → project
 //! leases/<id>.json                            blobs an unfinished deploy relies on
 //! gc/lock.json, gc/epoch.json                 the garbage collector's fence
+//! settings/functions.json                     where functions run besides locally (setup)
+//! lambda/versions/<project>/<bundle>.json     the Lambda version a bundle became
+//! lambda/code/<sha256>.zip                    a zip on its way into Lambda (deleted after)
 //! ```
 
 pub const BLOBS: &str = "blobs/";
@@ -19,6 +22,9 @@ pub const LEASES: &str = "leases/";
 pub const DOMAINS: &str = "domains/";
 pub const GC_LOCK: &str = "gc/lock.json";
 pub const GC_EPOCH: &str = "gc/epoch.json";
+pub const FUNCTIONS_RUNTIME: &str = "settings/functions.json";
+pub const LAMBDA_VERSIONS: &str = "lambda/versions/";
+pub const LAMBDA_CODE: &str = "lambda/code/";
 
 pub fn blob(sha256_hex: &str) -> String {
     format!("{BLOBS}{sha256_hex}")
@@ -53,6 +59,14 @@ pub fn lease(id: &str) -> String {
 }
 
 /// The last segment of a key without its `.json`, e.g. the id of a manifest key.
+pub fn lambda_version(project: &str, bundle_id: &str) -> String {
+    format!("{LAMBDA_VERSIONS}{project}/{bundle_id}.json")
+}
+
+pub fn lambda_code(sha256_hex: &str) -> String {
+    format!("{LAMBDA_CODE}{sha256_hex}.zip")
+}
+
 pub fn stem(key: &str) -> &str {
     let name = key.rsplit('/').next().unwrap_or(key);
     name.strip_suffix(".json").unwrap_or(name)

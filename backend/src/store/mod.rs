@@ -120,6 +120,21 @@ pub trait ReadStore: Send + Sync + Debug {
     /// The next path segment of every key under `prefix` (which ends in `/`), like S3's
     /// delimiter listing: `projects/` → `["blog", "docs"]`.
     async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Where an S3 store lives and the SDK configuration that reaches it, for the AWS services
+    /// that work beside the store (Lambda); `None` for a folder.
+    fn aws(&self) -> Option<AwsPlace> {
+        None
+    }
+}
+
+/// An S3 store's bucket, key prefix and SDK configuration.
+#[derive(Debug, Clone)]
+pub struct AwsPlace {
+    pub config: aws_config::SdkConfig,
+    pub bucket: String,
+    /// What the store puts before every key.
+    pub prefix: String,
 }
 
 /// A store that can also be written: the engine's deploys, aliases, removals and gc.

@@ -45,6 +45,7 @@ pub struct S3Store {
     prefix: String,
     endpoint: String,
     credentials: Option<SharedCredentialsProvider>,
+    sdk_config: aws_config::SdkConfig,
 }
 
 impl S3Store {
@@ -86,6 +87,7 @@ impl S3Store {
             prefix: prefix.to_string(),
             endpoint: endpoint.unwrap_or_else(|| format!("s3.{region}.amazonaws.com")),
             credentials: sdk_config.credentials_provider(),
+            sdk_config,
         })
     }
 
@@ -306,6 +308,14 @@ fn to_time(value: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<OffsetDat
 impl ReadStore for S3Store {
     fn url(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix.trim_end_matches('/'))
+    }
+
+    fn aws(&self) -> Option<super::AwsPlace> {
+        Some(super::AwsPlace {
+            config: self.sdk_config.clone(),
+            bucket: self.bucket.clone(),
+            prefix: self.prefix.clone(),
+        })
     }
 
     async fn check(&self) -> Result<(), StoreError> {

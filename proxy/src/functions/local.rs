@@ -37,7 +37,7 @@ use tokio::sync::oneshot;
 use super::FunctionError;
 use crate::lookup::Lookups;
 
-const LAUNCHER: &str = include_str!("launcher.mjs");
+const LAUNCHER: &str = pier_core::functions::runtime::LAUNCHER;
 const READY: &str = "pier:ready:";
 /// Written last into a copied bundle: a folder without it is not used.
 const COMPLETE: &str = ".pier-complete";

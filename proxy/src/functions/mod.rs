@@ -1,6 +1,7 @@
 //! Server code at the edge: a request the routes end at a function is answered by the
-//! function's bundle, run by a runtime. Today that is the local runtime ([`local`]), Node
-//! processes on this machine; a proxy without one answers such requests with 501.
+//! function's bundle, run by a runtime: the local runtime ([`local`], Node processes on this
+//! machine) or AWS Lambda ([`lambda`], the version the deploy published); a proxy without
+//! either answers such requests with 501.
 //!
 //! What every function answer gets, whatever runs it:
 //! - the request with its method, headers and body (up to 4.5 MiB, Vercel's and Lambda's
@@ -11,6 +12,7 @@
 //! - a 504 page once `maxDuration` has passed, and a 502 page when the function throws or its
 //!   process exits: the error goes to the function's log, never into the response.
 
+pub mod lambda;
 pub mod local;
 
 use std::net::SocketAddr;
@@ -21,6 +23,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use http_body::{Body as HttpBody, Frame};
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use pier_core::functions::FunctionBundle;
@@ -61,6 +64,8 @@ pub enum FunctionError {
 
 /// A request the routes sent to a function.
 pub struct Invocation<'a> {
+    /// The deployment's project (a Lambda version belongs to its project's function).
+    pub project: &'a str,
     pub bundle_id: &'a str,
     pub bundle: &'a FunctionBundle,
     /// The function's path and deployment, for the log.
@@ -82,12 +87,13 @@ pub struct Invocation<'a> {
 /// Runs functions, or says it cannot.
 pub enum Functions {
     Local(Box<local::LocalRuntime>),
+    Lambda(Box<lambda::LambdaRuntime>),
     None,
 }
 
 impl Functions {
     pub async fn invoke(&self, lookups: &Lookups, invocation: Invocation<'_>) -> Response<Body> {
-        let Functions::Local(runtime) = self else {
+        if let Functions::None = self {
             return page(
                 StatusCode::NOT_IMPLEMENTED,
                 "Functions are not run here",
@@ -111,13 +117,31 @@ impl Functions {
             Ok(request) => request,
             Err(response) => return *response,
         };
-        let sent = runtime.send(
-            lookups,
-            invocation.bundle_id,
-            invocation.bundle,
-            &label,
-            request,
-        );
+        let sent = async {
+            match self {
+                Functions::Local(runtime) => {
+                    let (response, in_flight) = runtime
+                        .send(
+                            lookups,
+                            invocation.bundle_id,
+                            invocation.bundle,
+                            &label,
+                            request,
+                        )
+                        .await?;
+                    let response =
+                        response.map(|body| body.map_err(std::io::Error::other).boxed_unsync());
+                    Ok::<_, FunctionError>((response, Some(in_flight)))
+                }
+                Functions::Lambda(runtime) => {
+                    let response = runtime
+                        .send(invocation.project, invocation.bundle_id, request)
+                        .await?;
+                    Ok((response, None))
+                }
+                Functions::None => unreachable!("answered above"),
+            }
+        };
         let (response, in_flight) = match tokio::time::timeout_at(deadline, sent).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(error)) => {
@@ -127,7 +151,7 @@ impl Functions {
             Err(_) => {
                 tracing::warn!(target: "pier_proxy::function", function = %label, "timed out after {} s (maxDuration)", max_duration.as_secs());
                 // The process may be stuck in a loop: stop it; the next request starts another.
-                runtime.stop(invocation.bundle_id, "it ran past maxDuration");
+                self.stop(invocation.bundle_id, "it ran past maxDuration");
                 return timeout_page(max_duration);
             }
         };
@@ -142,7 +166,8 @@ impl Functions {
         let body = Deadline {
             inner: body,
             sleep: Box::pin(tokio::time::sleep_until(deadline)),
-            in_flight: Some(in_flight),
+            done: false,
+            in_flight,
             max_duration,
             label,
         };
@@ -254,10 +279,11 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// A function's body, ended with an error (which closes the connection) once `maxDuration`
-/// has passed; it keeps the process counted busy until it ends.
+/// has passed; it keeps a local process counted busy until it ends.
 struct Deadline {
-    inner: Incoming,
+    inner: UnsyncBoxBody<Bytes, std::io::Error>,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    done: bool,
     in_flight: Option<local::InFlight>,
     max_duration: Duration,
     label: String,
@@ -272,22 +298,25 @@ impl HttpBody for Deadline {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = &mut *self;
-        if this.in_flight.is_none() {
+        if this.done {
             return Poll::Ready(None);
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(None) => {
+                this.done = true;
                 this.in_flight = None;
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
             Poll::Ready(Some(Err(error))) => {
+                this.done = true;
                 this.in_flight = None;
-                Poll::Ready(Some(Err(std::io::Error::other(error))))
+                Poll::Ready(Some(Err(error)))
             }
             Poll::Pending => {
                 if this.sleep.as_mut().poll(cx).is_ready() {
                     tracing::warn!(target: "pier_proxy::function", function = %this.label, "timed out after {} s while sending (maxDuration)", this.max_duration.as_secs());
+                    this.done = true;
                     if let Some(in_flight) = this.in_flight.take() {
                         in_flight.stop("it ran past maxDuration");
                     }
@@ -302,7 +331,7 @@ impl HttpBody for Deadline {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.in_flight.is_none() || self.inner.is_end_stream()
+        self.done || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {

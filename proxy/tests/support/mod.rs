@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-use pier_core::store::DynReadStore;
+use pier_core::lambda::{FunctionsRuntime, LambdaSettings};
+use pier_core::records::write_json;
+use pier_core::store::{self, DynReadStore, DynStore, PutOptions, StoreUrl, keys};
 use pier_proxy::{Proxy, ProxyConfig};
 use pier_tests::http::{self, Response};
 
@@ -64,4 +66,37 @@ pub async fn send(
     })
     .await
     .unwrap()
+}
+
+/// Every `Set-Cookie` of an answer, in order.
+#[allow(dead_code)] // Not every test binary reads cookies.
+pub fn cookies(response: &Response) -> Vec<&str> {
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, value)| value.as_str())
+        .collect()
+}
+
+/// An S3 store in `moto` whose functions run on moto's Lambda, set up as `pier setup aws`
+/// leaves one: the functions' role, and `settings/functions.json` naming it.
+#[allow(dead_code)] // Only the Lambda tests use it.
+pub async fn lambda_store(moto: &pier_tests::Moto, bucket: &str) -> (DynStore, LambdaSettings) {
+    let url = moto.bucket(bucket).await;
+    let store = store::open(&StoreUrl::parse(&url).unwrap()).await.unwrap();
+    let settings = LambdaSettings {
+        role_arn: moto.function_role(&format!("{bucket}-functions")).await,
+        function_prefix: "pier-fn-".into(),
+        log_group: None,
+    };
+    write_json(
+        store.as_ref(),
+        keys::FUNCTIONS_RUNTIME,
+        &FunctionsRuntime::Lambda(settings.clone()),
+        PutOptions::json(),
+    )
+    .await
+    .unwrap();
+    (store, settings)
 }

@@ -169,6 +169,8 @@ pub async fn ensure_cluster_and_tasks(step: &mut Step<'_>) -> Result<(), PierErr
             ("PIER_BASE_DOMAIN".into(), spec.base_domain.clone()),
             ("PIER_ADMIN_LISTEN".into(), format!("0.0.0.0:{HEALTH_PORT}")),
             ("AWS_REGION".into(), spec.region.clone()),
+            // Functions run as the Lambda versions deploys publish (setup's `functions` step).
+            ("PIER_FUNCTIONS_LAMBDA".into(), "true".into()),
         ],
         cpu: "512",
         memory: 1024,

@@ -2,9 +2,13 @@
 //! - `<name>-execution`: lets ECS pull images and write container logs (AWS's managed task
 //!   execution policy) and read the builders' secret when there is one (only that secret);
 //! - `<name>-proxy`: read-only on the store bucket (the proxy never writes);
+//! - `<name>-proxy` may also invoke Pier's functions (`<name>-fn-*`), and nothing else;
 //! - `<name>-builder`: reads the store, writes only under the keys a deploy writes (blobs,
-//!   deployments, projects, previews, leases, logs, the build cache), and takes jobs from the
-//!   build queue.
+//!   deployments, projects, previews, leases, logs, the build cache, Lambda's records and
+//!   zips), takes jobs from the build queue, and publishes Pier's functions (passing them only
+//!   the functions' role);
+//! - `<name>-functions` (made by `functions.rs`): what every function version runs as; Lambda
+//!   may assume it, and it may only write to the functions' log group.
 //!
 //! Policies are inline, so deleting the role deletes them, and compared as JSON values so a
 //! re-run changes nothing unless the rules differ.
@@ -22,7 +26,7 @@ const EXECUTION_POLICY: &str =
 const INLINE_POLICY: &str = "pier";
 
 /// Key prefixes a build writes (see ARCHITECTURE.md's key layout).
-const BUILDER_WRITES: [&str; 8] = [
+const BUILDER_WRITES: [&str; 9] = [
     "blobs/",
     "deployments/",
     "projects/",
@@ -31,25 +35,53 @@ const BUILDER_WRITES: [&str; 8] = [
     "logs/",
     "cache/",
     "sources/",
+    "lambda/",
 ];
 
-fn trust_policy() -> Value {
+/// Who may assume a role: ECS tasks for the hosted half's roles, Lambda for the functions'.
+pub const ECS_TASKS: &str = "ecs-tasks.amazonaws.com";
+pub const LAMBDA: &str = "lambda.amazonaws.com";
+
+fn trust_policy(service: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": { "Service": "ecs-tasks.amazonaws.com" },
+            "Principal": { "Service": service },
             "Action": "sts:AssumeRole"
         }]
     })
 }
 
-pub fn proxy_policy(bucket: &str) -> Value {
+/// Functions Pier may invoke or publish: `<name>-fn-*` in the setup's region (a version's
+/// qualified ARN matches too).
+fn functions_arn(region: &str, prefix: &str) -> String {
+    format!("arn:aws:lambda:{region}:*:function:{prefix}*")
+}
+
+/// Read-only on the store, and invoke (`InvokeWithResponseStream` is `lambda:InvokeFunction`)
+/// on Pier's functions only.
+pub fn proxy_policy(bucket: &str, region: &str, functions_prefix: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [
             { "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*") },
-            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") }
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") },
+            { "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": functions_arn(region, functions_prefix) }
+        ]
+    })
+}
+
+/// What the functions' role allows: writing their output to their log group, nothing else.
+pub fn functions_policy(region: &str, log_group: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": format!("arn:aws:logs:{region}:*:log-group:{log_group}:*")
+            }
         ]
     })
 }
@@ -65,7 +97,15 @@ pub fn execution_secrets_policy(secret_arn: &str) -> Value {
     })
 }
 
-pub fn builder_policy(bucket: &str, queue_arn: &str) -> Value {
+/// The builder deploys what it builds, so it also publishes functions: Pier's functions only,
+/// passing only the functions' role to them.
+pub fn builder_policy(
+    bucket: &str,
+    queue_arn: &str,
+    region: &str,
+    functions_prefix: &str,
+    functions_role: &str,
+) -> Value {
     let writes: Vec<String> = BUILDER_WRITES
         .iter()
         .map(|prefix| format!("arn:aws:s3:::{bucket}/{prefix}*"))
@@ -76,12 +116,21 @@ pub fn builder_policy(bucket: &str, queue_arn: &str) -> Value {
             { "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*") },
             { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") },
             { "Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": writes },
-            { "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": format!("arn:aws:s3:::{bucket}/leases/*") },
+            { "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": [format!("arn:aws:s3:::{bucket}/leases/*"), format!("arn:aws:s3:::{bucket}/lambda/code/*")] },
             {
                 "Effect": "Allow",
                 "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
                 "Resource": queue_arn
-            }
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "lambda:GetFunctionConfiguration", "lambda:CreateFunction", "lambda:UpdateFunctionCode",
+                    "lambda:UpdateFunctionConfiguration", "lambda:PublishVersion", "lambda:TagResource"
+                ],
+                "Resource": functions_arn(region, functions_prefix)
+            },
+            { "Effect": "Allow", "Action": "iam:PassRole", "Resource": functions_role }
         ]
     })
 }
@@ -103,32 +152,44 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
         &spec.resource("execution"),
         execution_inline,
         Some(EXECUTION_POLICY),
+        ECS_TASKS,
     )
     .await?;
+    let prefix = spec.functions_prefix();
     step.out.proxy_role_arn = role(
         step,
         &spec.resource("proxy"),
-        Some(proxy_policy(bucket)),
+        Some(proxy_policy(bucket, &spec.region, &prefix)),
         None,
+        ECS_TASKS,
     )
     .await?;
+    let functions_role = format!("arn:aws:iam::*:role/{}", spec.functions_role());
     step.out.builder_role_arn = role(
         step,
         &spec.resource("builder"),
-        Some(builder_policy(bucket, &queue_arn)),
+        Some(builder_policy(
+            bucket,
+            &queue_arn,
+            &spec.region,
+            &prefix,
+            &functions_role,
+        )),
         None,
+        ECS_TASKS,
     )
     .await?;
     Ok(())
 }
 
-/// The role, found by name or created, with its inline policy and managed policy corrected
-/// when they differ.
-async fn role(
+/// The role, found by name or created (assumable by `service`), with its inline policy and
+/// managed policy corrected when they differ.
+pub async fn role(
     step: &mut Step<'_>,
     name: &str,
     inline: Option<Value>,
     managed: Option<&str>,
+    service: &str,
 ) -> Result<Option<String>, PierError> {
     let clients = step.clients;
     let iam = &clients.iam;
@@ -159,7 +220,7 @@ async fn role(
                     let made = iam
                         .create_role()
                         .role_name(name)
-                        .assume_role_policy_document(trust_policy().to_string())
+                        .assume_role_policy_document(trust_policy(service).to_string())
                         .description("Pier: made by `pier setup aws`")
                         .send()
                         .await

@@ -19,8 +19,15 @@ pub fn group_name(spec: &SetupSpec) -> String {
 }
 
 pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
+    step.out.log_group = ensure_group(step, &group_name(step.spec)).await?;
+    Ok(())
+}
+
+/// A log group named `name`, kept as many days as the spec says; returns its name (none when a
+/// plan found it missing).
+pub async fn ensure_group(step: &mut Step<'_>, name: &str) -> Result<Option<String>, PierError> {
     let (clients, spec) = (step.clients, step.spec);
-    let name = group_name(spec);
+    let name = name.to_string();
     let found = clients
         .logs
         .describe_log_groups()
@@ -41,36 +48,34 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
     };
     let about = Change::about("log group", &name)
         .with_detail(format!("kept {} days", spec.log_retention_days));
-    step.out.log_group = step
-        .ensure(about, found, |existing| async move {
-            let mut created = None;
-            if existing.is_none() {
-                match clients
-                    .logs
-                    .create_log_group()
-                    .log_group_name(&name)
-                    .send()
-                    .await
-                {
-                    // Made by a run that stopped before recording it: adopt it.
-                    Ok(_) => {}
-                    Err(e) if code_of(&e) == "ResourceAlreadyExistsException" => {}
-                    Err(e) => return Err(aws_error("CreateLogGroup", e)),
-                }
-                created = Some(Created::LogGroup { name: name.clone() });
-            }
-            clients
+    step.ensure(about, found, |existing| async move {
+        let mut created = None;
+        if existing.is_none() {
+            match clients
                 .logs
-                .put_retention_policy()
+                .create_log_group()
                 .log_group_name(&name)
-                .retention_in_days(spec.log_retention_days)
                 .send()
                 .await
-                .map_err(|e| aws_error("PutRetentionPolicy", e))?;
-            Ok((name.clone(), created))
-        })
-        .await?;
-    Ok(())
+            {
+                // Made by a run that stopped before recording it: adopt it.
+                Ok(_) => {}
+                Err(e) if code_of(&e) == "ResourceAlreadyExistsException" => {}
+                Err(e) => return Err(aws_error("CreateLogGroup", e)),
+            }
+            created = Some(Created::LogGroup { name: name.clone() });
+        }
+        clients
+            .logs
+            .put_retention_policy()
+            .log_group_name(&name)
+            .retention_in_days(spec.log_retention_days)
+            .send()
+            .await
+            .map_err(|e| aws_error("PutRetentionPolicy", e))?;
+        Ok((name.clone(), created))
+    })
+    .await
 }
 
 pub async fn delete(clients: &Clients, name: &str) -> Result<Option<String>, PierError> {

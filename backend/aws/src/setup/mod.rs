@@ -8,11 +8,12 @@
 //! in reverse order, and nothing that was there before.
 //!
 //! Steps, in order: the store bucket, the build queues, the builders' secrets, IAM roles, the network (default VPC,
-//! security groups), the tasks' log group, the images (copied into the account's ECR), the ECS cluster and task definitions, the load balancer, the ECS services,
+//! security groups), the tasks' log group, functions on Lambda (their log group, role and the store's settings record), the images (copied into the account's ECR), the ECS cluster and task definitions, the load balancer, the ECS services,
 //! auto-scaling, the certificate, the CloudFront distribution, and the wildcard DNS record.
 
 pub mod cdn;
 pub mod compute;
+pub mod functions;
 pub mod iam;
 pub mod logging;
 pub mod network;
@@ -60,6 +61,7 @@ pub async fn run_reporting(
     iam::ensure(&mut step).await?;
     network::ensure(&mut step).await?;
     logging::ensure(&mut step).await?;
+    functions::ensure(&mut step).await?;
     registry::ensure(&mut step).await?;
     compute::ensure_cluster_and_tasks(&mut step).await?;
     network::ensure_balancer(&mut step).await?;

@@ -67,6 +67,14 @@ pub enum Created {
     EcrRepository {
         name: String,
     },
+    /// `settings/functions.json` in the store: deploys publish functions to Lambda. Teardown
+    /// deletes the Lambda functions named with `prefix` (deploys made them), the store's
+    /// Lambda records, then this record.
+    FunctionsRuntime {
+        bucket: String,
+        key: String,
+        prefix: String,
+    },
 }
 
 impl Created {
@@ -89,6 +97,10 @@ impl Created {
             Created::LogGroup { name } => ("log group", name.clone()),
             Created::Secret { arn } => ("secret", arn.clone()),
             Created::EcrRepository { name } => ("ecr repository", name.clone()),
+            Created::FunctionsRuntime { prefix, .. } => (
+                "lambda functions",
+                format!("{prefix}* and settings/functions.json"),
+            ),
         }
     }
 }

@@ -175,6 +175,21 @@ impl SetupSpec {
             format!("{}-{suffix}", self.name)
         }
     }
+
+    /// Every Lambda function deploys make starts with it: `<name>-fn-`.
+    pub fn functions_prefix(&self) -> String {
+        format!("{}-fn-", self.name)
+    }
+
+    /// The role every function version runs as.
+    pub fn functions_role(&self) -> String {
+        self.resource("functions")
+    }
+
+    /// Where every function version logs.
+    pub fn functions_log_group(&self) -> String {
+        format!("/pier/{}/functions", self.name)
+    }
 }
 
 // What a step found or did crosses to the desktop's window as it is: the wire's types.
@@ -207,6 +222,7 @@ pub struct Clients {
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub route53: aws_sdk_route53::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub lambda: aws_sdk_lambda::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub ecr: aws_sdk_ecr::Client,
     /// Where image bytes go instead of the account's ECR endpoint: a local registry standing
@@ -245,6 +261,7 @@ impl Clients {
             cloudfront: aws_sdk_cloudfront::Client::new(&global),
             route53: aws_sdk_route53::Client::new(&global),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             ecr: aws_sdk_ecr::Client::new(&config),
             ecr_registry_override: std::env::var("PIER_ECR_REGISTRY_URL")
@@ -268,6 +285,11 @@ pub struct Outputs {
     pub subnets: Vec<String>,
     #[serde(default)]
     pub log_group: Option<String>,
+    /// Where functions log (`/pier/<name>/functions`), and the role their versions run as.
+    #[serde(default)]
+    pub functions_log_group: Option<String>,
+    #[serde(default)]
+    pub functions_role_arn: Option<String>,
     /// The Secrets Manager secret holding the builders' Redis URL, when there is one.
     #[serde(default)]
     pub redis_secret_arn: Option<String>,

@@ -66,6 +66,11 @@ async fn delete(clients: &Clients, resource: &Created) -> Result<Option<String>,
         },
         Created::Role { name } => crate::setup::iam::delete_role(clients, name).await,
         Created::LogGroup { name } => crate::setup::logging::delete(clients, name).await,
+        Created::FunctionsRuntime {
+            bucket,
+            key,
+            prefix,
+        } => crate::setup::functions::delete(clients, bucket, key, prefix).await,
         Created::Secret { arn } => crate::setup::secrets::delete(clients, arn).await,
         Created::EcrRepository { name } => {
             crate::setup::registry::delete_repository(clients, name).await?;

@@ -1,20 +1,34 @@
-//! `pier rm`: removes a deployment that is not live; its blobs stay until the next `pier gc`.
+//! `pier rm`: removes a deployment that is not live; its blobs stay until the next `pier gc`,
+//! and the Lambda versions no deployment uses any more are deleted at once (a gc of functions
+//! only, under gc's lock; if a gc is running, that gc or the next one deletes them).
 
-use pier_core::deployments;
 use pier_core::store::DynStore;
+use pier_core::{deployments, gc};
 use serde_json::json;
 
 use crate::output::Output;
 
 pub async fn run(store: &DynStore, out: &Output<'_>, deployment: &str) -> anyhow::Result<()> {
     let removed = deployments::remove(store.as_ref(), deployment).await?;
+    let versions = gc::collect_functions(store.as_ref()).await;
     if out.json {
-        out.print(json!({ "removed": removed }));
+        out.print(json!({
+            "removed": removed,
+            "lambda_versions_deleted": versions.as_ref().ok(),
+        }));
     } else {
         println!(
             "Removed {} ({}). Its files are freed by the next `pier gc`.",
             removed.id, removed.preview
         );
+        match &versions {
+            Ok(0) => {}
+            Ok(count) => println!("Deleted {count} Lambda version(s) no deployment uses."),
+            Err(error) => eprintln!(
+                "warning: its Lambda versions stay until `pier gc`: {error} ({})",
+                error.hint()
+            ),
+        }
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
-// Pier's Node launcher: runs one function bundle behind a loopback HTTP server for the proxy's
-// local runtime (`local.rs`). Written by the proxy next to the bundles and run as
-//   node launcher.mjs <bundle folder> <handler path> <helpers: 0|1>
-// It prints `pier:ready:<port>` on stdout once it listens; everything else on stdout and
-// stderr is the function's log.
+// Pier's Node launcher: serves one function bundle on a loopback HTTP server. Two callers:
+// - the proxy's local runtime (proxy `functions/local.rs`) writes it next to the bundles and runs
+//     node launcher.mjs <bundle folder> <handler path> <helpers: 0|1>
+//   It prints `pier:ready:<port>` on stdout once it listens; everything else on stdout and
+//   stderr is the function's log.
+// - on AWS Lambda, `lambda.mjs` (beside it in the function's zip) imports `serve` and forwards
+//   each invocation to the server, so a function behaves the same in both places.
 //
 // Handler styles, as Vercel's Node launcher reads them:
 // - Node: a function exported as default (or `module.exports`), called with Node's
@@ -18,20 +20,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
-const [bundle, handlerPath, helpersFlag] = process.argv.slice(2);
 const FAILED = 'x-pier-function-error';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-process.chdir(bundle);
-const loaded = await import(pathToFileURL(path.join(bundle, handlerPath)).href);
-const handler = pick(loaded);
-if (!handler) {
-  console.error(
-    `${handlerPath} exports no handler: export a default function (req, res), ` +
-      'a default object with fetch(request), or functions named after methods (GET, POST, …)',
-  );
-  process.exit(78);
-}
+/** A handler module exports nothing Pier can call. */
+export class NoHandler extends Error {}
 
 function pick(module) {
   let main = module.default;
@@ -203,37 +196,67 @@ async function sendResponse(res, response) {
   res.end();
 }
 
-const helpers = helpersFlag === '1';
-const options = helpers ? { IncomingMessage: HelperRequest, ServerResponse: HelperResponse } : {};
-const server = http.createServer(options, async (req, res) => {
-  try {
-    if (handler.node) {
-      // `req.body` is parsed from the whole body, so it is read first (Vercel does the same).
-      if (helpers && hasBody(req)) req.rawBody = await readBody(req);
-      await handler.node(req, res);
-      return;
-    }
-    const web =
-      handler.web ||
-      handler.methods[req.method] ||
-      (req.method === 'HEAD' ? handler.methods.GET : undefined);
-    if (!web) {
-      res.writeHead(405, { allow: Object.keys(handler.methods).join(', ') }).end();
-      return;
-    }
-    await sendResponse(res, await web(toRequest(req)));
-  } catch (error) {
-    if (error && error.statusCode === 400 && !res.headersSent) {
-      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('Invalid JSON\n');
-      return;
-    }
-    failed(res, error);
+/**
+ * Loads the bundle's handler and serves it on 127.0.0.1 (port 0: the system picks). Resolves
+ * with the listening server.
+ */
+export async function serve(bundle, handlerPath, helpers) {
+  process.chdir(bundle);
+  const loaded = await import(pathToFileURL(path.join(bundle, handlerPath)).href);
+  const handler = pick(loaded);
+  if (!handler) {
+    throw new NoHandler(
+      `${handlerPath} exports no handler: export a default function (req, res), ` +
+        'a default object with fetch(request), or functions named after methods (GET, POST, …)',
+    );
   }
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`pier:ready:${server.address().port}\n`);
-});
+  const options = helpers ? { IncomingMessage: HelperRequest, ServerResponse: HelperResponse } : {};
+  const server = http.createServer(options, async (req, res) => {
+    try {
+      if (handler.node) {
+        // `req.body` is parsed from the whole body, so it is read first (Vercel does the same).
+        if (helpers && hasBody(req)) req.rawBody = await readBody(req);
+        await handler.node(req, res);
+        return;
+      }
+      const web =
+        handler.web ||
+        handler.methods[req.method] ||
+        (req.method === 'HEAD' ? handler.methods.GET : undefined);
+      if (!web) {
+        res.writeHead(405, { allow: Object.keys(handler.methods).join(', ') }).end();
+        return;
+      }
+      await sendResponse(res, await web(toRequest(req)));
+    } catch (error) {
+      if (error && error.statusCode === 400 && !res.headersSent) {
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('Invalid JSON\n');
+        return;
+      }
+      failed(res, error);
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return server;
+}
+
 process.on('unhandledRejection', (error) => {
   console.error(error instanceof Error ? error.stack || String(error) : error);
 });
+
+// Run as a script (the local runtime), not imported (Lambda).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [bundle, handlerPath, helpersFlag] = process.argv.slice(2);
+  try {
+    const server = await serve(bundle, handlerPath, helpersFlag === '1');
+    process.stdout.write(`pier:ready:${server.address().port}\n`);
+  } catch (error) {
+    // 78 tells the local runtime the module loaded but exports nothing it can call.
+    console.error(error instanceof NoHandler ? error.message : error.stack || String(error));
+    process.exit(error instanceof NoHandler ? 78 : 1);
+  }
+}

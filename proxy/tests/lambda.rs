@@ -1,0 +1,281 @@
+//! Functions on AWS Lambda, end to end against moto: deploys publish each bundle as a version of
+//! the project's function (zip through the S3 store), and the proxy invokes those versions with
+//! `InvokeWithResponseStream`. moto runs every invocation in a real container on the test
+//! engine (`tests/containers/lambda.sh`: a Node runtime image made from Debian packages), so the
+//! handler code, Pier's entry in the zip and the launcher all really run; moto's streaming
+//! route is `tests/fixtures/moto_lambda.py` (moto has none of its own).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use pier_core::alias;
+use pier_core::deploy::{DeployOutcome, DeployRequest, deploy};
+use pier_core::deployments;
+use pier_core::gc;
+use pier_core::lambda::{FunctionsRuntime, LambdaSettings, read_version};
+use pier_core::manifest::preview_name;
+use pier_core::progress::Progress;
+use pier_core::records::write_json;
+use pier_core::store::{DynStore, PutOptions, keys};
+use pier_proxy::ProxyConfig;
+use pier_tests::containers::Engine;
+use pier_tests::http::Response;
+
+mod support;
+
+const PROJECT: &str = "shop";
+
+fn write(root: &Path, relative: &str, body: &str) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
+
+/// A plain site with `api/` functions in both handler styles, and one that throws.
+fn site(greeting: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "index.html", "<h1>shop</h1>");
+    write(
+        root,
+        "api/hello.js",
+        &format!(
+            r#"module.exports = (req, res) => {{
+  console.log('hello was asked for', req.query.name);
+  res.setHeader('set-cookie', ['seen=1; Path=/', 'theme=dark; Path=/']);
+  res.status(201).json({{ greeting: '{greeting}', name: req.query.name || null,
+    method: req.method, body: req.body || null, host: req.headers['x-forwarded-host'],
+    inAws: Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME) }});
+}};
+"#
+        ),
+    );
+    write(
+        root,
+        "api/time.mjs",
+        r#"export function GET(request) {
+  const url = new URL(request.url);
+  return new Response(JSON.stringify({ path: url.pathname, style: 'web' }), {
+    headers: { 'content-type': 'application/json', 'x-style': 'web' },
+  });
+}
+"#,
+    );
+    write(
+        root,
+        "api/boom.js",
+        "module.exports = () => { throw new Error('secret database password is hunter2'); };\n",
+    );
+    // Fails as its module loads: the invocation itself fails on Lambda.
+    write(
+        root,
+        "api/broken.js",
+        "throw new Error('cannot connect with password hunter2');\n",
+    );
+    dir
+}
+
+async fn deploy_dir(store: &DynStore, dir: &Path, production: bool) -> DeployOutcome {
+    let request = DeployRequest::folder(dir.to_path_buf(), Some(PROJECT.into()), production);
+    deploy(store.as_ref(), &request, &Progress::silent())
+        .await
+        .unwrap_or_else(|e| panic!("deploy failed: {e} ({})", e.hint()))
+}
+
+async fn get(addr: std::net::SocketAddr, host: &str, target: &str) -> Response {
+    support::send(addr, "GET", host, target, &[], b"").await
+}
+
+fn json(response: &Response) -> serde_json::Value {
+    serde_json::from_slice(&response.body)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", response.status, response.text()))
+}
+
+async fn versions(lambda: &aws_sdk_lambda::Client, function: &str) -> BTreeSet<String> {
+    lambda
+        .list_versions_by_function()
+        .function_name(function)
+        .send()
+        .await
+        .unwrap()
+        .versions()
+        .iter()
+        .filter_map(|v| v.version().map(str::to_string))
+        .filter(|v| v != "$LATEST")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_run_as_lambda_versions_that_switch_with_their_deployments() {
+    let engine = Engine::get();
+    let moto = engine.moto_with_lambda();
+    let (store, settings) = support::lambda_store(&moto, "lambda-site").await;
+    let lambda = moto.lambda_client().await;
+    let function = settings.function_name(PROJECT);
+
+    let first_site = site("hello");
+    let first = deploy_dir(&store, first_site.path(), true).await;
+    assert_eq!(
+        versions(&lambda, &function).await.len(),
+        4,
+        "each of the four functions is one version of the project's function"
+    );
+
+    let serving = support::serve(
+        store.clone(),
+        ProxyConfig {
+            target_ttl: Duration::from_millis(100),
+            lambda: true,
+            ..ProxyConfig::default()
+        },
+    )
+    .await;
+    let addr = serving.addr;
+    let host = format!("{PROJECT}.localhost");
+
+    let home = get(addr, &host, "/").await;
+    assert_eq!((home.status, home.text().as_str()), (200, "<h1>shop</h1>"));
+
+    let hello = get(addr, &host, "/api/hello?name=ada").await;
+    assert_eq!(hello.status, 201, "{}", hello.text());
+    let answer = json(&hello);
+    assert_eq!(answer["greeting"], "hello");
+    assert_eq!(answer["name"], "ada");
+    assert_eq!(answer["host"], host.as_str());
+    assert_eq!(
+        answer["inAws"], true,
+        "it ran in the Lambda runtime, not here"
+    );
+    assert_eq!(
+        support::cookies(&hello),
+        ["seen=1; Path=/", "theme=dark; Path=/"]
+    );
+
+    let posted = support::send(
+        addr,
+        "POST",
+        &host,
+        "/api/hello",
+        &[("content-type", "application/json")],
+        br#"{"order":42}"#,
+    )
+    .await;
+    assert_eq!(posted.status, 201, "{}", posted.text());
+    assert_eq!(json(&posted)["body"]["order"], 42);
+    assert_eq!(json(&posted)["method"], "POST");
+
+    let time = get(addr, &host, "/api/time").await;
+    assert_eq!(time.status, 200, "{}", time.text());
+    assert_eq!(time.header("x-style"), Some("web"));
+    assert_eq!(json(&time)["path"], "/api/time");
+
+    let boom = get(addr, &host, "/api/boom").await;
+    assert_eq!(boom.status, 502);
+    assert!(
+        !boom.text().contains("hunter2"),
+        "the error stays in the log: {}",
+        boom.text()
+    );
+    let broken = get(addr, &host, "/api/broken").await;
+    assert_eq!(broken.status, 502, "{}", broken.text());
+    assert!(!broken.text().contains("hunter2"), "{}", broken.text());
+
+    // A redeploy that changes one function publishes one version; the others are reused.
+    let second_site = site("welcome back");
+    let second = deploy_dir(&store, second_site.path(), true).await;
+    assert_eq!(versions(&lambda, &function).await.len(), 5);
+    // And one that changes nothing publishes nothing.
+    let third = deploy_dir(&store, second_site.path(), false).await;
+    assert_eq!(versions(&lambda, &function).await.len(), 5);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        json(&get(addr, &host, "/api/hello").await)["greeting"],
+        "welcome back"
+    );
+    // The first deployment's preview keeps its own code.
+    let first_preview = format!("{}.localhost", preview_name(PROJECT, &first.summary.id));
+    assert_eq!(
+        json(&get(addr, &first_preview, "/api/hello").await)["greeting"],
+        "hello"
+    );
+
+    // Rollback switches the functions with the files.
+    alias::rollback(store.as_ref(), PROJECT).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        json(&get(addr, &host, "/api/hello").await)["greeting"],
+        "hello"
+    );
+
+    // Once the deployments with the changed code are gone (`pier rm` runs the functions' part
+    // of gc), the version only they used is deleted.
+    let only_second = second.summary.id.clone();
+    let second_manifest = deployments::resolve(store.as_ref(), &only_second)
+        .await
+        .unwrap();
+    let changed_bundle = second_manifest.functions["api/hello"].clone();
+    let changed = read_version(store.as_ref(), PROJECT, &changed_bundle)
+        .await
+        .unwrap()
+        .expect("the deploy recorded its version");
+    deployments::remove(store.as_ref(), &only_second)
+        .await
+        .unwrap();
+    deployments::remove(store.as_ref(), &third.summary.id)
+        .await
+        .unwrap();
+    assert_eq!(gc::collect_functions(store.as_ref()).await.unwrap(), 1);
+    let left = versions(&lambda, &function).await;
+    assert_eq!(left.len(), 4);
+    assert!(!left.contains(&changed.version), "{left:?}");
+    assert!(
+        read_version(store.as_ref(), PROJECT, &changed_bundle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let report = gc::collect(store.as_ref(), false).await.unwrap();
+    assert_eq!(report.lambda_versions_deleted, 0, "nothing left to delete");
+    // Production still answers from the versions that stayed.
+    assert_eq!(
+        json(&get(addr, &host, "/api/hello").await)["greeting"],
+        "hello"
+    );
+}
+
+#[tokio::test]
+async fn a_store_whose_functions_run_on_lambda_must_be_in_s3_and_nothing_is_deployed_otherwise() {
+    let (store, _store_dir) = pier_tests::local_store().await;
+    let settings = FunctionsRuntime::Lambda(LambdaSettings {
+        role_arn: "arn:aws:iam::123456789012:role/pier-functions".into(),
+        function_prefix: "pier-fn-".into(),
+        log_group: None,
+    });
+    write_json(
+        store.as_ref(),
+        keys::FUNCTIONS_RUNTIME,
+        &settings,
+        PutOptions::json(),
+    )
+    .await
+    .unwrap();
+    let dir = site("hello");
+    let request = DeployRequest::folder(dir.path().to_path_buf(), Some(PROJECT.into()), true);
+    let error = deploy(store.as_ref(), &request, &Progress::silent())
+        .await
+        .expect_err("a folder store cannot hand code to Lambda");
+    assert!(error.to_string().contains("not in S3"), "{error}");
+    assert!(
+        error.hint().contains("settings/functions.json"),
+        "{}",
+        error.hint()
+    );
+    assert!(
+        deployments::list_projects(store.as_ref())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was deployed"
+    );
+}
