@@ -20,7 +20,7 @@ mod support;
 
 struct Running {
     addr: SocketAddr,
-    _work: tempfile::TempDir,
+    work: tempfile::TempDir,
     _serving: support::Serving,
 }
 
@@ -41,7 +41,7 @@ async fn start_with(store: DynStore, config: ProxyConfig, work: tempfile::TempDi
     let serving = support::serve(store, config).await;
     Running {
         addr: serving.addr,
-        _work: work,
+        work,
         _serving: serving,
     }
 }
@@ -62,6 +62,23 @@ async fn deploy_dir(
     deploy(store.as_ref(), &request, &Progress::silent())
         .await
         .unwrap()
+}
+
+/// The first line of the project's function log holding `text`, once the runtime wrote it.
+async fn logged_line(
+    work: &Path,
+    project: &str,
+    text: &str,
+) -> pier_core::functions::log::FunctionLogLine {
+    let file = pier_core::functions::log::path(work, project);
+    for _ in 0..100 {
+        let (lines, _) = pier_core::functions::log::read_from(&file, 0).unwrap();
+        if let Some(line) = lines.into_iter().find(|line| line.text.contains(text)) {
+            return line;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("`{text}` never reached {}", file.display());
 }
 
 async fn get(addr: SocketAddr, host: &str, target: &str) -> Response {
@@ -264,6 +281,13 @@ async fn failures_become_pages_the_error_stays_in_the_log_and_the_process_comes_
     );
     assert!(!thrown.text().contains("secret-detail-4711"));
     assert!(thrown.header("x-pier-function-error").is_none());
+    // The error is in the project's function log, which `pier logs --functions` reads.
+    let logged = logged_line(server.work.path(), "shop", "secret-detail-4711").await;
+    assert_eq!(logged.stream, "stderr");
+    assert!(
+        logged.function.starts_with("/api/throws (shop-"),
+        "{logged:?}"
+    );
     // A handler that threw leaves its process serving.
     assert_eq!(get(addr, host, "/api/count").await.text(), "1");
     assert_eq!(get(addr, host, "/api/count").await.text(), "2");

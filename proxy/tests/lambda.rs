@@ -170,6 +170,26 @@ async fn functions_run_as_lambda_versions_that_switch_with_their_deployments() {
     assert_eq!(time.header("x-style"), Some("web"));
     assert_eq!(json(&time)["path"], "/api/time");
 
+    // What the function printed is in CloudWatch, where `pier logs --functions` reads it.
+    let mut logs = pier_aws::function_logs::FunctionLogs::new(
+        &moto.sdk_config().await,
+        &settings,
+        PROJECT,
+        time::OffsetDateTime::now_utc() - time::Duration::minutes(5),
+    );
+    let lines = logs.next_batch().await.unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.text == "hello was asked for ada"
+                && line.function.starts_with(&function)),
+        "{lines:#?}"
+    );
+    assert!(
+        logs.next_batch().await.unwrap().is_empty(),
+        "a second read repeats nothing"
+    );
+
     let boom = get(addr, &host, "/api/boom").await;
     assert_eq!(boom.status, 502);
     assert!(

@@ -49,9 +49,19 @@ struct Cli {
 enum Command {
     /// Deploy a folder as a new immutable deployment.
     Deploy(commands::deploy::DeployArgs),
-    /// Show a build's log; --follow streams it live until the build ends.
+    /// Show a build's log (--follow streams it live until the build ends), or with --functions
+    /// a project's function output (--follow keeps printing it as it comes).
     Logs {
-        deployment: String,
+        /// The build's deployment id.
+        #[arg(required_unless_present = "functions", conflicts_with = "functions")]
+        deployment: Option<String>,
+        /// A project's function output instead: from CloudWatch when the store's functions run
+        /// on Lambda, else what `pier serve` and the desktop app ran on this machine.
+        #[arg(long, value_name = "PROJECT")]
+        functions: Option<String>,
+        /// With --functions: from this long ago (30s, 15m, 2h, 1d).
+        #[arg(long, default_value = "1h", requires = "functions")]
+        since: String,
         #[arg(long, short)]
         follow: bool,
     },
@@ -225,7 +235,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Deploy(args) => {
             commands::deploy::run(&store, &out, &file.builds, redis, args).await
         }
-        Command::Logs { deployment, follow } => {
+        Command::Logs {
+            functions: Some(project),
+            since,
+            follow,
+            ..
+        } => commands::function_logs::run(&store, &out, &project, &since, follow).await,
+        Command::Logs {
+            deployment, follow, ..
+        } => {
+            let deployment = deployment.expect("clap requires a deployment without --functions");
             commands::logs::run(&store, &out, redis, &deployment, follow).await
         }
         Command::Ls { project } => commands::ls::run(&store, &out, project).await,

@@ -413,6 +413,73 @@ fn pier_serve_serves_what_pier_deploy_deployed() {
     );
 }
 
+/// `pier serve` runs a function; `pier logs --functions` (another process) shows what it printed.
+#[test]
+fn pier_logs_functions_shows_what_the_served_functions_printed() {
+    let store = tempfile::tempdir().unwrap();
+    let store = store.path().to_str().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "home").unwrap();
+    std::fs::create_dir(site.path().join("api")).unwrap();
+    std::fs::write(
+        site.path().join("api/hello.js"),
+        "module.exports = (req, res) => { console.log('order', req.query.id, 'paid');\n  console.error('card declined once'); res.end('ok'); };\n",
+    )
+    .unwrap();
+    let site_arg = site.path().to_str().unwrap();
+    assert!(
+        run(store, &["deploy", site_arg, "--project", "shop", "--prod"])
+            .status
+            .success()
+    );
+    let port = pier_tests::free_port();
+    let mut server = pier(store, &["serve", "--port", &port.to_string()])
+        .env("XDG_CACHE_HOME", cache.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        pier_tests::wait_for_http(port, "/health", Duration::from_secs(20)),
+        "pier serve did not start"
+    );
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let answer = pier_tests::http::get(addr, &format!("shop.localhost:{port}"), "/api/hello?id=42");
+    assert_eq!((answer.status, answer.text().as_str()), (200, "ok"));
+
+    let logs = |args: &[&str]| {
+        let mut all = vec!["logs", "--functions", "shop"];
+        all.extend(args);
+        pier(store, &all)
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let printed = loop {
+        let output = logs(&[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        if text.contains("card declined once") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(printed.contains("/api/hello (shop-"), "{printed}");
+    assert!(printed.contains("│ order 42 paid"), "{printed}");
+    assert!(printed.contains("┃ card declined once"), "{printed}");
+    let as_json = json(&logs(&["--json"]));
+    assert_eq!(as_json["lines"][0]["text"], "order 42 paid");
+    assert_eq!(as_json["lines"][1]["stream"], "stderr");
+    // Nothing from before --since.
+    std::thread::sleep(Duration::from_millis(1100));
+    let none = json(&logs(&["--since", "1s", "--json"]));
+    assert_eq!(none["lines"], serde_json::json!([]));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
 /// A real Vite project, installed from the npm registry and built by `pier deploy`.
 #[test]
 fn pier_deploy_builds_a_vite_source_tree_and_keeps_its_log() {

@@ -14,6 +14,7 @@
 //! for it and lands on the same warm process (and, on AWS, the same Lambda version).
 
 pub mod build_output;
+pub mod log;
 pub mod runtime;
 #[cfg(test)]
 mod tests;

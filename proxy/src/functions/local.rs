@@ -159,10 +159,10 @@ impl LocalRuntime {
         lookups: &Lookups,
         bundle_id: &str,
         bundle: &FunctionBundle,
-        label: &str,
+        origin: &Origin<'_>,
         request: http::Request<Full<Bytes>>,
     ) -> Result<(http::Response<Incoming>, InFlight), FunctionError> {
-        let instance = self.instance(lookups, bundle_id, bundle, label).await?;
+        let instance = self.instance(lookups, bundle_id, bundle, origin).await?;
         let in_flight = InFlight::new(instance.clone());
         let (mut parts, body) = request.into_parts();
         let path = parts
@@ -213,7 +213,7 @@ impl LocalRuntime {
         lookups: &Lookups,
         bundle_id: &str,
         bundle: &FunctionBundle,
-        label: &str,
+        origin: &Origin<'_>,
     ) -> Result<Arc<Instance>, FunctionError> {
         let slot = self
             .slots
@@ -230,7 +230,7 @@ impl LocalRuntime {
         }
         self.start_reaper();
         let dir = self.copy_bundle(lookups, bundle_id, bundle).await?;
-        let instance = self.start(&dir, bundle, label).await?;
+        let instance = self.start(&dir, bundle, origin).await?;
         *running = Some(instance.clone());
         Ok(instance)
     }
@@ -329,7 +329,7 @@ impl LocalRuntime {
         &self,
         dir: &Path,
         bundle: &FunctionBundle,
-        label: &str,
+        origin: &Origin<'_>,
     ) -> Result<Arc<Instance>, FunctionError> {
         let launcher = self.launcher().await?;
         let mut command = Command::new(&self.config.node);
@@ -355,16 +355,21 @@ impl LocalRuntime {
             node: self.config.node.clone(),
             detail: error.to_string(),
         })?;
-        let label = label.to_string();
+        let sink = Arc::new(LogSink {
+            label: origin.label.to_string(),
+            project: origin.project.to_string(),
+            work_dir: self.config.work_dir.clone(),
+        });
+        let label = sink.label.clone();
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
-        forward_log(stderr, label.clone(), true);
+        forward_log(stderr, sink.clone(), true);
         let mut lines = BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(self.config.start_timeout, async {
             while let Ok(Some(line)) = lines.next_line().await {
                 match line.strip_prefix(READY).map(str::parse::<u16>) {
                     Some(Ok(port)) => return Some(port),
-                    _ => log_line(&label, &line, false),
+                    _ => sink.line(&line, false),
                 }
             }
             None
@@ -393,7 +398,7 @@ impl LocalRuntime {
                 )));
             }
         };
-        forward_log(lines.into_inner(), label.clone(), false);
+        forward_log(lines.into_inner(), sink, false);
         let (stop, stopped) = oneshot::channel();
         let instance = Arc::new(Instance {
             port,
@@ -475,22 +480,52 @@ fn supervise(mut child: Child, stopped: oneshot::Receiver<()>, instance: Arc<Ins
 
 fn forward_log(
     stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
-    label: String,
+    sink: Arc<LogSink>,
     is_stderr: bool,
 ) {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            log_line(&label, &line, is_stderr);
+            let sink = sink.clone();
+            // The file append is blocking I/O: off the runtime's threads, in order per stream.
+            let _ = tokio::task::spawn_blocking(move || sink.line(&line, is_stderr)).await;
         }
     });
 }
 
-/// The function's own output: its log.
-fn log_line(label: &str, line: &str, is_stderr: bool) {
-    if is_stderr {
-        tracing::warn!(target: "pier_proxy::function", function = %label, stream = "stderr", "{line}");
-    } else {
-        tracing::info!(target: "pier_proxy::function", function = %label, stream = "stdout", "{line}");
+/// Which function a request is for, for its log.
+pub struct Origin<'a> {
+    pub project: &'a str,
+    /// The function's path and deployment, as `/api/hello (shop-1a2b3c4d)`.
+    pub label: &'a str,
+}
+
+/// Where a process's output goes: the proxy's log (target `pier_proxy::function`) and the
+/// project's function log file, which `pier logs --functions` follows.
+struct LogSink {
+    label: String,
+    project: String,
+    work_dir: PathBuf,
+}
+
+impl LogSink {
+    fn line(&self, line: &str, is_stderr: bool) {
+        let label = &self.label;
+        if is_stderr {
+            tracing::warn!(target: "pier_proxy::function", function = %label, stream = "stderr", "{line}");
+        } else {
+            tracing::info!(target: "pier_proxy::function", function = %label, stream = "stdout", "{line}");
+        }
+        let record = pier_core::functions::log::FunctionLogLine {
+            at: time::OffsetDateTime::now_utc(),
+            function: self.label.clone(),
+            stream: if is_stderr { "stderr" } else { "stdout" }.into(),
+            text: line.to_string(),
+        };
+        if let Err(error) =
+            pier_core::functions::log::append(&self.work_dir, &self.project, &record)
+        {
+            tracing::debug!(%error, "function log not written");
+        }
     }
 }

@@ -120,12 +120,16 @@ impl Functions {
         let sent = async {
             match self {
                 Functions::Local(runtime) => {
+                    let origin = local::Origin {
+                        project: invocation.project,
+                        label: &label,
+                    };
                     let (response, in_flight) = runtime
                         .send(
                             lookups,
                             invocation.bundle_id,
                             invocation.bundle,
-                            &label,
+                            &origin,
                             request,
                         )
                         .await?;

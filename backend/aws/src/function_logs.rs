@@ -1,0 +1,128 @@
+//! `pier logs --functions` on AWS: a project's function output, from CloudWatch Logs. Every
+//! version logs to the functions' log group `pier setup aws` made (Lambda's `LoggingConfig`),
+//! where Lambda names each stream `<date>/<function name>[<version>]<instance>`, so the
+//! project's lines are those whose stream names its function; a store whose settings name no
+//! group uses Lambda's default, `/aws/lambda/<function name>`, which holds that function alone.
+//! Lines come in time order; `follow` polls from the newest one seen.
+
+use std::collections::HashSet;
+
+use aws_sdk_cloudwatchlogs::Client;
+use pier_core::error::PierError;
+use pier_core::functions::log::FunctionLogLine;
+use pier_core::lambda::LambdaSettings;
+
+use crate::setup::aws_error;
+use time::OffsetDateTime;
+
+/// Reads a project's function output from CloudWatch.
+pub struct FunctionLogs {
+    client: Client,
+    group: String,
+    function: String,
+    /// Only streams of this function, in a group shared by every project.
+    shared: bool,
+    /// Event ids already returned at the newest timestamp, so a poll repeats none.
+    seen: HashSet<String>,
+    since_ms: i64,
+}
+
+impl FunctionLogs {
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        settings: &LambdaSettings,
+        project: &str,
+        since: OffsetDateTime,
+    ) -> FunctionLogs {
+        let function = settings.function_name(project);
+        let (group, shared) = match &settings.log_group {
+            Some(group) => (group.clone(), true),
+            None => (format!("/aws/lambda/{function}"), false),
+        };
+        FunctionLogs {
+            client: Client::new(config),
+            group,
+            function,
+            shared,
+            seen: HashSet::new(),
+            since_ms: (since.unix_timestamp_nanos() / 1_000_000) as i64,
+        }
+    }
+
+    /// The lines logged since the last call (or since `since`, the first time).
+    pub async fn next_batch(&mut self) -> Result<Vec<FunctionLogLine>, PierError> {
+        let mut lines = Vec::new();
+        let mut token = None;
+        let mut newest = self.since_ms;
+        let mut newest_ids = HashSet::new();
+        loop {
+            let page = match self
+                .client
+                .filter_log_events()
+                .log_group_name(&self.group)
+                .start_time(self.since_ms)
+                .set_next_token(token)
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                // No function has logged yet: nothing to show.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    return Ok(Vec::new());
+                }
+                Err(e) => return Err(aws_error("FilterLogEvents", e)),
+            };
+            for event in page.events() {
+                let (Some(id), Some(at), Some(message)) =
+                    (event.event_id(), event.timestamp(), event.message())
+                else {
+                    continue;
+                };
+                let stream = event.log_stream_name().unwrap_or_default();
+                if self.shared && !stream.contains(&format!("/{}[", self.function)) {
+                    continue;
+                }
+                if self.seen.contains(id) {
+                    continue;
+                }
+                match at.cmp(&newest) {
+                    std::cmp::Ordering::Greater => {
+                        newest = at;
+                        newest_ids.clear();
+                        newest_ids.insert(id.to_string());
+                    }
+                    std::cmp::Ordering::Equal => {
+                        newest_ids.insert(id.to_string());
+                    }
+                    std::cmp::Ordering::Less => {}
+                }
+                let version = stream
+                    .split_once('[')
+                    .and_then(|(_, rest)| rest.split_once(']'))
+                    .map_or("", |(version, _)| version);
+                lines.push(FunctionLogLine {
+                    at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    function: format!("{} version {version}", self.function),
+                    stream: "stdout".into(),
+                    text: message.trim_end().to_string(),
+                });
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        if newest > self.since_ms {
+            self.seen = newest_ids;
+        } else {
+            self.seen.extend(newest_ids);
+        }
+        self.since_ms = newest;
+        lines.sort_by_key(|line| line.at);
+        Ok(lines)
+    }
+}

@@ -1,0 +1,153 @@
+//! `pier logs --functions PROJECT`: what a project's functions printed. When the store's
+//! functions run on Lambda (`settings/functions.json`), from CloudWatch Logs
+//! (`pier_aws::function_logs`); else from this machine's function log, which the local
+//! runtime of `pier serve` and the desktop app writes (`pier_core::functions::log`).
+//! `--since` says how far back to start; `--follow` keeps printing as lines come.
+
+use std::time::Duration;
+
+use pier_core::functions::log::{self, FunctionLogLine};
+use pier_core::lambda::{FunctionsRuntime, read_runtime};
+use pier_core::store::DynStore;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::output::Output;
+
+/// How often `--follow` asks again.
+const POLL: Duration = Duration::from_millis(500);
+/// CloudWatch is asked less often: it is a paid API, and lines arrive there in batches.
+const POLL_CLOUDWATCH: Duration = Duration::from_secs(2);
+
+pub async fn run(
+    store: &DynStore,
+    out: &Output<'_>,
+    project: &str,
+    since: &str,
+    follow: bool,
+) -> anyhow::Result<()> {
+    pier_core::project_name::validate(project)?;
+    let since = OffsetDateTime::now_utc() - parse_since(since)?;
+    let mut source = match read_runtime(store.as_ref()).await? {
+        Some(FunctionsRuntime::Lambda(settings)) => {
+            let Some(place) = store.aws() else {
+                anyhow::bail!(
+                    "this store's functions run on Lambda but it is not in S3; point --store at the bucket `pier setup aws` made"
+                );
+            };
+            Source::CloudWatch(pier_aws::function_logs::FunctionLogs::new(
+                &place.config,
+                &settings,
+                project,
+                since,
+            ))
+        }
+        None => Source::Local {
+            path: log::path(
+                &pier_proxy::functions::local::LocalConfig::default_work_dir(),
+                project,
+            ),
+            offset: 0,
+            since,
+        },
+    };
+    let mut all = Vec::new();
+    loop {
+        let lines = source.next_batch().await?;
+        if out.json && !follow {
+            all.extend(lines);
+        } else if out.json {
+            for line in &lines {
+                println!("{}", serde_json::to_string(line)?);
+            }
+        } else {
+            for line in &lines {
+                print_line(line);
+            }
+        }
+        if !follow {
+            break;
+        }
+        tokio::time::sleep(source.poll_every()).await;
+    }
+    if out.json && !follow {
+        out.print(json!({ "project": project, "lines": all }));
+    }
+    Ok(())
+}
+
+enum Source {
+    CloudWatch(pier_aws::function_logs::FunctionLogs),
+    Local {
+        path: std::path::PathBuf,
+        offset: u64,
+        since: OffsetDateTime,
+    },
+}
+
+impl Source {
+    async fn next_batch(&mut self) -> anyhow::Result<Vec<FunctionLogLine>> {
+        match self {
+            Source::CloudWatch(logs) => Ok(logs.next_batch().await?),
+            Source::Local {
+                path,
+                offset,
+                since,
+            } => {
+                let (lines, next) = log::read_from(path, *offset)?;
+                *offset = next;
+                Ok(lines.into_iter().filter(|line| line.at >= *since).collect())
+            }
+        }
+    }
+
+    fn poll_every(&self) -> Duration {
+        match self {
+            Source::CloudWatch(_) => POLL_CLOUDWATCH,
+            Source::Local { .. } => POLL,
+        }
+    }
+}
+
+fn print_line(line: &FunctionLogLine) {
+    let at = line
+        .at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mark = if line.stream == "stderr" {
+        "┃"
+    } else {
+        "│"
+    };
+    println!("{at} {} {mark} {}", line.function, line.text);
+}
+
+/// `30s`, `15m`, `2h` or `1d`.
+fn parse_since(text: &str) -> anyhow::Result<time::Duration> {
+    let bad = || anyhow::anyhow!("--since {text}: give a number and a unit, as 30s, 15m, 2h or 1d");
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+    let number: i64 = number.parse().map_err(|_| bad())?;
+    Ok(match unit {
+        "s" => time::Duration::seconds(number),
+        "m" => time::Duration::minutes(number),
+        "h" => time::Duration::hours(number),
+        "d" => time::Duration::days(number),
+        _ => return Err(bad()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn since_takes_a_number_and_a_unit() {
+        assert_eq!(
+            super::parse_since("15m").unwrap(),
+            time::Duration::minutes(15)
+        );
+        assert_eq!(super::parse_since("1d").unwrap(), time::Duration::days(1));
+        for bad in ["15", "m", "1w", "-1h", ""] {
+            let error = super::parse_since(bad).unwrap_err().to_string();
+            assert!(error.contains("30s, 15m, 2h or 1d"), "{bad}: {error}");
+        }
+    }
+}
