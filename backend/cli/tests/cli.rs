@@ -21,6 +21,22 @@ fn pier(store: &str, args: &[&str]) -> Command {
     command
 }
 
+/// `pier serve` on a free port, started from `command` (`pier` with its store), once it answers.
+fn serve(mut command: Command, stdout: Stdio) -> (std::process::Child, u16) {
+    let port = pier_tests::free_port();
+    let server = command
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        pier_tests::wait_for_http(port, "/health", Duration::from_secs(20)),
+        "pier serve did not start"
+    );
+    (server, port)
+}
+
 fn run(store: &str, args: &[&str]) -> Output {
     pier(store, args).output().expect("pier runs")
 }
@@ -371,16 +387,7 @@ fn pier_serve_serves_what_pier_deploy_deployed() {
     ));
     assert_eq!(first["production_url"], "http://hello.localhost:4800");
 
-    let port = pier_tests::free_port();
-    let mut server = pier(store, &["serve", "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(
-        pier_tests::wait_for_http(port, "/health", Duration::from_secs(20)),
-        "pier serve did not start"
-    );
+    let (mut server, port) = serve(pier(store, &[]), Stdio::piped());
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let host = format!("hello.localhost:{port}");
     let page = pier_tests::http::get(addr, &host, "/");
@@ -433,17 +440,9 @@ fn pier_logs_functions_shows_what_the_served_functions_printed() {
             .status
             .success()
     );
-    let port = pier_tests::free_port();
-    let mut server = pier(store, &["serve", "--port", &port.to_string()])
-        .env("XDG_CACHE_HOME", cache.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(
-        pier_tests::wait_for_http(port, "/health", Duration::from_secs(20)),
-        "pier serve did not start"
-    );
+    let mut command = pier(store, &[]);
+    command.env("XDG_CACHE_HOME", cache.path());
+    let (mut server, port) = serve(command, Stdio::null());
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let answer = pier_tests::http::get(addr, &format!("shop.localhost:{port}"), "/api/hello?id=42");
     assert_eq!((answer.status, answer.text().as_str()), (200, "ok"));

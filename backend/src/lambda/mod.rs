@@ -146,26 +146,25 @@ pub async fn publish_deployment(
                 .iter()
                 .find(|(_, id)| *id == bundle_id)
                 .map_or_else(|| bundle.settings.handler.clone(), |(path, _)| path.clone());
-            let paths: HashMap<&str, &std::path::Path> = bundle
+            let paths: HashMap<String, std::path::PathBuf> = bundle
                 .files
                 .iter()
                 .filter_map(|file| {
                     let source = sources.get(&file.sha256)?;
-                    Some((file.sha256.as_str(), source.source.as_path()))
+                    Some((file.sha256.clone(), source.source.clone()))
                 })
                 .collect();
-            let pack = || {
+            let (owned, progress) = (bundle.clone(), progress.clone());
+            let pack = move || {
                 progress.emit(ProgressEvent::Publishing {
                     function: function.clone(),
                 });
-                package::pack(&function, bundle, |file| {
-                    match paths.get(file.sha256.as_str()) {
-                        Some(path) => std::fs::read(path),
-                        None => Err(std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            "not among the files this deploy read",
-                        )),
-                    }
+                package::pack(&function, &owned, |file| match paths.get(&file.sha256) {
+                    Some(path) => std::fs::read(path),
+                    None => Err(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not among the files this deploy read",
+                    )),
                 })
             };
             publisher

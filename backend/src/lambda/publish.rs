@@ -55,19 +55,26 @@ impl Publisher {
     }
 
     /// The version `bundle_id` is in the project's function, publishing it first when it has
-    /// none. `pack` is called only then.
+    /// none. `pack` is called only then, on a blocking thread (it reads and compresses the
+    /// bundle, up to 250 MiB).
     pub async fn ensure(
         &self,
         store: &dyn Store,
         project: &str,
         bundle_id: &str,
         bundle: &FunctionBundle,
-        pack: impl FnOnce() -> Result<Packed, LambdaError>,
+        pack: impl FnOnce() -> Result<Packed, LambdaError> + Send + 'static,
     ) -> Result<LambdaVersion, PierError> {
         if let Some(version) = read_version(store, project, bundle_id).await? {
             return Ok(version);
         }
-        let packed = pack()?;
+        let packed =
+            tokio::task::spawn_blocking(pack)
+                .await
+                .map_err(|e| LambdaError::Package {
+                    function: bundle.settings.handler.clone(),
+                    detail: e.to_string(),
+                })??;
         let code_key = keys::lambda_code(&packed.sha256_hex);
         store
             .put(&code_key, Bytes::from(packed.bytes), PutOptions::default())
