@@ -126,28 +126,26 @@ impl Moto {
     /// lock, so two racing compare-and-swaps can both win there; real S3 fails the loser. Tests
     /// of Pier's compare-and-swap rule run here, so they test Pier, not moto's race.
     pub fn start_serial() -> Moto {
-        let beside_moto = moto_program().with_file_name("python");
-        let python = if beside_moto.exists() {
-            beside_moto
-        } else {
-            PathBuf::from("python3")
-        };
-        let script = repo_root().join("tests/fixtures/moto_serial.py");
-        let script = script.to_str().expect("the checkout's path is UTF-8");
-        Moto::launch(&python, &[script])
+        Moto::launch_fixture("moto_serial.py", &[])
     }
 
     /// A moto whose Lambda runs functions in containers of a real engine, and that answers
     /// `InvokeWithResponseStream` (`tests/fixtures/moto_lambda.py`); `environment` names the
     /// engine and the runtime image (`containers::Engine::moto_with_lambda` gives both).
     pub fn start_with_lambda(environment: &[(&str, String)]) -> Moto {
+        Moto::launch_fixture("moto_lambda.py", environment)
+    }
+
+    /// Runs a launcher script of `tests/fixtures/` with the python of moto's venv (else
+    /// `python3`).
+    fn launch_fixture(script: &str, environment: &[(&str, String)]) -> Moto {
         let beside_moto = moto_program().with_file_name("python");
         let python = if beside_moto.exists() {
             beside_moto
         } else {
             PathBuf::from("python3")
         };
-        let script = repo_root().join("tests/fixtures/moto_lambda.py");
+        let script = repo_root().join("tests/fixtures").join(script);
         let script = script.to_str().expect("the checkout's path is UTF-8");
         Moto::launch_with(&python, &[script], environment)
     }
