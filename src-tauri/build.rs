@@ -16,6 +16,7 @@ fn main() {
             "watch_add",
             "watch_remove",
             "follow_log",
+            "follow_functions",
             "stop_following",
             "settings",
             "save_settings",

@@ -54,6 +54,8 @@ pub struct DeployRequest {
     pub hash_cache: Option<std::sync::Arc<scan::HashCache>>,
     /// The id to use, when chosen up front (a build names its log after it).
     pub id: Option<String>,
+    /// The project's `pier env` variables, frozen into its functions.
+    pub env: Option<crate::project_env::FunctionEnv>,
 }
 
 impl DeployRequest {
@@ -66,6 +68,7 @@ impl DeployRequest {
             source: None,
             hash_cache: None,
             id: None,
+            env: None,
         }
     }
 }
@@ -182,6 +185,7 @@ pub async fn deploy(
         project: &project,
         functions: &scanned.functions,
         bundles: &scanned.bundles,
+        secrets: request.env.as_ref().map(|env| &env.secrets),
     };
     let uploaded = upload_blobs(store, &known, &unique, fence, &functions, &progress).await;
     if uploaded.is_err() {
@@ -340,7 +344,7 @@ async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Sca
     let mut functions = BTreeMap::new();
     let mut bundles = BTreeMap::new();
     for (planned, walked) in plan.functions.iter().zip(&bundle_walks) {
-        let bundle = FunctionBundle {
+        let mut bundle = FunctionBundle {
             settings: planned.settings.clone(),
             files: walked
                 .iter()
@@ -355,6 +359,9 @@ async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Sca
                 })
                 .collect(),
         };
+        if let Some(env) = &request.env {
+            env.apply(&mut bundle.settings);
+        }
         let id = bundle.id();
         for path in &planned.paths {
             functions.insert(path.clone(), id.clone());

@@ -118,6 +118,8 @@ pub enum PierError {
     Functions(#[from] crate::functions::FunctionsError),
     #[error(transparent)]
     Lambda(#[from] LambdaError),
+    #[error(transparent)]
+    Env(#[from] EnvError),
     #[error("`{}` does not exist", path.display())]
     MissingFolder { path: PathBuf },
     #[error("`{}` is not a folder", path.display())]
@@ -201,6 +203,7 @@ impl PierError {
             PierError::SiteConfig(e) => e.hint(),
             PierError::Functions(e) => e.hint(),
             PierError::Lambda(e) => e.hint(),
+            PierError::Env(e) => e.hint(),
             PierError::MissingFolder { .. } => {
                 "check the path, or run `pier deploy` inside the folder"
             }
@@ -330,6 +333,51 @@ impl LambdaError {
                 "check the credentials may manage Lambda functions named by `pier setup aws` (run it again to repair the role), then deploy again"
             }
             LambdaError::Contended { .. } => "deploy again; the other deploy has finished by then",
+        }
+    }
+}
+
+/// `pier env`'s errors (`crate::project_env`); here, so `project_env` and `error` do not
+/// depend on each other.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("`{name}` is not a variable name: {rule}")]
+    BadName { name: String, rule: &'static str },
+    #[error("`{name}` is not a valid project name: {rule}")]
+    BadProject { name: String, rule: &'static str },
+    #[error("project `{project}` has no variable `{name}`")]
+    NoSuchVariable { project: String, name: String },
+    #[error("the secret `{name}` of project `{project}` has no value in {place}")]
+    MissingSecret {
+        project: String,
+        name: String,
+        place: String,
+    },
+    #[error("the OS keychain is not available: {detail}")]
+    Keychain { detail: String },
+    #[error("cannot read or write `{}`: {detail}", path.display())]
+    File { path: PathBuf, detail: String },
+}
+
+impl EnvError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            EnvError::BadName { .. } => {
+                "use letters, digits and `_`, not starting with a digit, and not a name AWS Lambda or Pier reserves"
+            }
+            EnvError::BadProject { .. } => {
+                "use 1-54 characters from a-z, 0-9 and '-', not starting or ending with '-' (--project NAME)"
+            }
+            EnvError::NoSuchVariable { .. } => "run `pier env ls` to see the project's variables",
+            EnvError::MissingSecret { .. } => {
+                "set it again on this machine: `pier env set NAME --secret` (or remove it: `pier env rm NAME`)"
+            }
+            EnvError::Keychain { .. } => {
+                "unlock or start your keychain (on Linux the kernel keyring must be allowed), then try again"
+            }
+            EnvError::File { .. } => {
+                "check the config folder's permissions (PIER_CONFIG moves it), or fix or remove the file"
+            }
         }
     }
 }

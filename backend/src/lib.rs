@@ -23,6 +23,7 @@ pub mod lambda;
 pub mod logs;
 pub mod manifest;
 pub mod progress;
+pub mod project_env;
 pub mod project_name;
 pub mod records;
 pub mod routes;

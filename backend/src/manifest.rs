@@ -81,9 +81,17 @@ pub struct FunctionSettings {
     pub handler: String,
     pub memory_mb: u32,
     pub max_duration_secs: u32,
-    /// Variables the function's config sets (not secrets: those come from `pier env`).
+    /// Plain variables: the function's config's, with the project's `pier env` ones over them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+    /// The names of the project's secret variables; their values are never in a manifest
+    /// (`crate::project_env`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// The `pier env` revision the variables were read at, so a changed value makes another
+    /// bundle (another Lambda version, another local process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_revision: Option<String>,
     /// The function sends its body as it is produced (Lambda's response streaming).
     pub streaming: bool,
     /// Vercel's Node helpers on `req` and `res` (`req.query`, `req.body`, `res.json()`, …).

@@ -91,6 +91,9 @@ pub struct WatchOptions {
     /// Watch deployments kept after they are superseded.
     pub keep: usize,
     pub retry_max: Duration,
+    /// The projects' `pier env`, read again for every deploy so a changed value reaches the
+    /// next one.
+    pub envs: Option<crate::project_env::ProjectEnvs>,
 }
 
 impl Default for WatchOptions {
@@ -101,6 +104,7 @@ impl Default for WatchOptions {
             max_wait: Duration::from_secs(1),
             keep: 5,
             retry_max: Duration::from_secs(30),
+            envs: None,
         }
     }
 }
@@ -329,18 +333,27 @@ async fn deploy_once(
     state: &mut WatchState,
     report: &(impl Fn(WatchEvent) + Send + Sync),
 ) -> Result<(DeployOutcome, Diff), PierError> {
+    let env = match &options.envs {
+        Some(envs) => envs.resolve(&spec.project)?,
+        None => None,
+    };
     let outcome = if spec.build {
         let id = crate::manifest::new_id(time::OffsetDateTime::now_utc());
         report(WatchEvent::Building {
             deployment: id.clone(),
         });
-        let log = crate::logs::LogWriter::new(&id, options.logs.clone(), Vec::new());
+        let secrets = env
+            .as_ref()
+            .map(|env| env.secret_values())
+            .unwrap_or_default();
+        let log = crate::logs::LogWriter::new(&id, options.logs.clone(), secrets);
         let request = crate::builds::BuildRequest {
             dir: spec.dir.clone(),
             project: spec.project.clone(),
             production: false,
             overrides: Default::default(),
-            env: Vec::new(),
+            env: env.as_ref().map(|env| env.to_vars()).unwrap_or_default(),
+            env_revision: env.as_ref().map(|env| env.revision.clone()),
             timeout: crate::builds::DEFAULT_TIMEOUT,
             source: None,
             store_cache: false,
@@ -357,6 +370,7 @@ async fn deploy_once(
     } else {
         let request = DeployRequest {
             hash_cache: Some(cache.clone()),
+            env,
             ..DeployRequest::folder(&spec.dir, Some(spec.project.clone()), false)
         };
         deploy::deploy(store.as_ref(), &request, &Progress::silent()).await?

@@ -42,6 +42,7 @@ fn request(dir: &Path, env: Vec<EnvVar>, timeout: Duration) -> BuildRequest {
         timeout,
         source: None,
         store_cache: false,
+        env_revision: None,
     }
 }
 

@@ -48,6 +48,7 @@ async fn build(store: &DynStore, dir: &Path, project: &str) -> DeployOutcome {
         timeout: Duration::from_secs(600),
         source: None,
         store_cache: false,
+        env_revision: None,
     };
     let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
     let bus = Arc::new(LogBus::new());

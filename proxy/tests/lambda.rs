@@ -83,6 +83,19 @@ async fn deploy_dir(store: &DynStore, dir: &Path, production: bool) -> DeployOut
         .unwrap_or_else(|e| panic!("deploy failed: {e} ({})", e.hint()))
 }
 
+/// The proxy over `store`, invoking functions on Lambda, re-reading aliases every 100 ms.
+async fn serve_on_lambda(store: &DynStore) -> support::Serving {
+    support::serve(
+        store.clone(),
+        ProxyConfig {
+            target_ttl: Duration::from_millis(100),
+            lambda: true,
+            ..ProxyConfig::default()
+        },
+    )
+    .await
+}
+
 async fn get(addr: std::net::SocketAddr, host: &str, target: &str) -> Response {
     support::send(addr, "GET", host, target, &[], b"").await
 }
@@ -122,15 +135,7 @@ async fn functions_run_as_lambda_versions_that_switch_with_their_deployments() {
         "each of the four functions is one version of the project's function"
     );
 
-    let serving = support::serve(
-        store.clone(),
-        ProxyConfig {
-            target_ttl: Duration::from_millis(100),
-            lambda: true,
-            ..ProxyConfig::default()
-        },
-    )
-    .await;
+    let serving = serve_on_lambda(&store).await;
     let addr = serving.addr;
     let host = format!("{PROJECT}.localhost");
 
@@ -297,5 +302,88 @@ async fn a_store_whose_functions_run_on_lambda_must_be_in_s3_and_nothing_is_depl
             .unwrap()
             .is_empty(),
         "nothing was deployed"
+    );
+}
+
+/// `pier env` on Lambda: each version is published with the variables of its deployment, the
+/// secret's value included (Lambda keeps it encrypted), and no manifest holds the value; a
+/// preview keeps the values it was deployed with, as its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_variables_are_frozen_into_each_lambda_version() {
+    use pier_core::project_env::FunctionEnv;
+    let engine = Engine::get();
+    let moto = engine.moto_with_lambda();
+    let (store, settings) = support::lambda_store(&moto, "lambda-env").await;
+    let lambda = moto.lambda_client().await;
+    let function = settings.function_name(PROJECT);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "index.html", "home");
+    write(
+        dir.path(),
+        "api/env.js",
+        "module.exports = (req, res) => res.json({ greeting: process.env.GREETING, token: process.env.API_TOKEN });\n",
+    );
+    let env = |revision: &str, token: &str| FunctionEnv {
+        revision: revision.into(),
+        plain: [("GREETING".to_string(), "hi".to_string())].into(),
+        secrets: [("API_TOKEN".to_string(), token.to_string())].into(),
+    };
+    let deploy_with = |env: FunctionEnv, production: bool| {
+        let store = store.clone();
+        let request = DeployRequest {
+            env: Some(env),
+            ..DeployRequest::folder(dir.path().to_path_buf(), Some(PROJECT.into()), production)
+        };
+        async move {
+            deploy(store.as_ref(), &request, &Progress::silent())
+                .await
+                .unwrap_or_else(|e| panic!("deploy failed: {e} ({})", e.hint()))
+        }
+    };
+    let first = deploy_with(env("r1", "tok-first-8d1e"), true).await;
+    let manifest = deployments::resolve(store.as_ref(), &first.summary.id)
+        .await
+        .unwrap();
+    let described = serde_json::to_string(&manifest).unwrap();
+    assert!(!described.contains("tok-first-8d1e"), "{described}");
+    let bundle = manifest.functions["api/env"].clone();
+    assert_eq!(manifest.bundles[&bundle].settings.secrets, ["API_TOKEN"]);
+    let version = read_version(store.as_ref(), PROJECT, &bundle)
+        .await
+        .unwrap()
+        .expect("published");
+    let configured = lambda
+        .get_function_configuration()
+        .function_name(&function)
+        .qualifier(&version.version)
+        .send()
+        .await
+        .unwrap();
+    let variables = configured
+        .environment()
+        .and_then(|env| env.variables())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(variables["GREETING"], "hi");
+    assert_eq!(variables["API_TOKEN"], "tok-first-8d1e");
+
+    // A new secret value is a new version; the first deployment's preview keeps the old one.
+    let second = deploy_with(env("r2", "tok-second-51aa"), true).await;
+    assert_ne!(
+        deployments::resolve(store.as_ref(), &second.summary.id)
+            .await
+            .unwrap()
+            .functions["api/env"],
+        bundle
+    );
+    assert_eq!(versions(&lambda, &function).await.len(), 2);
+    let serving = serve_on_lambda(&store).await;
+    let production = get(serving.addr, &format!("{PROJECT}.localhost"), "/api/env").await;
+    assert_eq!(json(&production)["token"], "tok-second-51aa");
+    assert_eq!(json(&production)["greeting"], "hi");
+    let first_preview = format!("{}.localhost", preview_name(PROJECT, &first.summary.id));
+    assert_eq!(
+        json(&get(serving.addr, &first_preview, "/api/env").await)["token"],
+        "tok-first-8d1e"
     );
 }

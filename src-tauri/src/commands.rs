@@ -106,6 +106,11 @@ pub async fn follow_log(desktop: Engine<'_>, deployment: String, after: u64) -> 
 }
 
 #[tauri::command]
+pub async fn follow_functions(desktop: Engine<'_>, project: String, after: u64) -> Answer<()> {
+    desktop.engine.follow_functions(project, after)
+}
+
+#[tauri::command]
 pub async fn stop_following(desktop: Engine<'_>) -> Answer<()> {
     desktop.engine.stop_following();
     Ok(())

@@ -40,6 +40,7 @@ fn main() {
             commands::watch_add,
             commands::watch_remove,
             commands::follow_log,
+            commands::follow_functions,
             commands::stop_following,
             commands::settings,
             commands::save_settings,

@@ -57,7 +57,12 @@ pub fn start(
             // The app refreshes after its own changes; this bounds what other writers (a
             // `pier deploy` in a terminal) take to show.
             target_ttl: Duration::from_millis(500),
-            functions: Some(LocalConfig::new(LocalConfig::default_work_dir())),
+            functions: Some(LocalConfig {
+                secrets: Some(Arc::new(
+                    pier_core::project_env::ProjectEnvs::for_this_machine(),
+                )),
+                ..LocalConfig::new(LocalConfig::default_work_dir())
+            }),
             ..ProxyConfig::default()
         },
     );

@@ -5,6 +5,7 @@
 //! end-to-end tests drive exactly the drop handler's path. Deploys never touch production
 //! (promotion is its own, confirmed step), so a failure here never loses what is live.
 
+use pier_core::project_env::ProjectEnvs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -146,6 +147,13 @@ async fn run_job(
             return;
         }
     };
+    let env = match ProjectEnvs::for_this_machine().resolve(&project) {
+        Ok(env) => env,
+        Err(error) => {
+            fail(&app, &job, &project, None, PierError::from(error).into());
+            return;
+        }
+    };
     let target = app.target();
     let deployment = plan
         .needs_build()
@@ -175,7 +183,11 @@ async fn run_job(
     let build_log = match &deployment {
         Some(id) => {
             let (live, warning) = target.build_logs().await;
-            let log = LogWriter::new(id, live.as_backend(), Vec::new());
+            let secrets = env
+                .as_ref()
+                .map(|env| env.secret_values())
+                .unwrap_or_default();
+            let log = LogWriter::new(id, live.as_backend(), secrets);
             log.status(BuildStatus::Queued, None).await;
             if let Some(warning) = warning {
                 log.line(
@@ -214,15 +226,19 @@ async fn run_job(
                 project: project.clone(),
                 production: false,
                 overrides: BuildOverrides::default(),
-                env: Vec::new(),
+                env: env.as_ref().map(|env| env.to_vars()).unwrap_or_default(),
                 timeout: builds::DEFAULT_TIMEOUT,
                 source: None,
                 store_cache: false,
+                env_revision: env.as_ref().map(|env| env.revision.clone()),
             };
             builds::build_and_deploy(target.store.as_ref(), &request, log, cancel, &progress).await
         }
         None => {
-            let request = DeployRequest::folder(&dir, Some(project.clone()), false);
+            let request = DeployRequest {
+                env,
+                ..DeployRequest::folder(&dir, Some(project.clone()), false)
+            };
             tokio::select! {
                 outcome = deploy::deploy(target.store.as_ref(), &request, &progress) => outcome,
                 () = cancel.cancelled() => Err(PierError::DeployCanceled),

@@ -250,6 +250,18 @@ impl App {
             .start(&self.target(), self.inner.events.clone(), deployment, after);
     }
 
+    /// Follows a project's function output in the Logs screen.
+    pub fn follow_functions(&self, project: String, after: u64) -> Result<(), UserError> {
+        pier_core::project_name::validate(&project).map_err(UserError::from)?;
+        self.inner.follow.start_functions(
+            &self.target(),
+            self.inner.events.clone(),
+            project,
+            after,
+        );
+        Ok(())
+    }
+
     pub fn stop_following(&self) {
         self.inner.follow.stop();
     }

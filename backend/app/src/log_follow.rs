@@ -4,7 +4,8 @@
 //! and no one update holds a frame for long (a 1,000-record first batch took 59 ms).
 //! Following resumes after any `seq`, so a window that reconnects asks for what it lacks and
 //! never loses or repeats a line; the core's follower retries a live source that hiccups. A
-//! build logged in the app (Redis was down when it started) is followed in the app.
+//! build logged in the app (Redis was down when it started) is followed in the app. A
+//! project's function output is followed the same way, under the name `functions:<project>`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -103,10 +104,101 @@ impl Follower {
         *self.current.lock().expect("not poisoned") = Some((task.abort_handle(), following));
     }
 
+    /// Follows what a project's functions print (CloudWatch on Lambda, else this machine's
+    /// function log) from the last day on, live, replacing any follow in progress. The window
+    /// sees it as the log named [`functions_log_name`]; `seq` counts lines from the start of
+    /// that day, so a reconnect after `after` repeats none.
+    pub fn start_functions(&self, target: &Target, events: EventSink, project: String, after: u64) {
+        self.stop();
+        let following = Arc::new(Mutex::new(true));
+        let events = {
+            let following = following.clone();
+            EventSink::new(move |event| {
+                if *following.lock().expect("not poisoned") {
+                    events.emit(event);
+                }
+            })
+        };
+        let store = target.store.clone();
+        let task = tokio::spawn(async move {
+            let name = functions_log_name(&project);
+            let secrets = pier_core::project_env::ProjectEnvs::for_this_machine()
+                .known_secret_values(&project);
+            let since = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+            let opened = pier_aws::function_logs::FunctionOutput::open(
+                store.as_ref(),
+                &pier_core::functions::log::default_work_dir(),
+                &project,
+                since,
+                secrets,
+            )
+            .await;
+            let mut output = match opened {
+                Ok(output) => output,
+                Err(error) => {
+                    return events.emit(AppEvent::LogEnded {
+                        deployment: name,
+                        error: Some(UserError::from(error).into()),
+                    });
+                }
+            };
+            let mut seq = 0;
+            loop {
+                let lines = match output.next_batch().await {
+                    Ok(lines) => lines,
+                    Err(error) => {
+                        return events.emit(AppEvent::LogEnded {
+                            deployment: name,
+                            error: Some(UserError::from(error).into()),
+                        });
+                    }
+                };
+                let records: Vec<logs::LogRecord> = lines
+                    .into_iter()
+                    .filter_map(|line| {
+                        seq += 1;
+                        (seq > after).then(|| function_record(seq, line))
+                    })
+                    .collect();
+                if !records.is_empty() {
+                    events.emit(AppEvent::LogRecords {
+                        deployment: name.clone(),
+                        records: LogBatch::of(&records),
+                    });
+                }
+                tokio::time::sleep(output.poll_every()).await;
+            }
+        });
+        *self.current.lock().expect("not poisoned") = Some((task.abort_handle(), following));
+    }
+
     pub fn stop(&self) {
         if let Some((task, following)) = self.current.lock().expect("not poisoned").take() {
             *following.lock().expect("not poisoned") = false;
             task.abort();
         }
+    }
+}
+
+/// The name the window follows a project's function output under (a build's log is named by
+/// its deployment id, which never has a `:`).
+pub fn functions_log_name(project: &str) -> String {
+    format!("functions:{project}")
+}
+
+/// A function's output line as a log record: its function and deployment before the text.
+fn function_record(seq: u64, line: pier_core::functions::log::FunctionLogLine) -> logs::LogRecord {
+    let stream = if line.stream == "stderr" {
+        logs::LogStream::Stderr
+    } else {
+        logs::LogStream::Stdout
+    };
+    logs::LogRecord {
+        seq,
+        at_ms: (line.at.unix_timestamp_nanos() / 1_000_000) as i64,
+        kind: logs::LogKind::Line {
+            stream,
+            text: format!("{} │ {}", line.function, line.text),
+        },
     }
 }

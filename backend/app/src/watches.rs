@@ -106,6 +106,7 @@ impl Watches {
         }
         let options = WatchOptions {
             logs: target.live().as_backend(),
+            envs: Some(pier_core::project_env::ProjectEnvs::for_this_machine()),
             ..WatchOptions::default()
         };
         let store = target.store.clone();

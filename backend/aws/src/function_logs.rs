@@ -3,7 +3,8 @@
 //! where Lambda names each stream `<date>/<function name>[<version>]<instance>`, so the
 //! project's lines are those whose stream names its function; a store whose settings name no
 //! group uses Lambda's default, `/aws/lambda/<function name>`, which holds that function alone.
-//! Lines come in time order; `follow` polls from the newest one seen.
+//! Lines come in time order; `follow` polls from the newest one seen. [`FunctionOutput`] picks
+//! CloudWatch or this machine's function log for a store, and masks secrets.
 
 use std::collections::HashSet;
 
@@ -124,5 +125,88 @@ impl FunctionLogs {
         self.since_ms = newest;
         lines.sort_by_key(|line| line.at);
         Ok(lines)
+    }
+}
+
+/// A project's function output wherever its functions run: CloudWatch when the store's
+/// functions are on Lambda, else this machine's function log (`work_dir` is the local runtime's
+/// folder). What `pier logs --functions` and the desktop's Logs screen both read; every secret
+/// value named in `secrets` is masked in what it returns.
+pub struct FunctionOutput {
+    source: Source,
+    secrets: Vec<String>,
+}
+
+enum Source {
+    CloudWatch(FunctionLogs),
+    Local {
+        path: std::path::PathBuf,
+        offset: u64,
+        since: OffsetDateTime,
+    },
+}
+
+/// How often to ask this machine's log again when following.
+const POLL_LOCAL: std::time::Duration = std::time::Duration::from_millis(500);
+/// CloudWatch is asked less often: it is a paid API, and lines arrive there in batches.
+const POLL_CLOUDWATCH: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl FunctionOutput {
+    pub async fn open(
+        store: &dyn pier_core::store::Store,
+        work_dir: &std::path::Path,
+        project: &str,
+        since: OffsetDateTime,
+        secrets: Vec<String>,
+    ) -> Result<FunctionOutput, PierError> {
+        use pier_core::lambda::{FunctionsRuntime, read_runtime};
+        pier_core::project_name::validate(project)?;
+        let source = match read_runtime(store).await? {
+            Some(FunctionsRuntime::Lambda(settings)) => {
+                let place = store
+                    .aws()
+                    .ok_or_else(|| pier_core::error::LambdaError::NotS3 { store: store.url() })?;
+                Source::CloudWatch(FunctionLogs::new(&place.config, &settings, project, since))
+            }
+            None => Source::Local {
+                path: pier_core::functions::log::path(work_dir, project),
+                offset: 0,
+                since,
+            },
+        };
+        Ok(FunctionOutput { source, secrets })
+    }
+
+    /// The lines after those already returned.
+    pub async fn next_batch(&mut self) -> Result<Vec<FunctionLogLine>, PierError> {
+        let mut lines =
+            match &mut self.source {
+                Source::CloudWatch(logs) => logs.next_batch().await?,
+                Source::Local {
+                    path,
+                    offset,
+                    since,
+                } => {
+                    let (lines, next) = pier_core::functions::log::read_from(path, *offset)
+                        .map_err(|source| PierError::Unreadable {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    *offset = next;
+                    lines.into_iter().filter(|line| line.at >= *since).collect()
+                }
+            };
+        for line in &mut lines {
+            line.text = pier_core::project_env::mask(&line.text, &self.secrets);
+        }
+        Ok(lines)
+    }
+
+    /// How long to wait between two batches when following.
+    pub fn poll_every(&self) -> std::time::Duration {
+        match self.source {
+            Source::CloudWatch(_) => POLL_CLOUDWATCH,
+            Source::Local { .. } => POLL_LOCAL,
+        }
     }
 }

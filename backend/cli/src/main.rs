@@ -114,6 +114,11 @@ enum Command {
         #[command(subcommand)]
         command: ImagesCommand,
     },
+    /// A project's environment variables, for its functions and builds: ls, set, rm.
+    Env {
+        #[command(subcommand)]
+        command: commands::env::EnvCommand,
+    },
     /// Delete stored files that no deployment uses.
     Gc {
         /// Report what would be deleted, delete nothing.
@@ -191,6 +196,11 @@ async fn main() -> ExitCode {
                     error
                         .downcast_ref::<pier_aws::images::ImageError>()
                         .map(|e| e.hint())
+                })
+                .or_else(|| {
+                    error
+                        .downcast_ref::<pier_core::project_env::EnvError>()
+                        .map(|e| e.hint())
                 });
             if json {
                 println!("{}", json!({ "error": format!("{error:#}"), "hint": hint }));
@@ -220,6 +230,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Images {
             command: ImagesCommand::Mirror { args },
         } => return commands::images::mirror(args, cli.json).await,
+        // Variables live on this machine, not in a store.
+        Command::Env { command } => return commands::env::run(command, cli.json),
         _ => {}
     }
     let file = ConfigFile::load(&config_path())?;
@@ -258,7 +270,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { port, listen } => {
             commands::serve::run(store, &settings, port, listen).await
         }
-        Command::Setup { .. } | Command::Teardown { .. } | Command::Images { .. } => {
+        Command::Setup { .. }
+        | Command::Teardown { .. }
+        | Command::Images { .. }
+        | Command::Env { .. } => {
             unreachable!("handled above")
         }
         Command::Domains { command } => domains_cmd::run(store, out.json, command).await,

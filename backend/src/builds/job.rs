@@ -55,6 +55,10 @@ pub struct BuildJob {
     /// Secret variables, by name; their values come from the runner's environment.
     #[serde(default)]
     pub secret_names: Vec<String>,
+    /// Set when `env` and `secret_names` are the project's `pier env` at this revision: its
+    /// functions then get the same variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_revision: Option<String>,
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
 }
@@ -74,8 +78,26 @@ impl BuildJob {
             overrides: BuildOverrides::default(),
             env: Vec::new(),
             secret_names: Vec::new(),
+            env_revision: None,
             timeout_secs: default_timeout_secs(),
         }
+    }
+
+    /// Gives the build, and the functions it deploys, the project's `pier env`: plain values
+    /// travel in the job, secrets by name only.
+    pub fn with_project_env(mut self, env: &crate::project_env::FunctionEnv) -> BuildJob {
+        self.env = env
+            .plain
+            .iter()
+            .map(|(name, value)| EnvVar {
+                name: name.clone(),
+                value: value.clone(),
+                secret: false,
+            })
+            .collect();
+        self.secret_names = env.secrets.keys().cloned().collect();
+        self.env_revision = Some(env.revision.clone());
+        self
     }
 
     /// Refuses a job that is malformed, or that carries a secret value where others can read
@@ -247,6 +269,7 @@ async fn fetch_and_build(
         timeout,
         source: Some(source),
         store_cache: context.store_cache,
+        env_revision: job.env_revision.clone(),
     };
     crate::builds::run_build(
         store,

@@ -26,6 +26,7 @@ use crate::error::PierError;
 use crate::logs::{BuildStatus, LogStream, LogWriter};
 use crate::manifest::Source;
 use crate::progress::Progress;
+use crate::project_env::FunctionEnv;
 use crate::store::Store;
 use detect::{BuildOverrides, BuildPlan, Step};
 use runner::{RunOptions, RunOutcome};
@@ -52,9 +53,44 @@ pub struct BuildRequest {
     /// Save the package manager's cache to the store and restore it next time. Worth it where
     /// the disk starts empty (builder tasks); a machine's own cache is faster where it exists.
     pub store_cache: bool,
+    /// When `env` is the project's `pier env` (at this revision), its functions get it too.
+    pub env_revision: Option<String>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+impl FunctionEnv {
+    /// The variables a build runs with, as its functions get them.
+    pub fn from_vars(revision: &str, vars: &[EnvVar]) -> FunctionEnv {
+        let mut env = FunctionEnv {
+            revision: revision.to_string(),
+            ..FunctionEnv::default()
+        };
+        for var in vars {
+            let side = if var.secret {
+                &mut env.secrets
+            } else {
+                &mut env.plain
+            };
+            side.insert(var.name.clone(), var.value.clone());
+        }
+        env
+    }
+
+    /// The variables as a build gets them, secrets marked to be masked.
+    pub fn to_vars(&self) -> Vec<EnvVar> {
+        let plain = self.plain.iter().map(|(name, value)| (name, value, false));
+        let secrets = self.secrets.iter().map(|(name, value)| (name, value, true));
+        plain
+            .chain(secrets)
+            .map(|(name, value, secret)| EnvVar {
+                name: name.clone(),
+                value: value.clone(),
+                secret,
+            })
+            .collect()
+    }
+}
 
 /// The secrets a log writer for this build must mask.
 pub fn secrets(env: &[EnvVar]) -> Vec<String> {
@@ -208,6 +244,10 @@ pub(crate) async fn run_build(
                 host: None,
             }
         })),
+        env: request
+            .env_revision
+            .as_ref()
+            .map(|revision| FunctionEnv::from_vars(revision, &request.env)),
         ..DeployRequest::folder(output, Some(request.project.clone()), request.production)
     };
     // A cancel while the output uploads stops the deploy before its manifest is written, so

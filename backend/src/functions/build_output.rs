@@ -370,6 +370,8 @@ fn read_function_config(path: &Path, file: &str) -> Result<FunctionSettings, Fun
         memory_mb: number("memory", 128..=10_240)?.unwrap_or(DEFAULT_MEMORY_MB),
         max_duration_secs: number("maxDuration", 1..=900)?.unwrap_or(DEFAULT_MAX_DURATION_SECS),
         environment,
+        secrets: Vec::new(),
+        env_revision: None,
         streaming: flag("supportsResponseStreaming")?
             .or(flag("experimentalResponseStreaming")?)
             .unwrap_or(false),

@@ -27,6 +27,15 @@ pub struct FunctionLogLine {
     pub text: String,
 }
 
+/// Where the local runtime of `pier serve` and the desktop app keeps bundles and this log: the
+/// user's cache folder.
+pub fn default_work_dir() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("pier")
+        .join("functions")
+}
+
 /// The file a project's function output goes to.
 pub fn path(work_dir: &Path, project: &str) -> PathBuf {
     work_dir.join("logs").join(format!("{project}.jsonl"))

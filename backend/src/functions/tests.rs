@@ -69,6 +69,8 @@ fn a_project_with_a_build_output_deploys_from_it() {
             memory_mb: DEFAULT_MEMORY_MB,
             max_duration_secs: 5,
             environment: Default::default(),
+            secrets: Vec::new(),
+            env_revision: None,
             streaming: true,
             helpers: false,
         }
@@ -263,6 +265,8 @@ fn bundle_ids_follow_content_and_settings() {
         memory_mb: 1024,
         max_duration_secs: 10,
         environment: Default::default(),
+        secrets: Vec::new(),
+        env_revision: None,
         streaming: true,
         helpers: true,
     };

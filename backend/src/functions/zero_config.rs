@@ -49,6 +49,8 @@ pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
                 memory_mb: DEFAULT_MEMORY_MB,
                 max_duration_secs: DEFAULT_MAX_DURATION_SECS,
                 environment: BTreeMap::new(),
+                secrets: Vec::new(),
+                env_revision: None,
                 streaming: true,
                 helpers: true,
             },

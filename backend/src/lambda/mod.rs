@@ -109,6 +109,41 @@ pub struct ToPublish<'a> {
     /// Served path → bundle id, as the manifest will say.
     pub functions: &'a BTreeMap<String, String>,
     pub bundles: &'a BTreeMap<String, FunctionBundle>,
+    /// The values of the secrets the bundles name (`pier env`).
+    pub secrets: Option<&'a BTreeMap<String, String>>,
+}
+
+/// Lambda's limit on a function's variables, names and values together.
+pub const MAX_VARIABLES_BYTES: usize = 4 * 1024;
+
+/// A bundle's variables as its version gets them: its plain ones and its secrets' values.
+pub fn variables(
+    project: &str,
+    bundle: &FunctionBundle,
+    secrets: Option<&BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, PierError> {
+    let mut variables = bundle.settings.environment.clone();
+    for name in &bundle.settings.secrets {
+        let value = secrets
+            .and_then(|secrets| secrets.get(name))
+            .ok_or_else(|| crate::project_env::EnvError::MissingSecret {
+                project: project.to_string(),
+                name: name.clone(),
+                place: "what this deploy was given".into(),
+            })?;
+        variables.insert(name.clone(), value.clone());
+    }
+    let bytes: usize = variables.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if bytes > MAX_VARIABLES_BYTES {
+        return Err(LambdaError::Package {
+            function: bundle.settings.handler.clone(),
+            detail: format!(
+                "its variables take {bytes} bytes, over AWS Lambda's {MAX_VARIABLES_BYTES}"
+            ),
+        }
+        .into());
+    }
+    Ok(variables)
 }
 
 /// Publishes each function bundle of a deployment as a Lambda version when the store's
@@ -141,6 +176,7 @@ pub async fn publish_deployment(
             .ok_or_else(|| LambdaError::NotS3 { store: store.url() })?;
         let publisher = publish::Publisher::new(place, settings.clone());
         for (bundle_id, bundle) in to.bundles {
+            let variables = variables(to.project, bundle, to.secrets)?;
             let function = to
                 .functions
                 .iter()
@@ -168,7 +204,7 @@ pub async fn publish_deployment(
                 })
             };
             publisher
-                .ensure(store, to.project, bundle_id, bundle, pack)
+                .ensure(store, to.project, bundle_id, bundle, &variables, pack)
                 .await?;
         }
         Ok(())

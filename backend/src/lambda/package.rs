@@ -95,6 +95,8 @@ mod tests {
                 memory_mb: 1024,
                 max_duration_secs: 10,
                 environment: BTreeMap::new(),
+                secrets: Vec::new(),
+                env_revision: None,
                 streaming: false,
                 helpers: true,
             },

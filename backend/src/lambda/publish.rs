@@ -12,7 +12,7 @@
 //! gc deletes a version (`DeleteFunction` with its qualifier) once no manifest and no live
 //! lease names its bundle, then its record.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_lambda::Client;
@@ -63,6 +63,7 @@ impl Publisher {
         project: &str,
         bundle_id: &str,
         bundle: &FunctionBundle,
+        variables: &BTreeMap<String, String>,
         pack: impl FnOnce() -> Result<Packed, LambdaError> + Send + 'static,
     ) -> Result<LambdaVersion, PierError> {
         if let Some(version) = read_version(store, project, bundle_id).await? {
@@ -80,7 +81,7 @@ impl Publisher {
             .put(&code_key, Bytes::from(packed.bytes), PutOptions::default())
             .await?;
         let published = self
-            .publish(project, bundle, &code_key, &packed.sha256_base64)
+            .publish(project, bundle, variables, &code_key, &packed.sha256_base64)
             .await;
         // Lambda holds its own copy now; a zip left by a failure is collected by gc.
         let _ = store.delete(std::slice::from_ref(&code_key)).await;
@@ -109,6 +110,7 @@ impl Publisher {
         &self,
         project: &str,
         bundle: &FunctionBundle,
+        variables: &BTreeMap<String, String>,
         code_key: &str,
         code_sha256: &str,
     ) -> Result<LambdaVersion, LambdaError> {
@@ -132,7 +134,10 @@ impl Publisher {
                 Err(e) => return Err(refused("GetFunctionConfiguration", &name, e)),
             };
             let Some(_) = current else {
-                match self.create(&name, project, bundle, &s3_key).await {
+                match self
+                    .create(&name, project, bundle, variables, &s3_key)
+                    .await
+                {
                     Ok(created) => return self.version_of(&name, created),
                     // Another deploy created it a moment ago: update it instead.
                     Err(e)
@@ -168,7 +173,7 @@ impl Publisher {
                 .runtime(Runtime::from(bundle.settings.runtime.as_str()))
                 .memory_size(memory(bundle))
                 .timeout(timeout(bundle))
-                .environment(environment(bundle))
+                .environment(environment(variables))
                 .set_logging_config(self.logging())
                 .send()
                 .await;
@@ -216,6 +221,7 @@ impl Publisher {
         name: &str,
         project: &str,
         bundle: &FunctionBundle,
+        variables: &BTreeMap<String, String>,
         s3_key: &str,
     ) -> Result<
         FunctionConfiguration,
@@ -231,7 +237,7 @@ impl Publisher {
             .runtime(Runtime::from(bundle.settings.runtime.as_str()))
             .memory_size(memory(bundle))
             .timeout(timeout(bundle))
-            .environment(environment(bundle))
+            .environment(environment(variables))
             .set_logging_config(self.logging())
             .code(
                 FunctionCode::builder()
@@ -396,11 +402,9 @@ fn timeout(bundle: &FunctionBundle) -> i32 {
     bundle.settings.max_duration_secs.clamp(1, MAX_TIMEOUT_SECS) as i32
 }
 
-fn environment(bundle: &FunctionBundle) -> Environment {
+fn environment(variables: &BTreeMap<String, String>) -> Environment {
     Environment::builder()
-        .set_variables(Some(
-            bundle.settings.environment.clone().into_iter().collect(),
-        ))
+        .set_variables(Some(variables.clone().into_iter().collect()))
         .build()
 }
 

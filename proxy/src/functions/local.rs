@@ -12,6 +12,8 @@
 //!   a busy loop would otherwise hold it for every later request.
 //! - A process gets a clean environment: `PATH`, `HOME`, `LANG`, `TZ`, `NODE_ENV=production`
 //!   and the function's own variables, never the proxy's (which may hold AWS credentials).
+//!   Its `pier env` secrets are read from [`LocalConfig::secrets`] as it starts, and their
+//!   values are masked in every line of its output.
 //!
 //! Bundles are named by their content, so a redeploy that changes nothing in a function, a
 //! preview and production of the same code share one warm process.
@@ -30,6 +32,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use pier_core::functions::FunctionBundle;
+use pier_core::project_env::SecretSource;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
@@ -54,15 +57,16 @@ pub struct LocalConfig {
     pub idle: Duration,
     /// How long a process may take to load its handler and listen.
     pub start_timeout: Duration,
+    /// Where the values of a function's `pier env` secrets come from (`pier serve` and the
+    /// desktop app: the OS keychain). Without one, a function that names secrets does not
+    /// start.
+    pub secrets: Option<Arc<dyn SecretSource>>,
 }
 
 impl LocalConfig {
     /// Where `pier serve` and the desktop app keep bundles: the user's cache folder.
     pub fn default_work_dir() -> PathBuf {
-        dirs::cache_dir()
-            .unwrap_or_else(std::env::temp_dir)
-            .join("pier")
-            .join("functions")
+        pier_core::functions::log::default_work_dir()
     }
 
     /// `node` from `PATH`, bundles under `work_dir`, five idle minutes.
@@ -72,6 +76,7 @@ impl LocalConfig {
             work_dir,
             idle: Duration::from_secs(300),
             start_timeout: Duration::from_secs(10),
+            secrets: None,
         }
     }
 }
@@ -332,6 +337,7 @@ impl LocalRuntime {
         origin: &Origin<'_>,
     ) -> Result<Arc<Instance>, FunctionError> {
         let launcher = self.launcher().await?;
+        let secrets = self.secrets(bundle, origin)?;
         let mut command = Command::new(&self.config.node);
         command
             .arg(launcher)
@@ -347,6 +353,7 @@ impl LocalRuntime {
             )
             .env("NODE_ENV", "production")
             .envs(&bundle.settings.environment)
+            .envs(&secrets)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -359,7 +366,19 @@ impl LocalRuntime {
             label: origin.label.to_string(),
             project: origin.project.to_string(),
             work_dir: self.config.work_dir.clone(),
+            secrets: secrets.into_values().collect(),
         });
+        if let (Some(deployed), Some(source)) =
+            (&bundle.settings.env_revision, &self.config.secrets)
+            && source.revision(origin.project).as_ref() != Some(deployed)
+        {
+            sink.line(
+                "[pier] the project's variables changed after this deployment was made: its \
+                 secrets have today's values, its plain variables the deployed ones (deploy \
+                 again to give it all of today's)",
+                true,
+            );
+        }
         let label = sink.label.clone();
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
@@ -411,6 +430,27 @@ impl LocalRuntime {
         tracing::info!(target: "pier_proxy::function", function = %instance.label, port, "started");
         supervise(child, stopped, instance.clone());
         Ok(instance)
+    }
+
+    /// The values of the secrets the bundle names, from the configured source.
+    fn secrets(
+        &self,
+        bundle: &FunctionBundle,
+        origin: &Origin<'_>,
+    ) -> Result<std::collections::BTreeMap<String, String>, FunctionError> {
+        if bundle.settings.secrets.is_empty() {
+            return Ok(Default::default());
+        }
+        let Some(source) = &self.config.secrets else {
+            return Err(FunctionError::StartFailed(format!(
+                "it needs the secrets {} and this proxy reads no keychain (run it with `pier \
+                 serve` or the desktop app)",
+                bundle.settings.secrets.join(", ")
+            )));
+        };
+        source
+            .secrets(origin.project, &bundle.settings.secrets)
+            .map_err(|error| FunctionError::StartFailed(format!("{error}; {}", error.hint())))
     }
 
     /// Stops processes idle longer than `idle`, checking a few times per idle period.
@@ -506,10 +546,19 @@ struct LogSink {
     label: String,
     project: String,
     work_dir: PathBuf,
+    /// The values of the function's secrets, masked in every line.
+    secrets: Vec<String>,
 }
 
 impl LogSink {
     fn line(&self, line: &str, is_stderr: bool) {
+        let masked;
+        let line = if self.secrets.is_empty() {
+            line
+        } else {
+            masked = pier_core::project_env::mask(line, &self.secrets);
+            masked.as_str()
+        };
         let label = &self.label;
         if is_stderr {
             tracing::warn!(target: "pier_proxy::function", function = %label, stream = "stderr", "{line}");

@@ -1,4 +1,5 @@
-//! Logs: a live viewer for a build's log. It follows as lines arrive, shows ANSI colours,
+//! Logs: a live viewer for a build's log, or for what a project's functions print (their
+//! output, followed live). It follows as lines arrive, shows ANSI colours,
 //! marks stderr, searches and filters, pauses and follows, jumps to the first error, and
 //! stays smooth at 100,000 lines because only the rows in view exist in the DOM (fixed-height
 //! rows over a spacer). Records carry `seq`, so reconnecting asks for everything after the
@@ -91,6 +92,15 @@ struct FollowArgs {
     after: u64,
 }
 
+#[derive(Serialize)]
+struct FunctionsArgs {
+    project: String,
+    after: u64,
+}
+
+/// What names a project's function output in the id box (the engine's `functions_log_name`).
+const FUNCTIONS_PREFIX: &str = "functions:";
+
 impl LogState {
     pub fn new() -> LogState {
         LogState {
@@ -139,7 +149,8 @@ impl LogState {
         self.follow_from(0);
     }
 
-    /// Follows from just after `after` (0: from the start).
+    /// Follows from just after `after` (0: from the start). A name `functions:<project>` is a
+    /// project's function output rather than a build's log.
     pub fn follow_from(&self, after: u64) {
         let state = *self;
         let deployment = self.deployment.get_untracked().trim().to_string();
@@ -148,7 +159,14 @@ impl LogState {
         }
         state.status.set("following".into());
         spawn_local(async move {
-            if let Err(error) = bridge::run("follow_log", FollowArgs { deployment, after }).await {
+            let followed = match deployment.strip_prefix(FUNCTIONS_PREFIX) {
+                Some(project) => {
+                    let project = project.to_string();
+                    bridge::run("follow_functions", FunctionsArgs { project, after }).await
+                }
+                None => bridge::run("follow_log", FollowArgs { deployment, after }).await,
+            };
+            if let Err(error) = followed {
                 state.error.set(Some(error));
                 state.status.set("ended".into());
             }
@@ -273,6 +291,7 @@ pub fn Logs() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let log = ctx.log;
     let viewport = NodeRef::<leptos::html::Div>::new();
+    let functions_project = RwSignal::new(String::new());
     let height = RwSignal::new(560.0);
     // Follow: after new rows, keep the newest in view.
     Effect::new(move |_| {
@@ -326,6 +345,15 @@ pub fn Logs() -> impl IntoView {
         <div class="row form">
             <input id="log-deployment" type="text" placeholder="a build's deployment id" prop:value=move || log.deployment.get() on:input=move |ev| log.deployment.set(event_target_value(&ev))/>
             <button id="log-follow" class="primary" on:click=move |_| log.open(log.deployment.get_untracked().trim().to_string())>"Follow"</button>
+        </div>
+        <div class="row form">
+            <input id="log-functions-project" type="text" aria-label="project whose function output to follow" placeholder="a project, for what its functions print" prop:value=move || functions_project.get() on:input=move |ev| functions_project.set(event_target_value(&ev))/>
+            <button id="log-follow-functions" on:click=move |_| {
+                let project = functions_project.get_untracked().trim().to_string();
+                if !project.is_empty() {
+                    log.open(format!("{FUNCTIONS_PREFIX}{project}"));
+                }
+            }>"Function output"</button>
         </div>
         <div class="row toolbar">
             <input id="log-search" type="search" placeholder="search" prop:value=move || log.search.get() on:input=move |ev| {

@@ -81,11 +81,13 @@ pub async fn build_here(
     out: &Output<'_>,
     redis: Option<&str>,
     job: pier_core::builds::job::BuildJob,
+    env: Option<&pier_core::project_env::FunctionEnv>,
 ) -> anyhow::Result<()> {
     use pier_core::builds::job::{self, JobContext};
     use pier_core::logs::{self, LogWriter};
     let live = build_logs(redis).await?;
-    let log = LogWriter::new(&job.deployment, live.clone().as_backend(), Vec::new());
+    let secrets = env.map(|env| env.secret_values()).unwrap_or_default();
+    let log = LogWriter::new(&job.deployment, live.clone().as_backend(), secrets);
     // The log exists from here on, so the follower below never mistakes it for a missing one.
     log.status(logs::BuildStatus::Queued, None).await;
     let checkout = tempfile::tempdir()?;
@@ -102,7 +104,11 @@ pub async fn build_here(
         &job,
         JobContext {
             log: &log,
-            env: job.environment(|name| std::env::var(name).ok())?,
+            // The project's secrets from the keychain; a job's own from this environment.
+            env: job.environment(|name| {
+                env.and_then(|env| env.secrets.get(name).cloned())
+                    .or_else(|| std::env::var(name).ok())
+            })?,
             cancel: &cancel,
             progress: &progress,
             workdir: checkout.path(),

@@ -9,6 +9,7 @@ use clap::Args;
 use indicatif::HumanBytes;
 use pier_core::config::BuildsConfig;
 use pier_core::deploy::DeployRequest;
+use pier_core::project_env::ProjectEnvs;
 use pier_core::store::DynStore;
 
 use super::build::{build_here, build_job, build_remotely};
@@ -69,9 +70,13 @@ pub async fn run(
         let runner = runner
             .or(builds.runner.clone())
             .unwrap_or_else(|| "local".into());
-        let job = build_job(&dir, project, prod, git, git_ref)?;
+        let mut job = build_job(&dir, project, prod, git, git_ref)?;
+        let env = ProjectEnvs::for_this_machine().resolve(&job.project)?;
+        if let Some(env) = &env {
+            job = job.with_project_env(env);
+        }
         match runner.as_str() {
-            "local" => build_here(store, out, redis, job).await,
+            "local" => build_here(store, out, redis, job, env.as_ref()).await,
             remote => build_remotely(store, out, redis, builds, remote, job).await,
         }
     } else {
@@ -90,9 +95,15 @@ async fn deploy_folder(
     let (progress, bar) = bars::deploy_progress(!out.json);
     // Hashes remembered from the last deploy of this folder: unchanged files are not read again.
     let hash_cache = std::sync::Arc::new(pier_core::scan::HashCache::load_for(&dir));
+    let project = match project {
+        Some(project) => project,
+        None => pier_core::deploy::default_project(&dir)?,
+    };
+    let env = ProjectEnvs::for_this_machine().resolve(&project)?;
     let request = DeployRequest {
         hash_cache: Some(hash_cache.clone()),
-        ..DeployRequest::folder(&dir, project, prod)
+        env,
+        ..DeployRequest::folder(&dir, Some(project), prod)
     };
     let result = pier_core::deploy::deploy(store.as_ref(), &request, &progress).await;
     if result.is_ok() {

@@ -3,21 +3,15 @@
 //! (`pier_aws::function_logs`); else from this machine's function log, which the local
 //! runtime of `pier serve` and the desktop app writes (`pier_core::functions::log`).
 //! `--since` says how far back to start; `--follow` keeps printing as lines come.
+//! The project's `pier env` secrets known here are masked in every line: the local runtime
+//! masks them as it writes, but CloudWatch holds what the function printed.
 
-use std::time::Duration;
-
-use pier_core::functions::log::{self, FunctionLogLine};
-use pier_core::lambda::{FunctionsRuntime, read_runtime};
+use pier_core::functions::log::FunctionLogLine;
 use pier_core::store::DynStore;
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::output::Output;
-
-/// How often `--follow` asks again.
-const POLL: Duration = Duration::from_millis(500);
-/// CloudWatch is asked less often: it is a paid API, and lines arrive there in batches.
-const POLL_CLOUDWATCH: Duration = Duration::from_secs(2);
 
 pub async fn run(
     store: &DynStore,
@@ -28,29 +22,16 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     pier_core::project_name::validate(project)?;
     let since = OffsetDateTime::now_utc() - parse_since(since)?;
-    let mut source = match read_runtime(store.as_ref()).await? {
-        Some(FunctionsRuntime::Lambda(settings)) => {
-            let Some(place) = store.aws() else {
-                anyhow::bail!(
-                    "this store's functions run on Lambda but it is not in S3; point --store at the bucket `pier setup aws` made"
-                );
-            };
-            Source::CloudWatch(pier_aws::function_logs::FunctionLogs::new(
-                &place.config,
-                &settings,
-                project,
-                since,
-            ))
-        }
-        None => Source::Local {
-            path: log::path(
-                &pier_proxy::functions::local::LocalConfig::default_work_dir(),
-                project,
-            ),
-            offset: 0,
-            since,
-        },
-    };
+    let secrets =
+        pier_core::project_env::ProjectEnvs::for_this_machine().known_secret_values(project);
+    let mut source = pier_aws::function_logs::FunctionOutput::open(
+        store.as_ref(),
+        &pier_proxy::functions::local::LocalConfig::default_work_dir(),
+        project,
+        since,
+        secrets,
+    )
+    .await?;
     let mut all = Vec::new();
     loop {
         let lines = source.next_batch().await?;
@@ -74,39 +55,6 @@ pub async fn run(
         out.print(json!({ "project": project, "lines": all }));
     }
     Ok(())
-}
-
-enum Source {
-    CloudWatch(pier_aws::function_logs::FunctionLogs),
-    Local {
-        path: std::path::PathBuf,
-        offset: u64,
-        since: OffsetDateTime,
-    },
-}
-
-impl Source {
-    async fn next_batch(&mut self) -> anyhow::Result<Vec<FunctionLogLine>> {
-        match self {
-            Source::CloudWatch(logs) => Ok(logs.next_batch().await?),
-            Source::Local {
-                path,
-                offset,
-                since,
-            } => {
-                let (lines, next) = log::read_from(path, *offset)?;
-                *offset = next;
-                Ok(lines.into_iter().filter(|line| line.at >= *since).collect())
-            }
-        }
-    }
-
-    fn poll_every(&self) -> Duration {
-        match self {
-            Source::CloudWatch(_) => POLL_CLOUDWATCH,
-            Source::Local { .. } => POLL,
-        }
-    }
 }
 
 fn print_line(line: &FunctionLogLine) {

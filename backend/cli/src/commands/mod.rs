@@ -1,11 +1,12 @@
 //! One file per `pier` command, each with the body `main.rs` dispatches to: `deploy` (and
 //! `build`, the builds it runs), `logs` (and `function_logs`, `pier logs --functions`), `ls`, `inspect`, `aliases` (`promote`, `rollback`),
-//! `rm`, `watch`, `serve`, `gc`, `images` (`pier images build`). `setup`, `teardown` and `domains` are `setup_cmd.rs` and
+//! `rm`, `watch`, `env`, `serve`, `gc`, `images` (`pier images build`). `setup`, `teardown` and `domains` are `setup_cmd.rs` and
 //! `domains_cmd.rs`.
 
 pub mod aliases;
 pub mod build;
 pub mod deploy;
+pub mod env;
 pub mod function_logs;
 pub mod gc;
 pub mod images;

@@ -43,9 +43,14 @@ pub async fn run(
         pier_proxy::ProxyConfig {
             base_domains,
             target_ttl,
-            functions: Some(pier_proxy::functions::local::LocalConfig::new(
-                pier_proxy::functions::local::LocalConfig::default_work_dir(),
-            )),
+            functions: Some(pier_proxy::functions::local::LocalConfig {
+                secrets: Some(std::sync::Arc::new(
+                    pier_core::project_env::ProjectEnvs::for_this_machine(),
+                )),
+                ..pier_proxy::functions::local::LocalConfig::new(
+                    pier_proxy::functions::local::LocalConfig::default_work_dir(),
+                )
+            }),
             ..Default::default()
         },
     );

@@ -110,7 +110,11 @@ pub async fn run(store: DynStore, out: &Output<'_>, args: WatchArgs) -> anyhow::
             let shutdown = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
-            watch::watch(store, spec, WatchOptions::default(), report, shutdown).await
+            let options = WatchOptions {
+                envs: Some(pier_core::project_env::ProjectEnvs::for_this_machine()),
+                ..WatchOptions::default()
+            };
+            watch::watch(store, spec, options, report, shutdown).await
         }
     });
     for result in futures::future::join_all(watches).await {
