@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use pier_app::aws_setup::{SetupForm, SetupRun};
 use pier_app::check::CheckReport;
 use pier_app::custom_domains::{DomainsView, RemoveOutcome, StepReport};
+use pier_app::project_env::{EnvSetForm, EnvVarView};
 use pier_app::settings::{SettingsForm, SettingsView};
 use pier_app::views::{DeploymentView, ProjectView};
 use pier_app::watches::WatchView;
@@ -108,6 +109,25 @@ pub async fn follow_log(desktop: Engine<'_>, deployment: String, after: u64) -> 
 #[tauri::command]
 pub async fn follow_functions(desktop: Engine<'_>, project: String, after: u64) -> Answer<()> {
     desktop.engine.follow_functions(project, after)
+}
+
+#[tauri::command]
+pub async fn env_vars(desktop: Engine<'_>, project: String) -> Answer<Vec<EnvVarView>> {
+    desktop.engine.env_vars(&project)
+}
+
+#[tauri::command]
+pub async fn env_set(desktop: Engine<'_>, form: EnvSetForm) -> Answer<Vec<EnvVarView>> {
+    desktop.engine.env_set(form)
+}
+
+#[tauri::command]
+pub async fn env_remove(
+    desktop: Engine<'_>,
+    project: String,
+    name: String,
+) -> Answer<Vec<EnvVarView>> {
+    desktop.engine.env_remove(&project, &name)
 }
 
 #[tauri::command]

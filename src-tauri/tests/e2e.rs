@@ -271,6 +271,89 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
         })
         .await;
 
+    // A project's variables, set on its Project screen: the secret shows masked, reaches the
+    // function the app serves, and is masked in the function output the Logs screen follows.
+    let functions_project = format!("fn-{}", desktop.port);
+    let api_site = work.path().join(&functions_project);
+    write_site(&api_site, "functions");
+    std::fs::create_dir_all(api_site.join("api")).unwrap();
+    std::fs::write(
+        api_site.join("api/pay.js"),
+        "module.exports = (req, res) => { console.log('paying with', process.env.API_TOKEN); res.end(`${process.env.GREETING}:${process.env.API_TOKEN === 'tok-e2e-4c3b2a'}`); };\n",
+    )
+    .unwrap();
+    let (_, _) = deploy_from_ui(&desktop, &api_site).await;
+    desktop.click("#nav-projects").await;
+    desktop
+        .click(&format!(
+            ".project-row[data-project='{functions_project}'] .project-name"
+        ))
+        .await;
+    desktop.type_into("#env-name", "GREETING").await;
+    desktop.type_into("#env-value", "hello").await;
+    desktop.click("#env-add").await;
+    desktop.find(".env-var[data-name='GREETING']").await;
+    desktop.click("#env-secret").await;
+    assert_eq!(
+        desktop.attr("#env-value", "type").await.as_deref(),
+        Some("password")
+    );
+    desktop.type_into("#env-name", "API_TOKEN").await;
+    desktop.type_into("#env-value", "tok-e2e-4c3b2a").await;
+    desktop.click("#env-add").await;
+    desktop
+        .find(".env-var[data-name='API_TOKEN'][data-secret='true']")
+        .await;
+    assert_eq!(
+        desktop
+            .text(".env-var[data-name='API_TOKEN'] .env-value")
+            .await,
+        "•••••• (secret)"
+    );
+    // Once saved, the secret's value is nowhere in the window: not in its text, its markup
+    // or the form's input.
+    let in_window = desktop
+        .client
+        .execute(
+            "return document.body.innerText + document.documentElement.outerHTML + document.getElementById('env-value').value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        !in_window.as_str().unwrap().contains("tok-e2e-4c3b2a"),
+        "the secret's value stayed in the window"
+    );
+    desktop.screenshot("project-variables").await;
+    let (_, with_env) = deploy_from_ui(&desktop, &api_site).await;
+    served_body(
+        &desktop,
+        &format!("{}/api/pay", with_env.trim_end_matches('/')),
+        "hello:true",
+    )
+    .await;
+    desktop.click("#nav-logs").await;
+    desktop
+        .type_into("#log-functions-project", &functions_project)
+        .await;
+    desktop.click("#log-follow-functions").await;
+    let printed = desktop
+        .until("the function's output", || async {
+            let text = desktop.text("#log-view").await;
+            text.contains("paying with").then_some(text)
+        })
+        .await;
+    assert!(printed.contains("paying with ••••••"), "{printed}");
+    assert!(!printed.contains("tok-e2e-4c3b2a"), "{printed}");
+    desktop.screenshot("function-output").await;
+    for name in ["API_TOKEN", "GREETING"] {
+        let _ = pier_core::project_env::ProjectEnvs::new(
+            desktop.home.path().join("config/env"),
+            std::sync::Arc::new(pier_core::project_env::keychain::KeychainVault),
+        )
+        .remove(&functions_project, name);
+    }
+
     // A build that would run for minutes is canceled from the Deploy screen: its process
     // stops, the screen says so, and nothing is deployed.
     let slow = work.path().join("slow");

@@ -123,10 +123,10 @@ fn only_the_desktop_shell_links_tauri_and_only_keyboard_crates_the_keychain() {
         refuse(package, &linked(package), &["keyring", "linux-keyutils"]);
     }
     assert!(linked("pier-desktop").contains("tauri"));
+    // On Linux the keychain is the kernel's (linux-keyutils); `keyring` serves macOS and
+    // Windows, and `cargo tree` here shows this platform's dependencies.
     for package in ["pier-app", "pier-cli"] {
-        let linked = linked(package);
-        assert!(linked.contains("keyring"), "{package}");
-        assert!(linked.contains("linux-keyutils"), "{package}");
+        assert!(linked(package).contains("linux-keyutils"), "{package}");
     }
 }
 

@@ -5,6 +5,7 @@
 pub use pier_wire::UserError;
 pub use pier_wire::deploys::{DeploySnapshot, DeploymentView, Phase, ProjectView};
 pub use pier_wire::domains::{DomainsView, StepReport, StepStatus};
+pub use pier_wire::env::{EnvSetForm, EnvVarView};
 pub use pier_wire::events::{AppEvent, Dropped};
 pub use pier_wire::logs::{LogKind, LogRecord, LogStream};
 pub use pier_wire::settings::{AppInfo, CheckReport, SettingsForm, SettingsView};

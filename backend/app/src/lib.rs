@@ -14,6 +14,7 @@ pub mod deploy_job;
 pub mod events;
 pub mod log_follow;
 pub mod meter;
+pub mod project_env;
 pub mod secrets;
 pub mod settings;
 pub mod switch_store;
@@ -248,6 +249,37 @@ impl App {
         self.inner
             .follow
             .start(&self.target(), self.inner.events.clone(), deployment, after);
+    }
+
+    /// A project's `pier env` variables; secrets by name only.
+    pub fn env_vars(&self, project: &str) -> Result<Vec<pier_wire::env::EnvVarView>, UserError> {
+        project_env::list(
+            &pier_core::project_env::ProjectEnvs::for_this_machine(),
+            project,
+        )
+    }
+
+    /// Sets a variable for the project's next deploys (a secret's value goes to the keychain).
+    pub fn env_set(
+        &self,
+        form: pier_wire::env::EnvSetForm,
+    ) -> Result<Vec<pier_wire::env::EnvVarView>, UserError> {
+        project_env::set(
+            &pier_core::project_env::ProjectEnvs::for_this_machine(),
+            form,
+        )
+    }
+
+    pub fn env_remove(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Vec<pier_wire::env::EnvVarView>, UserError> {
+        project_env::remove(
+            &pier_core::project_env::ProjectEnvs::for_this_machine(),
+            project,
+            name,
+        )
     }
 
     /// Follows a project's function output in the Logs screen.

@@ -1,43 +1,31 @@
-//! Secrets in the OS keychain (`keyring` with the native stores: Keychain on macOS, the
-//! Credential Manager on Windows, the kernel keyutils keyring on Linux, which needs no D-Bus
-//! session so it also works on a headless machine). The only secret the app holds is the
-//! Redis password; it is read at the moment a connection is made and never written to a file,
-//! a log or the window.
+//! The desktop's one secret of its own, the Redis password, in the OS keychain (pier-core's
+//! `project_env::keychain`, which `pier env`'s secrets use too). It is read at the moment a
+//! connection is made and never written to a file, a log or the window.
+
+use pier_core::project_env::keychain;
 
 use super::events::UserError;
 
-const SERVICE: &str = "dev.pier.desktop";
-const REDIS_PASSWORD: &str = "redis-password";
+const REDIS_PASSWORD: &str = "desktop:redis-password";
 
-fn entry() -> Result<keyring::Entry, UserError> {
-    keyring::Entry::new(SERVICE, REDIS_PASSWORD).map_err(unavailable)
-}
-
-fn unavailable(error: keyring::Error) -> UserError {
+fn unavailable(error: pier_core::project_env::EnvError) -> UserError {
     UserError::new(
-        format!("The OS keychain is not available ({error})"),
+        error.to_string(),
         "unlock or start your keychain (on Linux the kernel keyring must be allowed), or put \
          the Redis password in PIER_REDIS_URL in the environment instead",
     )
 }
 
 pub fn set_redis_password(password: &str) -> Result<(), UserError> {
-    entry()?.set_password(password).map_err(unavailable)
+    keychain::set(REDIS_PASSWORD, password).map_err(unavailable)
 }
 
 pub fn redis_password() -> Result<Option<String>, UserError> {
-    match entry()?.get_password() {
-        Ok(password) => Ok(Some(password)),
-        Err(keyring::Error::NoEntry) => Ok(None),
-        Err(error) => Err(unavailable(error)),
-    }
+    keychain::get(REDIS_PASSWORD).map_err(unavailable)
 }
 
 pub fn forget_redis_password() -> Result<(), UserError> {
-    match entry()?.delete_credential() {
-        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-        Err(error) => Err(unavailable(error)),
-    }
+    keychain::delete(REDIS_PASSWORD).map_err(unavailable)
 }
 
 /// `redis://user:pw@host/0` → (`redis://user@host/0`, `pw`).

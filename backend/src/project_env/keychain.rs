@@ -1,18 +1,18 @@
-//! Secret values in the OS keychain: the Keychain on macOS and the Credential Manager on
-//! Windows (through `keyring`'s native stores), and on Linux the kernel's key retention
-//! service: one `user` key per variable, `pier-env:<project>/<NAME>`, in the user's own keyring
-//! (`@u`), readable by the user's processes only. It needs no D-Bus session, so it works on a
-//! headless machine and in a container; the kernel keeps it in memory, so it lasts until
-//! reboot (the user keyring goes when the user's last process does).
+//! Secrets in the OS keychain, by key: `pier env`'s values ([`KeychainVault`], keys
+//! `env:<project>/<NAME>`) and the desktop's Redis password. The Keychain on macOS and the
+//! Credential Manager on Windows (through `keyring`'s native stores, service `dev.pier`), and on
+//! Linux the kernel's key retention service: one `user` key per secret, `pier-<key>`, in the
+//! user's own keyring (`@u`), readable by the user's processes only. It needs no D-Bus session,
+//! so it works on a headless machine and in a container; the kernel keeps it in memory, so it
+//! lasts until reboot (the user keyring goes when the user's last process does).
 //!
 //! The user keyring is used directly, not through `keyring`'s keyutils store: that one keeps
-//! keys in the calling process's session keyring, which a container or a CLI started from a
-//! fresh session makes anew for each process, so the next `pier` never saw the value.
+//! keys in the calling process's session keyring and also links them into the persistent
+//! keyring, which containers refuse (reported as "no entry" after the value was stored), and a
+//! CLI started from a fresh session gets a new session keyring each time, so the next `pier`
+//! never saw the value.
 
 use super::{EnvError, SecretVault};
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct KeychainVault;
 
 fn unavailable(error: impl std::fmt::Display) -> EnvError {
     EnvError::Keychain {
@@ -31,8 +31,8 @@ mod store {
             .map_err(|e| unavailable(format!("{e:?}")))
     }
 
-    fn description(project: &str, name: &str) -> String {
-        format!("pier-env:{project}/{name}")
+    fn description(key: &str) -> String {
+        format!("pier-{key}")
     }
 
     fn missing(error: &KeyError) -> bool {
@@ -42,13 +42,13 @@ mod store {
         )
     }
 
-    pub fn get(project: &str, name: &str) -> Result<Option<String>, EnvError> {
-        let key = match ring()?.search(&description(project, name)) {
-            Ok(key) => key,
+    pub fn get(key: &str) -> Result<Option<String>, EnvError> {
+        let found = match ring()?.search(&description(key)) {
+            Ok(found) => found,
             Err(error) if missing(&error) => return Ok(None),
             Err(error) => return Err(unavailable(format!("{error:?}"))),
         };
-        let bytes = key
+        let bytes = found
             .read_to_vec()
             .map_err(|e| unavailable(format!("{e:?}")))?;
         String::from_utf8(bytes)
@@ -56,22 +56,25 @@ mod store {
             .map_err(|_| unavailable("the stored value is not UTF-8"))
     }
 
-    pub fn set(project: &str, name: &str, value: &str) -> Result<(), EnvError> {
-        let key = ring()?
-            .add_key(&description(project, name), value.as_bytes())
+    pub fn set(key: &str, value: &str) -> Result<(), EnvError> {
+        let added = ring()?
+            .add_key(&description(key), value.as_bytes())
             .map_err(|e| unavailable(format!("{e:?}")))?;
         // Readable by the user's processes whichever session they run in, and no one else.
         let owner_only = KeyPermissionsBuilder::builder()
             .posessor(Permission::ALL)
             .user(Permission::ALL)
             .build();
-        key.set_perms(owner_only)
+        added
+            .set_perms(owner_only)
             .map_err(|e| unavailable(format!("{e:?}")))
     }
 
-    pub fn delete(project: &str, name: &str) -> Result<(), EnvError> {
-        match ring()?.search(&description(project, name)) {
-            Ok(key) => key.invalidate().map_err(|e| unavailable(format!("{e:?}"))),
+    pub fn delete(key: &str) -> Result<(), EnvError> {
+        match ring()?.search(&description(key)) {
+            Ok(found) => found
+                .invalidate()
+                .map_err(|e| unavailable(format!("{e:?}"))),
             Err(error) if missing(&error) => Ok(()),
             Err(error) => Err(unavailable(format!("{error:?}"))),
         }
@@ -82,45 +85,53 @@ mod store {
 mod store {
     use super::{EnvError, unavailable};
 
-    const SERVICE: &str = "dev.pier.env";
+    const SERVICE: &str = "dev.pier";
 
-    fn entry(project: &str, name: &str) -> Result<keyring::Entry, EnvError> {
-        keyring::Entry::new(SERVICE, &format!("{project}/{name}")).map_err(unavailable)
+    fn entry(key: &str) -> Result<keyring::Entry, EnvError> {
+        keyring::Entry::new(SERVICE, key).map_err(unavailable)
     }
 
-    pub fn get(project: &str, name: &str) -> Result<Option<String>, EnvError> {
-        match entry(project, name)?.get_password() {
+    pub fn get(key: &str) -> Result<Option<String>, EnvError> {
+        match entry(key)?.get_password() {
             Ok(value) => Ok(Some(value)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(error) => Err(unavailable(error)),
         }
     }
 
-    pub fn set(project: &str, name: &str, value: &str) -> Result<(), EnvError> {
-        entry(project, name)?
-            .set_password(value)
-            .map_err(unavailable)
+    pub fn set(key: &str, value: &str) -> Result<(), EnvError> {
+        entry(key)?.set_password(value).map_err(unavailable)
     }
 
-    pub fn delete(project: &str, name: &str) -> Result<(), EnvError> {
-        match entry(project, name)?.delete_credential() {
+    pub fn delete(key: &str) -> Result<(), EnvError> {
+        match entry(key)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(error) => Err(unavailable(error)),
         }
     }
 }
 
+pub use store::{delete, get, set};
+
+/// `pier env`'s secrets in the keychain.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeychainVault;
+
+fn env_key(project: &str, name: &str) -> String {
+    format!("env:{project}/{name}")
+}
+
 impl SecretVault for KeychainVault {
     fn get(&self, project: &str, name: &str) -> Result<Option<String>, EnvError> {
-        store::get(project, name)
+        get(&env_key(project, name))
     }
 
     fn set(&self, project: &str, name: &str, value: &str) -> Result<(), EnvError> {
-        store::set(project, name, value)
+        set(&env_key(project, name), value)
     }
 
     fn delete(&self, project: &str, name: &str) -> Result<(), EnvError> {
-        store::delete(project, name)
+        delete(&env_key(project, name))
     }
 
     fn place(&self) -> String {

@@ -5,12 +5,14 @@
 //!
 //! Only data lives here, and only what serde needs: no engine type, no I/O, nothing that
 //! would not compile to wasm. No type here carries a credential (the Redis password goes
-//! one way, from the Settings form to the keychain, and is never serialized back).
+//! one way, from the Settings form to the keychain, and is never serialized back; so does a
+//! `pier env` secret, from the Project screen).
 
 #[macro_use]
 mod named;
 pub mod deploys;
 pub mod domains;
+pub mod env;
 pub mod error;
 pub mod events;
 pub mod logs;

@@ -7,6 +7,7 @@ pub mod domains;
 pub mod logs;
 pub mod profile_picker;
 pub mod project;
+pub mod project_env;
 pub mod projects;
 pub mod settings;
 pub mod setup;

@@ -1,11 +1,13 @@
 //! Project: its deployments (status, source, time, size, preview URL), newest first;
-//! promote, roll back and remove, each after a confirmation that names what will change.
+//! promote, roll back and remove, each after a confirmation that names what will change; and
+//! its variables (`project_env.rs`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
 
 use super::confirm::{Action, Confirm};
+use super::project_env::ProjectEnv;
 use super::url_actions::UrlActions;
 use crate::types::DeploymentView;
 use crate::{Ctx, Screen, bridge, format, now_ms};
@@ -71,6 +73,7 @@ pub fn Project(name: String) -> impl IntoView {
         <Show when=move || loaded.get() && deployments.with(Vec::is_empty)>
             <p class="muted">"No deployments."</p>
         </Show>
+        <ProjectEnv project=name.clone()/>
     }
 }
 
