@@ -621,3 +621,73 @@ async fn a_function_that_does_not_load_gets_a_502_and_the_deploy_did_not_break_f
     }
     assert_eq!(get(server.addr, "odd.localhost", "/").await.text(), "home");
 }
+
+#[tokio::test]
+async fn bundle_copies_unused_for_a_week_and_abandoned_copies_are_pruned() {
+    let (store, _dir) = local_store().await;
+    let site = api_site();
+    deploy_dir(&store, site.path(), "shop", true).await;
+    let work = tempfile::tempdir().unwrap();
+    let aged = |path: &Path, age: Duration| {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - age)
+            .unwrap();
+    };
+    let day = Duration::from_secs(24 * 3600);
+    let copy = |name: &str, age: Duration| {
+        let dir = work.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.js"), "").unwrap();
+        std::fs::write(dir.join(".pier-complete"), "").unwrap();
+        aged(&dir.join(".pier-complete"), age);
+        dir
+    };
+    let unused = copy(&"a".repeat(64), 8 * day);
+    let recent = copy(&"b".repeat(64), day);
+    let not_a_bundle = copy("notes", 30 * day);
+    let in_progress = work.path().join(".copying-cccc-x1");
+    std::fs::create_dir_all(&in_progress).unwrap();
+    let abandoned = work.path().join(".copying-dddd-x2");
+    std::fs::create_dir_all(&abandoned).unwrap();
+    std::fs::File::open(&abandoned)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - 2 * Duration::from_secs(3600))
+        .unwrap();
+    let config = ProxyConfig {
+        target_ttl: Duration::from_millis(100),
+        functions: Some(LocalConfig::new(work.path().to_path_buf())),
+        ..ProxyConfig::default()
+    };
+    let server = start_with(store, config, tempfile::tempdir().unwrap()).await;
+    assert_eq!(
+        get(server.addr, "shop.localhost", "/api/hello")
+            .await
+            .status,
+        200
+    );
+    // One pass removes both; it may be part way through when the request is answered.
+    for _ in 0..100 {
+        if !unused.exists() && !abandoned.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!unused.exists(), "a copy unused for 8 days is pruned");
+    assert!(!abandoned.exists(), "a half copy two hours old is pruned");
+    assert!(recent.exists() && not_a_bundle.exists());
+    assert!(
+        in_progress.exists(),
+        "a fresh .copying folder may be a copy in progress"
+    );
+    // The copy the request just used is there, and marked as used now.
+    let used: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.len() == 64 && name != &"b".repeat(64))
+        .collect();
+    assert_eq!(used.len(), 1, "{used:?}");
+}

@@ -38,12 +38,13 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
 use super::FunctionError;
+use super::prune::COMPLETE;
 use crate::lookup::Lookups;
 
 const LAUNCHER: &str = pier_core::functions::runtime::LAUNCHER;
 const READY: &str = "pier:ready:";
-/// Written last into a copied bundle: a folder without it is not used.
-const COMPLETE: &str = ".pier-complete";
+/// How often a long-running runtime prunes its work folder.
+const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// The variables of the proxy's own environment a function may see.
 const PASSED_THROUGH: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
 
@@ -61,6 +62,8 @@ pub struct LocalConfig {
     /// desktop app: the OS keychain). Without one, a function that names secrets does not
     /// start.
     pub secrets: Option<Arc<dyn SecretSource>>,
+    /// A bundle copy no process has started from for this long is deleted (`prune`).
+    pub keep_unused: Duration,
 }
 
 impl LocalConfig {
@@ -77,6 +80,7 @@ impl LocalConfig {
             idle: Duration::from_secs(300),
             start_timeout: Duration::from_secs(10),
             secrets: None,
+            keep_unused: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -254,6 +258,7 @@ impl LocalRuntime {
         };
         let target = self.config.work_dir.join(bundle_id);
         if target.join(COMPLETE).exists() {
+            super::prune::mark_used(&target);
             return Ok(target);
         }
         tokio::fs::create_dir_all(&self.config.work_dir)
@@ -453,7 +458,8 @@ impl LocalRuntime {
             .map_err(|error| FunctionError::StartFailed(format!("{error}; {}", error.hint())))
     }
 
-    /// Stops processes idle longer than `idle`, checking a few times per idle period.
+    /// Stops processes idle longer than `idle`, checking a few times per idle period; prunes
+    /// the work folder as it starts and once a day after.
     fn start_reaper(&self) {
         if self.reaper_started.swap(true, Ordering::SeqCst) {
             return;
@@ -461,8 +467,27 @@ impl LocalRuntime {
         let slots: Weak<Slots> = Arc::downgrade(&self.slots);
         let idle = self.config.idle;
         let period = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
+        let (work_dir, keep) = (self.config.work_dir.clone(), self.config.keep_unused);
         tokio::spawn(async move {
+            let mut pruned_at: Option<Instant> = None;
             loop {
+                if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                    pruned_at = Some(Instant::now());
+                    let Some(slots) = slots.upgrade() else { return };
+                    // Every bundle this runtime has run is kept, running or not.
+                    let in_use = slots
+                        .lock()
+                        .expect("not poisoned")
+                        .keys()
+                        .cloned()
+                        .collect();
+                    drop(slots);
+                    let work_dir = work_dir.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        super::prune::prune(&work_dir, keep, &in_use)
+                    })
+                    .await;
+                }
                 tokio::time::sleep(period).await;
                 let Some(slots) = slots.upgrade() else { return };
                 let all: Vec<Arc<Slot>> = slots

@@ -14,6 +14,7 @@
 
 pub mod lambda;
 pub mod local;
+pub mod prune;
 
 use std::net::SocketAddr;
 use std::pin::Pin;
