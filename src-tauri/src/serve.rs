@@ -61,7 +61,7 @@ pub fn start(
                 secrets: Some(Arc::new(
                     pier_core::project_env::ProjectEnvs::for_this_machine(),
                 )),
-                ..LocalConfig::new(LocalConfig::default_work_dir())
+                ..LocalConfig::new(pier_core::functions::log::default_work_dir())
             }),
             ..ProxyConfig::default()
         },

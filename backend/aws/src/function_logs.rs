@@ -6,6 +6,7 @@
 //! Lines come in time order; `follow` polls from the newest one seen. [`FunctionOutput`] picks
 //! CloudWatch or this machine's function log for a store, and masks secrets.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use aws_sdk_cloudwatchlogs::Client;
@@ -134,7 +135,7 @@ impl FunctionLogs {
 /// value named in `secrets` is masked in what it returns.
 pub struct FunctionOutput {
     source: Source,
-    secrets: Vec<String>,
+    masker: pier_core::logs::Masker,
 }
 
 enum Source {
@@ -174,7 +175,10 @@ impl FunctionOutput {
                 since,
             },
         };
-        Ok(FunctionOutput { source, secrets })
+        Ok(FunctionOutput {
+            source,
+            masker: pier_core::logs::Masker::new(secrets),
+        })
     }
 
     /// The lines after those already returned.
@@ -197,7 +201,9 @@ impl FunctionOutput {
                 }
             };
         for line in &mut lines {
-            line.text = pier_core::project_env::mask(&line.text, &self.secrets);
+            if let Cow::Owned(masked) = self.masker.mask(&line.text) {
+                line.text = masked;
+            }
         }
         Ok(lines)
     }

@@ -7,6 +7,7 @@
 //! outlive Redis. Followers resume from any `seq`, get each record once and in order, and fall
 //! back to the archive when the live stream is gone.
 
+pub mod mask;
 pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -21,6 +22,7 @@ use crate::error::PierError;
 use crate::store::{PutOptions, Store};
 
 // The records' types are the wire's: the window renders the same JSON the archive holds.
+pub use mask::{MASK, Masker};
 pub use pier_wire::logs::{BuildStatus, LogKind, LogRecord, LogStream};
 
 /// Where live records go. Publishing never fails the build: a backend that cannot deliver
@@ -56,14 +58,11 @@ pub struct LogWriter {
     deployment: String,
     backend: Arc<dyn LogBackend>,
     records: Arc<Mutex<Vec<LogRecord>>>,
-    secrets: Arc<Vec<String>>,
+    masker: Masker,
 }
 
 /// How long Redis keeps a build's live log; the store's archive keeps it for good.
 pub const LIVE_LOG_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
-
-/// What masks a secret in a line.
-pub const MASK: &str = "••••••";
 
 impl LogWriter {
     pub fn new(deployment: &str, backend: Arc<dyn LogBackend>, secrets: Vec<String>) -> LogWriter {
@@ -71,13 +70,7 @@ impl LogWriter {
             deployment: deployment.to_string(),
             backend,
             records: Arc::default(),
-            // Longest first, so a secret containing another is masked whole.
-            secrets: Arc::new({
-                let mut secrets: Vec<String> =
-                    secrets.into_iter().filter(|s| s.len() >= 3).collect();
-                secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-                secrets
-            }),
+            masker: Masker::new(secrets),
         }
     }
 
@@ -104,21 +97,12 @@ impl LogWriter {
     }
 
     pub async fn line(&self, stream: LogStream, text: &str) {
-        let mut text = text.to_string();
-        for secret in self.secrets.iter() {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), MASK);
-            }
-        }
+        let text = self.masker.mask(text).into_owned();
         self.push(LogKind::Line { stream, text }).await;
     }
 
     pub async fn status(&self, status: BuildStatus, message: Option<String>) {
-        let message = message.map(|m| {
-            self.secrets
-                .iter()
-                .fold(m, |m, secret| m.replace(secret.as_str(), MASK))
-        });
+        let message = message.map(|m| self.masker.mask(&m).into_owned());
         self.push(LogKind::Status { status, message }).await;
     }
 

@@ -13,7 +13,7 @@
 //!   reads secrets from the vault when it starts a process ([`SecretSource`]); one started for a
 //!   deployment made at another revision runs with today's values, and says so in its log.
 //! - Whatever prints a function's or a build's output masks every secret value in it
-//!   ([`mask`]).
+//!   ([`crate::logs::Masker`]).
 
 pub mod file;
 #[cfg(feature = "keychain")]
@@ -25,9 +25,6 @@ use std::sync::Arc;
 
 pub use crate::error::EnvError;
 pub use file::{EnvFile, Listed};
-
-/// What masks a secret in a line.
-pub const MASK: &str = crate::logs::MASK;
 
 /// Names Lambda reserves, or that would change how Node or Pier run the function.
 const RESERVED_NAMES: [&str; 4] = ["_HANDLER", "_X_AMZN_TRACE_ID", "NODE_OPTIONS", "PATH"];
@@ -99,25 +96,10 @@ impl FunctionEnv {
         settings.env_revision = Some(self.revision.clone());
     }
 
-    /// Every secret value, for [`mask`].
+    /// Every secret value, for a [`crate::logs::Masker`].
     pub fn secret_values(&self) -> Vec<String> {
         self.secrets.values().cloned().collect()
     }
-}
-
-/// Replaces every secret value in `text` with [`MASK`], longest first so a secret that holds
-/// another is masked whole. Values shorter than 3 characters are left: masking them would
-/// garble ordinary output without hiding anything.
-pub fn mask(text: &str, secrets: &[String]) -> String {
-    let mut secrets: Vec<&String> = secrets.iter().filter(|s| s.len() >= 3).collect();
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut text = text.to_string();
-    for secret in secrets {
-        if text.contains(secret.as_str()) {
-            text = text.replace(secret.as_str(), MASK);
-        }
-    }
-    text
 }
 
 /// What the local function runtime asks for a project's secrets when it starts a process.

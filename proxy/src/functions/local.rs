@@ -67,11 +67,6 @@ pub struct LocalConfig {
 }
 
 impl LocalConfig {
-    /// Where `pier serve` and the desktop app keep bundles: the user's cache folder.
-    pub fn default_work_dir() -> PathBuf {
-        pier_core::functions::log::default_work_dir()
-    }
-
     /// `node` from `PATH`, bundles under `work_dir`, five idle minutes.
     pub fn new(work_dir: PathBuf) -> LocalConfig {
         LocalConfig {
@@ -371,7 +366,7 @@ impl LocalRuntime {
             label: origin.label.to_string(),
             project: origin.project.to_string(),
             work_dir: self.config.work_dir.clone(),
-            secrets: secrets.into_values().collect(),
+            masker: pier_core::logs::Masker::new(secrets.into_values()),
         });
         if let (Some(deployed), Some(source)) =
             (&bundle.settings.env_revision, &self.config.secrets)
@@ -571,19 +566,13 @@ struct LogSink {
     label: String,
     project: String,
     work_dir: PathBuf,
-    /// The values of the function's secrets, masked in every line.
-    secrets: Vec<String>,
+    /// The function's secrets, masked in every line.
+    masker: pier_core::logs::Masker,
 }
 
 impl LogSink {
     fn line(&self, line: &str, is_stderr: bool) {
-        let masked;
-        let line = if self.secrets.is_empty() {
-            line
-        } else {
-            masked = pier_core::project_env::mask(line, &self.secrets);
-            masked.as_str()
-        };
+        let line = self.masker.mask(line);
         let label = &self.label;
         if is_stderr {
             tracing::warn!(target: "pier_proxy::function", function = %label, stream = "stderr", "{line}");
@@ -594,7 +583,7 @@ impl LogSink {
             at: time::OffsetDateTime::now_utc(),
             function: self.label.clone(),
             stream: if is_stderr { "stderr" } else { "stdout" }.into(),
-            text: line.to_string(),
+            text: line.into_owned(),
         };
         if let Err(error) =
             pier_core::functions::log::append(&self.work_dir, &self.project, &record)

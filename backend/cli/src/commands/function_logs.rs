@@ -26,7 +26,7 @@ pub async fn run(
         pier_core::project_env::ProjectEnvs::for_this_machine().known_secret_values(project);
     let mut source = pier_aws::function_logs::FunctionOutput::open(
         store.as_ref(),
-        &pier_proxy::functions::local::LocalConfig::default_work_dir(),
+        &pier_core::functions::log::default_work_dir(),
         project,
         since,
         secrets,

@@ -48,7 +48,7 @@ pub async fn run(
                     pier_core::project_env::ProjectEnvs::for_this_machine(),
                 )),
                 ..pier_proxy::functions::local::LocalConfig::new(
-                    pier_proxy::functions::local::LocalConfig::default_work_dir(),
+                    pier_core::functions::log::default_work_dir(),
                 )
             }),
             ..Default::default()
