@@ -23,7 +23,6 @@ use pier_core::logs::{LiveAndBackend, LogWriter};
 use pier_core::progress::Progress;
 use pier_core::store::DynStore;
 use pier_proxy::ProxyConfig;
-use pier_proxy::functions::local::LocalConfig;
 use pier_tests::containers::Engine;
 use pier_tests::http::Response;
 use pier_tests::{copy_tree, local_store, repo_root};
@@ -80,15 +79,6 @@ async fn serve_on_lambda(store: DynStore) -> support::Serving {
     let config = ProxyConfig {
         target_ttl: Duration::from_millis(100),
         lambda: true,
-        ..ProxyConfig::default()
-    };
-    support::serve(store, config).await
-}
-
-async fn serve(store: DynStore, work: &Path) -> support::Serving {
-    let config = ProxyConfig {
-        target_ttl: Duration::from_millis(100),
-        functions: Some(LocalConfig::new(work.to_path_buf())),
         ..ProxyConfig::default()
     };
     support::serve(store, config).await
@@ -156,7 +146,7 @@ async fn a_sveltekit_app_renders_on_the_server_serves_its_assets_and_rolls_back(
         .unwrap();
     assert!(copied.success());
     let work = tempfile::tempdir().unwrap();
-    let serving = serve(store.clone(), work.path()).await;
+    let serving = support::serve_local(store.clone(), work.path()).await;
     let addr = serving.addr;
 
     let page = call(addr, "GET", "/?name=pier", b"").await;
@@ -251,7 +241,7 @@ async fn an_astro_app_serves_its_prerendered_pages_and_renders_the_others() {
     );
     build(&store, project.path(), "stars").await;
     let work = tempfile::tempdir().unwrap();
-    let serving = serve(store.clone(), work.path()).await;
+    let serving = support::serve_local(store.clone(), work.path()).await;
     let addr = serving.addr;
 
     let home = call_host(addr, "stars.localhost", "GET", "/", b"").await;

@@ -13,10 +13,12 @@ use pier_core::progress::Progress;
 use pier_core::store::DynStore;
 use pier_proxy::ProxyConfig;
 use pier_proxy::functions::local::LocalConfig;
-use pier_tests::http::{self, Response};
+use pier_tests::http;
 use pier_tests::local_store;
 
 mod support;
+
+use support::{get, json, write};
 
 struct Running {
     addr: SocketAddr,
@@ -46,12 +48,6 @@ async fn start_with(store: DynStore, config: ProxyConfig, work: tempfile::TempDi
     }
 }
 
-fn write(root: &Path, relative: &str, body: &str) {
-    let path = root.join(relative);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
-
 async fn deploy_dir(
     store: &DynStore,
     dir: &Path,
@@ -79,15 +75,6 @@ async fn logged_line(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("`{text}` never reached {}", file.display());
-}
-
-async fn get(addr: SocketAddr, host: &str, target: &str) -> Response {
-    support::send(addr, "GET", host, target, &[], b"").await
-}
-
-fn json(response: &Response) -> serde_json::Value {
-    serde_json::from_slice(&response.body)
-        .unwrap_or_else(|e| panic!("{e}: {} {}", response.status, response.text()))
 }
 
 /// A plain site with zero-config functions in both handler styles, as people write them.

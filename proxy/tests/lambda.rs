@@ -20,17 +20,12 @@ use pier_core::records::write_json;
 use pier_core::store::{DynStore, PutOptions, keys};
 use pier_proxy::ProxyConfig;
 use pier_tests::containers::Engine;
-use pier_tests::http::Response;
 
 mod support;
 
-const PROJECT: &str = "shop";
+use support::{get, json, write};
 
-fn write(root: &Path, relative: &str, body: &str) {
-    let path = root.join(relative);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-}
+const PROJECT: &str = "shop";
 
 /// A plain site with `api/` functions in both handler styles, and one that throws.
 fn site(greeting: &str) -> tempfile::TempDir {
@@ -51,12 +46,15 @@ fn site(greeting: &str) -> tempfile::TempDir {
 "#
         ),
     );
+    // TypeScript that imports a package from npm: compiled into one module at deploy time.
+    write(root, "package.json", r#"{"dependencies":{"ms":"2.1.3"}}"#);
     write(
         root,
-        "api/time.mjs",
-        r#"export function GET(request) {
-  const url = new URL(request.url);
-  return new Response(JSON.stringify({ path: url.pathname, style: 'web' }), {
+        "api/time.ts",
+        r#"import ms from "ms";
+export function GET(request: Request): Response {
+  const url: URL = new URL(request.url);
+  return new Response(JSON.stringify({ path: url.pathname, style: 'web', ttl: ms('2h') }), {
     headers: { 'content-type': 'application/json', 'x-style': 'web' },
   });
 }
@@ -94,15 +92,6 @@ async fn serve_on_lambda(store: &DynStore) -> support::Serving {
         },
     )
     .await
-}
-
-async fn get(addr: std::net::SocketAddr, host: &str, target: &str) -> Response {
-    support::send(addr, "GET", host, target, &[], b"").await
-}
-
-fn json(response: &Response) -> serde_json::Value {
-    serde_json::from_slice(&response.body)
-        .unwrap_or_else(|e| panic!("{e}: {} {}", response.status, response.text()))
 }
 
 async fn versions(lambda: &aws_sdk_lambda::Client, function: &str) -> BTreeSet<String> {
@@ -174,6 +163,11 @@ async fn functions_run_as_lambda_versions_that_switch_with_their_deployments() {
     assert_eq!(time.status, 200, "{}", time.text());
     assert_eq!(time.header("x-style"), Some("web"));
     assert_eq!(json(&time)["path"], "/api/time");
+    assert_eq!(
+        json(&time)["ttl"],
+        7_200_000,
+        "the npm package is in the module"
+    );
 
     // What the function printed is in CloudWatch, where `pier logs --functions` reads it.
     let mut logs = pier_aws::function_logs::FunctionLogs::new(

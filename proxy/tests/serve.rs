@@ -17,6 +17,8 @@ use support::Serving;
 
 mod support;
 
+use support::write;
+
 async fn start(store: DynStore, config: ProxyConfig) -> Serving {
     support::serve(store, config).await
 }
@@ -39,12 +41,6 @@ async fn deploy_site(store: &DynStore, dir: &Path, project: &str, production: bo
         .unwrap()
         .summary
         .id
-}
-
-fn write(root: &Path, relative: &str, body: &str) {
-    let path = root.join(relative);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
 }
 
 /// Runs blocking HTTP calls off the runtime's threads.

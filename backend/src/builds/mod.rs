@@ -212,7 +212,8 @@ pub(crate) async fn run_build(
         )
         .await;
     }
-    let output = match fresh_build_output(request, build_started) {
+    let build_output = fresh_build_output(request, build_started);
+    let output = match build_output.clone() {
         Some(build_output) => {
             log.line(
                 LogStream::System,
@@ -248,6 +249,9 @@ pub(crate) async fn run_build(
             .env_revision
             .as_ref()
             .map(|revision| FunctionEnv::from_vars(revision, &request.env)),
+        // The project's own `api/`, beside the output folder, unless the adapter's Build
+        // Output already holds the functions.
+        project_root: build_output.is_none().then(|| request.dir.clone()),
         ..DeployRequest::folder(output, Some(request.project.clone()), request.production)
     };
     // A cancel while the output uploads stops the deploy before its manifest is written, so

@@ -5,8 +5,10 @@
 //!   `.vercel/output/config.json` (or a folder that is such an output itself) is deployed from
 //!   it: `static/` as files, `functions/<path>.func/` as Node functions, `config.json`'s routes
 //!   as the route list.
-//! - **Zero-config `api/`** ([`zero_config`]): each `.js`, `.mjs` or `.cjs` file under `api/`
-//!   answers `/api/<name>`, and `api/` itself is not served as files.
+//! - **Zero-config `api/`** ([`zero_config`]): each `.js`, `.mjs`, `.cjs` or `.ts` file under
+//!   `api/` answers `/api/<name>`, and `api/` itself is not served as files. A built project's
+//!   `api/` is at its root, beside the output folder. TypeScript, and functions that import
+//!   npm packages, are compiled with esbuild at deploy time ([`compile`]).
 //!
 //! A function's files are content-addressed blobs like any other file. Its bundle (the files,
 //! the handler and the runtime settings) is named by the hash of its description
@@ -14,7 +16,10 @@
 //! for it and lands on the same warm process (and, on AWS, the same Lambda version).
 
 pub mod build_output;
+pub mod compile;
+pub mod esbuild;
 pub mod log;
+pub mod npm;
 pub mod runtime;
 #[cfg(test)]
 mod tests;
@@ -45,6 +50,9 @@ pub enum BundleFiles {
     /// The top `package.json` (which says whether `.js` is an ES module), the function's own
     /// file and the files under `api/` that are no function's entry (helpers, data).
     ApiFolder,
+    /// A zero-config function compiled to one module (`module`, outside the site folder),
+    /// with the files under `api/` that are not code (data it reads at run time).
+    Compiled { module: PathBuf },
 }
 
 /// A function found at deploy time, before its files are hashed.
@@ -99,11 +107,19 @@ impl SitePlan {
 }
 
 /// Works out what `dir` deploys as: a Build Output, a site with `api/` functions, or files.
-pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
+/// `project_root` is the project a build wrote `dir` in: its `api/` holds the functions when
+/// `dir` has none of its own, as on Vercel.
+pub fn plan(dir: &Path, project_root: Option<&Path>) -> Result<SitePlan, FunctionsError> {
     if let Some(output) = build_output::locate(dir) {
         return build_output::read(&output);
     }
-    zero_config::plan(dir)
+    let plan = zero_config::plan(dir)?;
+    match project_root {
+        Some(root) if plan.functions.is_empty() && root != dir => {
+            zero_config::plan_beside(dir, root)
+        }
+        _ => Ok(plan),
+    }
 }
 
 /// Puts `routes` at the start of the table's `filesystem` phase (so before the site's own
@@ -173,8 +189,14 @@ pub enum FunctionsError {
         bytes / (1024 * 1024)
     )]
     TooLarge { function: String, bytes: u64 },
-    #[error("`{path}` is a TypeScript function, which Pier does not compile yet")]
-    TypeScript { path: String },
+    #[error("could not {step}: {detail}")]
+    Toolchain { step: String, detail: String },
+    #[error("esbuild could not compile the functions:\n{detail}")]
+    Compile { detail: String },
+    #[error("could not install the functions' dependencies ({packages}) from npm:\n{detail}")]
+    DependencyInstall { packages: String, detail: String },
+    #[error("`{file}` imports `{package}`, which package.json does not list")]
+    UndeclaredDependency { file: String, package: String },
 }
 
 impl FunctionsError {
@@ -205,8 +227,17 @@ impl FunctionsError {
             FunctionsError::TooLarge { .. } => {
                 "leave development dependencies and large assets out of the function (serve assets as static files)"
             }
-            FunctionsError::TypeScript { .. } => {
-                "compile it to JavaScript next to it (for example `npx esbuild api/x.ts --format=esm --outfile=api/x.mjs`) and remove the .ts file, or add a build script that does"
+            FunctionsError::Toolchain { .. } => {
+                "Pier compiles TypeScript and bundles functions' packages with esbuild from npm: install Node.js and npm (Debian: `apt install nodejs npm`) and check that npm's registry is reachable, or set PIER_ESBUILD to an esbuild binary"
+            }
+            FunctionsError::DependencyInstall { .. } => {
+                "check the versions package.json gives these packages (npm's message above says which) and that npm's registry is reachable, then deploy again"
+            }
+            FunctionsError::Compile { .. } => {
+                "fix what esbuild names (file, line and column), then deploy again"
+            }
+            FunctionsError::UndeclaredDependency { .. } => {
+                "add the package to package.json (`npm install <package>` in the project folder), then deploy again; Pier installs it for the functions, not in your folder"
             }
         }
     }

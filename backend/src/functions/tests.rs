@@ -21,7 +21,7 @@ const NODE_FUNCTION: &str = r#"{"runtime":"nodejs20.x","handler":"index.js","lau
 
 fn refusal(files: &[(&str, &str)]) -> String {
     let dir = tree(files);
-    let error = plan(dir.path()).expect_err("the folder is refused");
+    let error = plan(dir.path(), None).expect_err("the folder is refused");
     format!("{error} | {}", error.hint())
 }
 
@@ -44,7 +44,7 @@ fn a_project_with_a_build_output_deploys_from_it() {
             "export default () => {}",
         ),
     ]);
-    let plan = plan(dir.path()).unwrap();
+    let plan = plan(dir.path(), None).unwrap();
     assert_eq!(plan.static_root, dir.path().join(".vercel/output/static"));
     assert_eq!(plan.overrides["about.html"].path.as_deref(), Some("about"));
     let config = plan.config.expect("the output's routes");
@@ -83,13 +83,13 @@ fn a_folder_that_is_an_output_deploys_as_one() {
         ("config.json", r#"{"version":3}"#),
         ("static/index.html", "hi"),
     ]);
-    let plan = plan(dir.path()).unwrap();
+    let plan = plan(dir.path(), None).unwrap();
     assert_eq!(plan.static_root, dir.path().join("static"));
     assert_eq!(plan.config.unwrap().read_from, ["config.json"]);
     // A site that merely has a config.json is a site.
     let site = tree(&[("config.json", "{}"), ("index.html", "hi")]);
     assert_eq!(
-        super::plan(site.path()).unwrap(),
+        super::plan(site.path(), None).unwrap(),
         SitePlan::files_only(site.path())
     );
 }
@@ -112,7 +112,7 @@ fn linked_func_folders_share_one_function() {
     std::os::unix::fs::symlink("![-].func", functions.join("index.func")).unwrap();
     std::fs::create_dir_all(functions.join("about")).unwrap();
     std::os::unix::fs::symlink("../![-].func", functions.join("about/__data.json.func")).unwrap();
-    let plan = plan(dir.path()).unwrap();
+    let plan = plan(dir.path(), None).unwrap();
     assert_eq!(plan.functions.len(), 1, "{:?}", plan.functions);
     let mut paths = plan.functions[0].paths.clone();
     paths.sort();
@@ -211,8 +211,9 @@ fn api_files_become_functions_and_helpers_do_not() {
         ("api/data.json", "{}"),
         ("api/typed.ts", ""),
         ("api/typed.mjs", ""),
+        ("api/clock.mts", ""),
     ]);
-    let plan = plan(dir.path()).unwrap();
+    let plan = plan(dir.path(), None).unwrap();
     assert_eq!(plan.functions_folder, Some("api"));
     assert_eq!(plan.config, None, "the site's own config files are read");
     let found: Vec<(&str, &str)> = plan
@@ -223,6 +224,7 @@ fn api_files_become_functions_and_helpers_do_not() {
     assert_eq!(
         found,
         [
+            ("api/clock", "api/clock.mts"),
             ("api/hello", "api/hello.js"),
             ("api", "api/index.cjs"),
             ("api/time", "api/time.mjs"),
@@ -237,18 +239,70 @@ fn api_files_become_functions_and_helpers_do_not() {
 }
 
 #[test]
-fn a_typescript_function_without_a_compiled_twin_is_refused_with_a_way_out() {
-    let refused = refusal(&[("api/time.ts", "export const GET = () => new Response('x')")]);
-    assert!(
-        refused.contains("`api/time.ts` is a TypeScript function") && refused.contains("esbuild"),
-        "{refused}"
+fn a_built_project_serves_its_output_and_runs_the_api_folder_beside_it() {
+    let project = tree(&[
+        ("package.json", r#"{"scripts":{"build":"vite build"}}"#),
+        ("index.html", "<script src=src/main.js>"),
+        ("api/hello.ts", "export const GET = () => new Response('x')"),
+        ("api/_db.ts", ""),
+        ("dist/index.html", "built"),
+        ("dist/api/openapi.json", "{}"),
+    ]);
+    let output = project.path().join("dist");
+    let built = plan(&output, Some(project.path())).unwrap();
+    assert_eq!(built.static_root, output);
+    assert_eq!(
+        built.functions_folder, None,
+        "the output's own api/ is files"
     );
+    let found: Vec<(&str, &str, &Path)> = built
+        .functions
+        .iter()
+        .map(|f| {
+            (
+                f.paths[0].as_str(),
+                f.settings.handler.as_str(),
+                f.root.as_path(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [("api/hello", "api/hello.ts", project.path())]);
+
+    // Functions the output holds itself win, and a project without `api/` is files.
+    let output_functions = tree(&[("index.html", ""), ("api/own.js", "")]);
+    let own = plan(output_functions.path(), Some(project.path())).unwrap();
+    assert_eq!(own.functions[0].paths, ["api/own"]);
+    let plain = tree(&[("package.json", "{}"), ("dist/index.html", "")]);
+    let dist = plain.path().join("dist");
+    assert_eq!(
+        plan(&dist, Some(plain.path())).unwrap(),
+        SitePlan::files_only(&dist)
+    );
+}
+
+#[test]
+fn a_compiled_function_carries_the_data_under_api_and_no_code() {
+    for (path, carried) in [
+        ("api/_data.json", true),
+        ("api/templates/page.html", true),
+        ("api/README", true),
+        ("api/_lib.ts", false),
+        ("api/helpers/x.js", false),
+        ("api/view.tsx", false),
+        ("package.json", false),
+        ("index.html", false),
+    ] {
+        assert_eq!(zero_config::carried_when_compiled(path), carried, "{path}");
+    }
 }
 
 #[test]
 fn a_site_without_api_or_output_is_files_only() {
     let dir = tree(&[("index.html", "hi"), ("apis/x.js", "")]);
-    assert_eq!(plan(dir.path()).unwrap(), SitePlan::files_only(dir.path()));
+    assert_eq!(
+        plan(dir.path(), None).unwrap(),
+        SitePlan::files_only(dir.path())
+    );
 }
 
 #[test]
@@ -300,7 +354,7 @@ fn dynamic_segments_get_a_route_in_the_filesystem_phase() {
         ("api/[bad-name].js", ""),
         ("api/plain.js", ""),
     ]);
-    let plan = plan(dir.path()).unwrap();
+    let plan = plan(dir.path(), None).unwrap();
     let routes: Vec<(&str, Option<&str>)> = plan
         .function_routes
         .iter()

@@ -3,13 +3,17 @@
 //! Dynamic segments follow Vercel's names: `api/users/[id].js` answers `/api/users/42` with
 //! `id=42` in its query, `api/files/[...path].js` any depth below `/api/files/`.
 //!
-//! Each `.js`, `.mjs` or `.cjs` file under `api/` is a Node function answering its path
-//! without the extension (`api/hello.js` → `/api/hello`, `api/users/index.js` →
-//! `/api/users`). Files and folders whose names start with `_` or `.` are helpers the
-//! functions may import, not endpoints. When `api/` holds at least one function it is not
-//! served as files (its sources stay private, as on Vercel); an `api/` with no function in it
-//! is plain content. Every function's bundle holds `api/` and the top `package.json` (whose `type`
-//! says whether `.js` is an ES module), and gets Vercel's Node helpers.
+//! Each `.js`, `.mjs`, `.cjs`, `.ts`, `.mts` or `.cts` file under `api/` is a Node function
+//! answering its path without the extension (`api/hello.js` → `/api/hello`,
+//! `api/users/index.ts` → `/api/users`); a TypeScript file with a compiled `.js` twin beside
+//! it is only the twin's source. Files and folders whose names start with `_` or `.` are
+//! helpers the functions may import, not endpoints. When `api/` holds at least one function it
+//! is not served as files (its sources stay private, as on Vercel); an `api/` with no function
+//! in it is plain content. A built project's `api/` is at its root, beside the output folder
+//! ([`plan_beside`]). Every function's bundle holds its own entry, the files under `api/` that
+//! are no function's entry, and the top `package.json` (whose `type` says whether `.js` is an
+//! ES module), and gets Vercel's Node helpers; a compiled function ([`super::compile`]) holds
+//! its one module and the files under `api/` that are not code.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,7 +27,9 @@ use super::{
 
 pub const API_FOLDER: &str = "api";
 const ENTRY_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
-const TYPESCRIPT_EXTENSIONS: [&str; 3] = ["ts", "mts", "cts"];
+pub const TYPESCRIPT_EXTENSIONS: [&str; 3] = ["ts", "mts", "cts"];
+/// Source files a compiled module has inside it already.
+const CODE_EXTENSIONS: [&str; 8] = ["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"];
 
 /// The site's functions, if it has an `api/` folder.
 pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
@@ -65,6 +71,20 @@ pub fn plan(dir: &Path) -> Result<SitePlan, FunctionsError> {
         function_routes,
         functions,
         ..SitePlan::files_only(dir)
+    })
+}
+
+/// The functions of a built project: the files are the build's output, `static_root`, and the
+/// functions are the project's own `api/` (which the output does not hold).
+pub fn plan_beside(static_root: &Path, project_root: &Path) -> Result<SitePlan, FunctionsError> {
+    let plan = plan(project_root)?;
+    if plan.functions.is_empty() {
+        return Ok(SitePlan::files_only(static_root));
+    }
+    Ok(SitePlan {
+        static_root: static_root.to_path_buf(),
+        functions_folder: None,
+        ..plan
     })
 }
 
@@ -122,6 +142,15 @@ pub fn in_bundle(path: &str, handler: &str, entries: &std::collections::HashSet<
         || (path.starts_with("api/") && !entries.contains(path))
 }
 
+/// Whether a compiled function's bundle keeps the site-relative `path`: the files under `api/`
+/// that are not code (its module has the code inside it).
+pub fn carried_when_compiled(path: &str) -> bool {
+    path.starts_with("api/")
+        && path
+            .rsplit_once('.')
+            .is_none_or(|(_, extension)| !CODE_EXTENSIONS.contains(&extension))
+}
+
 /// `(served path, handler)` for each entry file under `dir`, sorted.
 fn find_entries(
     dir: &Path,
@@ -161,13 +190,11 @@ fn find_entries(
             found.push((served, format!("{prefix}/{name}")));
         } else if TYPESCRIPT_EXTENSIONS.contains(&extension) {
             // A compiled twin beside it is the entry; the source is only carried along.
-            let compiled = ENTRY_EXTENSIONS
+            let twin = ENTRY_EXTENSIONS
                 .iter()
                 .any(|js| names.contains(&format!("{stem}.{js}")));
-            if !compiled {
-                return Err(FunctionsError::TypeScript {
-                    path: format!("{prefix}/{name}"),
-                });
+            if !twin {
+                found.push((served, format!("{prefix}/{name}")));
             }
         }
     }

@@ -100,3 +100,36 @@ pub async fn lambda_store(moto: &pier_tests::Moto, bucket: &str) -> (DynStore, L
     .unwrap();
     (store, settings)
 }
+
+/// Writes `body` to `root/relative`, making its folders.
+#[allow(dead_code)] // Not every test binary writes sites.
+pub fn write(root: &std::path::Path, relative: &str, body: &str) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
+
+#[allow(dead_code)] // Not every test binary calls functions.
+pub async fn get(addr: SocketAddr, host: &str, target: &str) -> Response {
+    send(addr, "GET", host, target, &[], b"").await
+}
+
+/// The answer's body as JSON; a panic shows what came instead.
+#[allow(dead_code)] // Not every test binary calls functions.
+pub fn json(response: &Response) -> serde_json::Value {
+    serde_json::from_slice(&response.body)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", response.status, response.text()))
+}
+
+/// A proxy whose functions run in this machine's local runtime, its work folder `work`.
+#[allow(dead_code)] // Not every test binary runs functions.
+pub async fn serve_local(store: DynReadStore, work: &std::path::Path) -> Serving {
+    let config = ProxyConfig {
+        target_ttl: std::time::Duration::from_millis(100),
+        functions: Some(pier_proxy::functions::local::LocalConfig::new(
+            work.to_path_buf(),
+        )),
+        ..ProxyConfig::default()
+    };
+    serve(store, config).await
+}

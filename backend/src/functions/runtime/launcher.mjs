@@ -34,8 +34,10 @@ function pick(module) {
   }
   if (typeof main === 'function') return { node: main };
   if (main && typeof main.fetch === 'function') return { web: (request) => main.fetch(request) };
+  // CommonJS's `exports.GET`, compiled to an ES module, is on the default export.
+  const named = METHODS.some((method) => typeof module[method] === 'function') ? module : main;
   const byMethod = Object.fromEntries(
-    METHODS.filter((method) => typeof module[method] === 'function').map((m) => [m, module[m]]),
+    METHODS.filter((method) => typeof named?.[method] === 'function').map((m) => [m, named[m]]),
   );
   if (Object.keys(byMethod).length > 0) return { methods: byMethod };
   return null;

@@ -12,6 +12,8 @@
 //!
 //! A deploy killed anywhere before 4 leaves nothing visible; production is untouched until 6.
 
+mod walk;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,7 +26,7 @@ use crate::alias::{self, Action, AliasChange};
 use crate::content_type;
 use crate::deployments::PreviewRecord;
 use crate::error::{PierError, StoreError};
-use crate::functions::{self, BundleFiles, FunctionBundle, FunctionsError, SitePlan};
+use crate::functions::{self, FunctionBundle, FunctionsError};
 use crate::gc::{self, Fence, Lease};
 use crate::manifest::{self, FileEntry, Manifest, Source, Summary};
 use crate::progress::{Progress, ProgressEvent};
@@ -56,6 +58,8 @@ pub struct DeployRequest {
     pub id: Option<String>,
     /// The project's `pier env` variables, frozen into its functions.
     pub env: Option<crate::project_env::FunctionEnv>,
+    /// The project a build wrote `dir` in, whose `api/` functions deploy with it.
+    pub project_root: Option<PathBuf>,
 }
 
 impl DeployRequest {
@@ -69,6 +73,7 @@ impl DeployRequest {
             hash_cache: None,
             id: None,
             env: None,
+            project_root: None,
         }
     }
 }
@@ -265,15 +270,22 @@ struct Scanned {
     bundles: BTreeMap<String, FunctionBundle>,
     /// The static files and the functions' files, as read.
     blobs: Vec<ScannedFile>,
+    /// The compiled functions' modules, which `blobs` reads until the upload ends.
+    _compiled: Option<tempfile::TempDir>,
 }
 
 /// Works out what the folder deploys as (files, a Build Output, `api/` functions), reads its
 /// serving config, walks it and hashes what it deploys.
 async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Scanned, PierError> {
     let dir = request.dir.clone();
-    let plan = tokio::task::spawn_blocking(move || functions::plan(&dir))
-        .await
-        .expect("planning does not panic")?;
+    let project_root = request.project_root.clone();
+    let (plan, compiled) = tokio::task::spawn_blocking(move || {
+        let mut plan = functions::plan(&dir, project_root.as_deref())?;
+        let compiled = functions::compile::compile(&mut plan)?;
+        Ok::<_, FunctionsError>((plan, compiled))
+    })
+    .await
+    .expect("planning does not panic")?;
     let mut site_config = match plan.config.clone() {
         Some(config) => config,
         None => {
@@ -288,11 +300,11 @@ async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Sca
         let progress = progress.clone();
         let plan = plan.clone();
         let limit = request.dir.clone();
-        tokio::task::spawn_blocking(move || walk_plan(&plan, &limit, &progress))
+        tokio::task::spawn_blocking(move || walk::walk_plan(&plan, &limit, &progress))
             .await
             .expect("walking does not panic")?
     };
-    check_bundles(&plan, &bundle_walks)?;
+    walk::check_bundles(&plan, &bundle_walks)?;
     if static_walk.is_empty() && plan.functions.is_empty() {
         return Err(PierError::EmptyFolder {
             path: request.dir.clone(),
@@ -374,83 +386,8 @@ async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Sca
         functions,
         bundles,
         blobs: hashed,
+        _compiled: compiled,
     })
-}
-
-/// Refuses, before anything is hashed or sent, a function whose handler is not among its files
-/// or that is over Lambda's size limit.
-fn check_bundles(plan: &SitePlan, walks: &[Vec<(String, PathBuf, u64)>]) -> Result<(), PierError> {
-    for (planned, walked) in plan.functions.iter().zip(walks) {
-        let function = planned.paths.first().cloned().unwrap_or_default();
-        let handler = &planned.settings.handler;
-        if !walked.iter().any(|(path, _, _)| path == handler) {
-            return Err(FunctionsError::MissingHandler {
-                function,
-                handler: handler.clone(),
-            }
-            .into());
-        }
-        let bytes: u64 = walked.iter().map(|(_, _, size)| size).sum();
-        if bytes > functions::MAX_BUNDLE_BYTES {
-            return Err(FunctionsError::TooLarge { function, bytes }.into());
-        }
-    }
-    Ok(())
-}
-
-/// The static files to serve, and each planned function's files (paths relative to its
-/// bundle), as walked.
-#[allow(clippy::type_complexity)]
-fn walk_plan(
-    plan: &SitePlan,
-    limit: &Path,
-    progress: &Progress,
-) -> Result<
-    (
-        Vec<(String, PathBuf, u64)>,
-        Vec<Vec<(String, PathBuf, u64)>>,
-    ),
-    PierError,
-> {
-    // A Build Output with functions only has no `static/`.
-    let walked = if plan.static_root.exists() || plan.functions.is_empty() {
-        scan::walk(&plan.static_root, progress)?
-    } else {
-        Vec::new()
-    };
-    let entries: HashSet<&str> = plan
-        .functions
-        .iter()
-        .filter(|function| function.files == BundleFiles::ApiFolder)
-        .map(|function| function.settings.handler.as_str())
-        .collect();
-    let mut bundles = Vec::with_capacity(plan.functions.len());
-    for function in &plan.functions {
-        bundles.push(match function.files {
-            BundleFiles::All => scan::walk_bundle(&function.root, limit, progress)?
-                .into_iter()
-                .filter(|(path, _, _)| path != ".vc-config.json")
-                .collect(),
-            BundleFiles::ApiFolder => walked
-                .iter()
-                .filter(|(path, _, _)| {
-                    functions::zero_config::in_bundle(path, &function.settings.handler, &entries)
-                })
-                .cloned()
-                .collect(),
-        });
-    }
-    let served = match plan.functions_folder {
-        Some(folder) => walked
-            .into_iter()
-            .filter(|(path, _, _)| {
-                path.strip_prefix(folder)
-                    .is_none_or(|rest| !rest.starts_with('/'))
-            })
-            .collect(),
-        None => walked,
-    };
-    Ok((served, bundles))
 }
 
 /// Puts every blob the store lacks and publishes the functions, then passes the gc fence;
