@@ -25,8 +25,11 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   # The desktop's end-to-end tests: a private X server and WebKit's WebDriver.
   command -v Xvfb >/dev/null 2>&1 || need_packages+=(xvfb)
   command -v WebKitWebDriver >/dev/null 2>&1 || need_packages+=(webkit2gtk-driver)
-  # OS notifications are checked on a private session bus.
+  # OS notifications are checked on a private session bus, and so are `pier env`'s secrets in
+  # a real GNOME Keyring (read back with libsecret's secret-tool).
   command -v dbus-daemon >/dev/null 2>&1 || need_packages+=(dbus-daemon)
+  command -v gnome-keyring-daemon >/dev/null 2>&1 || need_packages+=(gnome-keyring)
+  command -v secret-tool >/dev/null 2>&1 || need_packages+=(libsecret-tools)
   # The image mirror's tests: real registries (one behind htpasswd, as ECR answers), and
   # skopeo, which puts images in and reads them back (and is the mirror benchmark's peer).
   [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)

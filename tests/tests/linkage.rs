@@ -120,13 +120,21 @@ fn only_the_desktop_shell_links_tauri_and_only_keyboard_crates_the_keychain() {
     // Secrets are read from the OS keychain by what a person runs (the CLI and the desktop
     // app, for `pier env` and the Redis password); the hosted half gets its own from the task.
     for package in ["pier-core", "pier-aws", "pier-proxy", "pier-builder"] {
-        refuse(package, &linked(package), &["keyring", "linux-keyutils"]);
+        refuse(
+            package,
+            &linked(package),
+            &["keyring", "linux-keyutils", "secret-service", "zbus"],
+        );
     }
     assert!(linked("pier-desktop").contains("tauri"));
-    // On Linux the keychain is the kernel's (linux-keyutils); `keyring` serves macOS and
-    // Windows, and `cargo tree` here shows this platform's dependencies.
+    // On Linux the keychain is the session's Secret Service (secret-service, over zbus) with
+    // the kernel's (linux-keyutils) when there is none; `keyring` serves macOS and Windows,
+    // and `cargo tree` here shows this platform's dependencies.
     for package in ["pier-app", "pier-cli"] {
-        assert!(linked(package).contains("linux-keyutils"), "{package}");
+        let packages = linked(package);
+        for keychain in ["linux-keyutils", "secret-service"] {
+            assert!(packages.contains(keychain), "{package} links {keychain}");
+        }
     }
 }
 

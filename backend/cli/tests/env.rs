@@ -215,7 +215,16 @@ fn pier_env_gives_functions_their_variables_and_masks_secrets_everywhere() {
     let listed = text(&setup.run(&["env", "ls", "--project", project]));
     assert!(!listed.contains("API_TOKEN"), "{listed}");
     setup.run(&["deploy", site_arg, "--project", project, "--prod"]);
-    let production = whoami(&format!("{project}.localhost"));
+    // `pier serve` re-reads a project's production alias after 150 ms, so the promote may take
+    // that long to show.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let production = loop {
+        let production = whoami(&format!("{project}.localhost"));
+        if production.get("token").is_none() || Instant::now() > deadline {
+            break production;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert_eq!(production["greeting"], "hello");
     assert_eq!(production.get("token"), None, "{production}");
     server.kill().unwrap();

@@ -206,7 +206,7 @@ impl Publisher {
                     if conflict(&e)
                         || e.as_service_error()
                             .is_some_and(|e| e.is_precondition_failed_exception())
-                        || e.code() == Some("InvalidParameterValueException") =>
+                        || code_changed_underneath(e.code(), e.message()) =>
                 {
                     continue;
                 }
@@ -412,6 +412,15 @@ fn conflict<E: ProvideErrorMetadata>(error: &SdkError<E>) -> bool {
     error.code() == Some("ResourceConflictException")
 }
 
+/// Whether PublishVersion refused because the code changed after this deploy updated it
+/// (another deploy of the same project got in between): Lambda says so with an
+/// InvalidParameterValueException naming CodeSHA256. Any other invalid value is this deploy's
+/// own mistake, and trying again would not mend it.
+fn code_changed_underneath(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("InvalidParameterValueException")
+        && message.is_some_and(|message| message.to_ascii_lowercase().contains("codesha256"))
+}
+
 fn refused<E>(action: &'static str, function: &str, error: SdkError<E>) -> LambdaError
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -420,5 +429,30 @@ where
         action,
         function: function.to_string(),
         detail: DisplayErrorContext(&error).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_changed_underneath;
+
+    #[test]
+    fn only_a_changed_code_hash_is_worth_another_try() {
+        let invalid = Some("InvalidParameterValueException");
+        assert!(code_changed_underneath(
+            invalid,
+            Some(
+                "CodeSHA256 (abc=) is different from current CodeSHA256 in $LATEST (def=). Please try again with the CodeSHA256 in $LATEST."
+            )
+        ));
+        assert!(!code_changed_underneath(
+            invalid,
+            Some("The runtime parameter of nodejs99.x is not supported")
+        ));
+        assert!(!code_changed_underneath(invalid, None));
+        assert!(!code_changed_underneath(
+            Some("ServiceException"),
+            Some("CodeSHA256")
+        ));
     }
 }
