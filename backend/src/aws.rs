@@ -3,7 +3,21 @@
 //! instance roles), with an optional endpoint override that points every call at an emulator
 //! such as moto. Real AWS is the default; the override is the one switch tests flip.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+
+/// The standard chain's loader, with Pier's one HTTPS client: every AWS client Pier makes
+/// starts here.
+pub fn loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// rustls over ring, with the platform's root certificates.
+pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
 
 /// The SDK configuration from the standard chain; `region` wins over the chain's region.
 pub async fn load(endpoint: Option<&str>, region: Option<&str>) -> SdkConfig {
@@ -17,7 +31,7 @@ pub async fn load_as(
     endpoint: Option<&str>,
     region: Option<&str>,
 ) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = loader();
     if let Some(profile) = profile {
         loader = named_profile(loader, profile);
     }
@@ -35,8 +49,13 @@ pub async fn load_as(
 /// (in the app's settings) must win, so its credentials provider is set explicitly (SSO,
 /// assumed roles and static keys all come through it).
 pub fn named_profile(loader: aws_config::ConfigLoader, profile: &str) -> aws_config::ConfigLoader {
+    // Built outside the loader, so it is given the HTTPS client itself (SSO and assumed roles
+    // make calls of their own).
+    let calls = aws_config::provider_config::ProviderConfig::without_region()
+        .with_http_client(https_client());
     loader.profile_name(profile).credentials_provider(
         aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .configure(&calls)
             .profile_name(profile)
             .build(),
     )

@@ -505,6 +505,36 @@ async fn a_redeploy_that_changes_nothing_uploads_nothing_and_reuses_the_warm_pro
 }
 
 #[tokio::test]
+async fn where_no_socket_address_fits_functions_answer_over_loopback_tcp() {
+    let (store, _dir) = local_store().await;
+    let site = api_site();
+    deploy_dir(&store, site.path(), "shop", true).await;
+    let work = tempfile::tempdir().unwrap();
+    // Deeper than a Unix socket's address can name (108 bytes on Linux).
+    let deep = work.path().join("sockets-".repeat(16));
+    std::fs::create_dir(&deep).unwrap();
+    let config = ProxyConfig {
+        target_ttl: Duration::from_millis(100),
+        functions: Some(LocalConfig {
+            sockets_in: deep.clone(),
+            ..LocalConfig::new(work.path().join("work"))
+        }),
+        ..ProxyConfig::default()
+    };
+    let server = start_with(store, config, work).await;
+    let (addr, host) = (server.addr, "shop.localhost");
+    assert_eq!(get(addr, host, "/api/count").await.text(), "1");
+    assert_eq!(get(addr, host, "/api/count").await.text(), "2");
+    let hello = get(addr, host, "/api/hello?name=tcp").await;
+    assert_eq!(json(&hello)["greeting"], "hello tcp");
+    assert_eq!(
+        std::fs::read_dir(&deep).unwrap().count(),
+        0,
+        "no socket folder"
+    );
+}
+
+#[tokio::test]
 async fn an_idle_process_is_stopped_and_the_next_request_starts_a_fresh_one() {
     let (store, _dir) = local_store().await;
     let site = api_site();

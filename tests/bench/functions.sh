@@ -51,6 +51,7 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pier-functions-bench.XXXXXX")
 PIDS=()
 cleanup() {
+    [[ -n ${WRANGLER_PID:-} ]] && wrangler_runs yes 2>/dev/null
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     [[ ${BENCH_KEEP:-0} == 1 ]] || rm -rf "$TMP"
@@ -98,11 +99,21 @@ PIDS+=($!)
 PIER_PID=$!
 node "$TMP/floor.js" "$FLOOR_PORT" &
 PIDS+=($!)
-(cd "$TMP/pages" && CI=1 WRANGLER_SEND_METRICS=false exec "$WRANGLER" pages dev public \
+# In its own process group, so that it (and its workerd processes, which can keep a core busy
+# while idle) is paused while the others are measured.
+(cd "$TMP/pages" && CI=1 WRANGLER_SEND_METRICS=false exec setsid "$WRANGLER" pages dev public \
     --ip 127.0.0.1 --port "$PAGES_PORT" --compatibility-date=2025-01-01 --log-level error \
     --show-interactive-dev-session=false \
     >"$TMP/wrangler.log" 2>&1) &
 PIDS+=($!)
+WRANGLER_PID=$!
+# Only wrangler runs while wrangler is measured, and not at all otherwise.
+wrangler_runs() { # yes|no
+    local group
+    group=$(ps -o pgid= "$WRANGLER_PID" 2>/dev/null | tr -d ' ') || return 0
+    [[ -n $group ]] || return 0
+    if [[ $1 == yes ]]; then kill -CONT -- "-$group"; else kill -STOP -- "-$group"; fi
+}
 
 # server name → "port host"
 endpoint() {
@@ -148,6 +159,7 @@ declare -A P50 P99 RPS
 PROXY_US="" NODE_US=""
 for ((run = 1; run <= RUNS; run++)); do
     for server in floor pier wrangler; do
+        if [[ $server == wrangler ]]; then wrangler_runs yes; else wrangler_runs no; fi
         read -r port host < <(endpoint $server)
         url="http://127.0.0.1:$port/api/hello"
         out=$("$WRK" -t1 -c1 -d"${DURATION}s" --latency -H "Host: $host" "$url")
@@ -169,6 +181,7 @@ for ((run = 1; run <= RUNS; run++)); do
         log "run $run $server: p50 $p50 ms, p99 $p99 ms, $rps req/s"
     done
 done
+wrangler_runs no
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 spread() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "–" hi }'; }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Image benchmark: builds the proxy and builder images from release binaries and prints, in a
+# Image benchmark: builds the proxy and builder images from edge-profile binaries (what releases
+# ship) and prints, in a
 # table, each image's size (uncompressed, and gzip -9 per layer as a registry stores it; in
 # total and for Pier's own layers on top of the base) and how fast the proxy container
 # serves: from `docker run` to its first 200 response, beside the same binary started
@@ -9,10 +10,10 @@
 #
 # This is a benchmark, not a test: it prints figures and exits 0 unless a step failed.
 #
-# - Binaries: `cargo build --release -p pier-proxy -p pier-builder -p pier-cli` (respects
-#   CARGO_TARGET_DIR), then stripped into the images (PIER_IMAGES_STRIP=all). To use binaries
-#   built already, set BENCH_SKIP_BUILD=1 and/or PIER_PROXY_BIN, PIER_BUILDER_BIN (default
-#   $target/release/pier-proxy, …/pier-builder) and PIER_BIN (`pier`, only to deploy the
+# - Binaries: `cargo build --profile edge -p pier-proxy -p pier-builder` and `--release -p
+#   pier-cli` (respects CARGO_TARGET_DIR), then stripped into the images (PIER_IMAGES_STRIP=all).
+#   To use binaries built already, set BENCH_SKIP_BUILD=1 and/or PIER_PROXY_BIN, PIER_BUILDER_BIN
+#   (default $target/edge/pier-proxy, …/pier-builder) and PIER_BIN (`pier`, only to deploy the
 #   site; release, else debug).
 # - Images: tests/containers/images.sh, tagged pier-proxy:bench and pier-builder:bench, on the
 #   stand-in bases (tests/containers/bases.sh) unless PIER_IMAGES_STAND_INS=0. The stand-ins
@@ -50,11 +51,13 @@ done
 # 1. Binaries.
 # ---------------------------------------------------------------------------------------
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
-PROXY_BIN=${PIER_PROXY_BIN:-$TARGET/release/pier-proxy}
-BUILDER_BIN=${PIER_BUILDER_BIN:-$TARGET/release/pier-builder}
+# The images carry what releases ship: the `edge` profile (Cargo.toml).
+PROXY_BIN=${PIER_PROXY_BIN:-$TARGET/edge/pier-proxy}
+BUILDER_BIN=${PIER_BUILDER_BIN:-$TARGET/edge/pier-builder}
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-  log "cargo build --release -p pier-proxy -p pier-builder -p pier-cli"
-  (cd "$REPO" && cargo build --release -q -p pier-proxy -p pier-builder -p pier-cli) >&2
+  log "cargo build --profile edge -p pier-proxy -p pier-builder; cargo build --release -p pier-cli"
+  (cd "$REPO" && cargo build --profile edge -q -p pier-proxy -p pier-builder &&
+    cargo build --release -q -p pier-cli) >&2
 fi
 if [[ -z ${PIER_BIN:-} ]]; then
   PIER_BIN=$TARGET/release/pier

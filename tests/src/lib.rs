@@ -190,7 +190,7 @@ impl Moto {
 
     /// The SDK configuration that reaches this emulator with the test credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        pier_core::aws::loader()
             .region(aws_config::Region::new(TEST_REGION))
             .endpoint_url(&self.endpoint)
             .load()
@@ -205,7 +205,7 @@ impl Moto {
 
     /// An S3 client for setting up and inspecting the emulator directly.
     pub async fn s3_client(&self) -> aws_sdk_s3::Client {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let config = pier_core::aws::loader()
             .region(aws_config::Region::new(TEST_REGION))
             .endpoint_url(&self.endpoint)
             .load()
@@ -232,7 +232,7 @@ impl Moto {
     /// Creates a public Route53 hosted zone, as the user's own, and returns its id (without
     /// the `/hostedzone/` prefix).
     pub async fn hosted_zone(&self, name: &str) -> String {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let config = pier_core::aws::loader()
             .region(aws_config::Region::new(TEST_REGION))
             .endpoint_url(&self.endpoint)
             .load()

@@ -147,3 +147,14 @@ fn the_ui_links_no_engine() {
         &["pier-core", "pier-app", "pier-aws", "tokio", "aws-config"],
     );
 }
+
+#[test]
+fn every_binary_has_one_tls_crypto_provider_ring() {
+    // Two providers linked leave rustls without a default, and a client that asks for it
+    // (redis's TLS connections) would panic; aws-lc also costs the edge binaries ~2 MB.
+    for package in ["pier-proxy", "pier-builder", "pier-cli", "pier-desktop"] {
+        let packages = linked(package);
+        refuse(package, &packages, &["aws-lc-rs", "aws-lc-sys", "openssl"]);
+        assert!(packages.contains("ring"), "{package} links ring");
+    }
+}

@@ -52,7 +52,7 @@ fn hold_tasks_running(moto: &Moto) {
 async fn builds_run_as_fargate_tasks_with_their_environment_and_cancel_stops_them() {
     let moto = Moto::start();
     hold_tasks_running(&moto);
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = pier_core::aws::loader()
         .endpoint_url(&moto.endpoint)
         .load()
         .await;

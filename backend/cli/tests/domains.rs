@@ -38,7 +38,7 @@ fn text(output: &Output) -> String {
 }
 
 async fn set_up_aws(moto: &Moto) -> String {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = pier_core::aws::loader()
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&moto.endpoint)
         .load()

@@ -10,8 +10,6 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
@@ -54,25 +52,30 @@ impl S3Store {
         prefix: &str,
         options: &S3Options,
     ) -> Result<Self, StoreError> {
-        let region =
-            RegionProviderChain::first_try(options.region.clone().map(aws_config::Region::new))
-                .or_default_provider()
-                .or_else("us-east-1");
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(region)
+        let mut loader = crate::aws::loader()
             .retry_config(RetryConfig::standard().with_max_attempts(4))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
                     .build(),
             );
+        if let Some(region) = &options.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
         if let Some(profile) = &options.profile {
             loader = crate::aws::named_profile(loader, profile);
         }
         if let Some(endpoint) = &options.endpoint {
             loader = loader.endpoint_url(endpoint);
         }
-        let sdk_config = loader.load().await;
+        let mut sdk_config = loader.load().await;
+        if sdk_config.region().is_none() {
+            // Named nowhere in the chain: us-east-1's endpoint answers for a bucket anywhere.
+            sdk_config = sdk_config
+                .into_builder()
+                .region(aws_config::Region::from_static("us-east-1"))
+                .build();
+        }
         let endpoint = sdk_config.endpoint_url().map(str::to_string);
         let config = aws_sdk_s3::config::Builder::from(&sdk_config)
             .force_path_style(endpoint.is_some())

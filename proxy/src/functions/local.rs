@@ -4,7 +4,8 @@
 //!
 //! - A process starts on its bundle's first request. The bundle's files are copied from the
 //!   store into `<work>/<bundle id>/` once (into a temporary folder that is then renamed, so a
-//!   half-copied bundle is never run), and `node launcher.mjs` listens on a loopback port.
+//!   half-copied bundle is never run), and `node launcher.mjs` listens on a Unix socket in a
+//!   private folder (loopback TCP where there is none: [`super::socket`]).
 //! - It stays warm for the next requests, and is stopped once idle for `idle`, or when the
 //!   runtime is dropped.
 //! - A process that exits (a crash, `process.exit`) is reported in the log and started again
@@ -39,6 +40,7 @@ use tokio::sync::oneshot;
 
 use super::FunctionError;
 use super::prune::COMPLETE;
+use super::socket::{self, Listen, Sockets};
 use crate::lookup::Lookups;
 
 const LAUNCHER: &str = pier_core::functions::runtime::LAUNCHER;
@@ -64,6 +66,9 @@ pub struct LocalConfig {
     pub secrets: Option<Arc<dyn SecretSource>>,
     /// A bundle copy no process has started from for this long is deleted (`prune`).
     pub keep_unused: Duration,
+    /// Where the runtime makes its private folder of sockets: the system's temporary folder
+    /// unless set. One whose path leaves no room for a socket's name means loopback TCP.
+    pub sockets_in: PathBuf,
 }
 
 impl LocalConfig {
@@ -76,6 +81,7 @@ impl LocalConfig {
             start_timeout: Duration::from_secs(10),
             secrets: None,
             keep_unused: Duration::from_secs(7 * 24 * 3600),
+            sockets_in: std::env::temp_dir(),
         }
     }
 }
@@ -87,7 +93,9 @@ pub struct LocalRuntime {
     slots: Arc<Slots>,
     launcher: tokio::sync::OnceCell<PathBuf>,
     reaper_started: AtomicBool,
+    sockets: Sockets,
     client: Client<HttpConnector, Full<Bytes>>,
+    socket_client: Client<socket::Connector, Full<Bytes>>,
 }
 
 /// One bundle's process, if it runs; locked while it starts, so one request starts it.
@@ -97,7 +105,7 @@ struct Slot {
 }
 
 pub struct Instance {
-    port: u16,
+    listen: Listen,
     label: String,
     in_flight: AtomicUsize,
     last_used: Mutex<Instant>,
@@ -145,14 +153,20 @@ impl Drop for InFlight {
 
 impl LocalRuntime {
     pub fn new(config: LocalConfig) -> LocalRuntime {
+        let sockets = Sockets::in_folder(config.sockets_in.clone());
+        let pooled = || {
+            let mut builder = Client::builder(TokioExecutor::new());
+            builder.pool_idle_timeout(Duration::from_secs(30));
+            builder
+        };
         LocalRuntime {
             config,
             slots: Arc::default(),
             launcher: tokio::sync::OnceCell::new(),
             reaper_started: AtomicBool::new(false),
-            client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build_http(),
+            client: pooled().build_http(),
+            socket_client: pooled().build(socket::Connector::new(sockets.clone())),
+            sockets,
         }
     }
 
@@ -174,14 +188,19 @@ impl LocalRuntime {
             .path_and_query()
             .map_or("/", |path| path.as_str())
             .to_string();
-        parts.uri = format!("http://127.0.0.1:{}{path}", instance.port)
+        let authority = match &instance.listen {
+            Listen::Tcp(port) => format!("127.0.0.1:{port}"),
+            Listen::Socket { name, .. } => name.clone(),
+        };
+        parts.uri = format!("http://{authority}{path}")
             .parse()
             .map_err(|e| FunctionError::Failed(format!("bad request target: {e}")))?;
-        match self
-            .client
-            .request(http::Request::from_parts(parts, body))
-            .await
-        {
+        let request = http::Request::from_parts(parts, body);
+        let answer = match &instance.listen {
+            Listen::Tcp(_) => self.client.request(request).await,
+            Listen::Socket { .. } => self.socket_client.request(request).await,
+        };
+        match answer {
             Ok(response) => Ok((response, in_flight)),
             Err(error) => {
                 // Give the exit watcher a moment, so the log says why the process went away.
@@ -338,12 +357,17 @@ impl LocalRuntime {
     ) -> Result<Arc<Instance>, FunctionError> {
         let launcher = self.launcher().await?;
         let secrets = self.secrets(bundle, origin)?;
+        let socket = self.sockets.next();
         let mut command = Command::new(&self.config.node);
         command
             .arg(launcher)
             .arg(dir)
             .arg(&bundle.settings.handler)
             .arg(if bundle.settings.helpers { "1" } else { "0" })
+            .args(socket.iter().map(|listen| match listen {
+                Listen::Socket { path, .. } => path.as_os_str(),
+                Listen::Tcp(_) => unreachable!("a socket"),
+            }))
             .current_dir(dir)
             .env_clear()
             .envs(
@@ -386,16 +410,21 @@ impl LocalRuntime {
         let mut lines = BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(self.config.start_timeout, async {
             while let Ok(Some(line)) = lines.next_line().await {
-                match line.strip_prefix(READY).map(str::parse::<u16>) {
-                    Some(Ok(port)) => return Some(port),
-                    _ => sink.line(&line, false),
+                let listening = match (line.strip_prefix(READY), &socket) {
+                    (Some("socket"), Some(listen)) => Some(listen.clone()),
+                    (Some(port), None) => port.parse().ok().map(Listen::Tcp),
+                    _ => None,
+                };
+                match listening {
+                    Some(listen) => return Some(listen),
+                    None => sink.line(&line, false),
                 }
             }
             None
         })
         .await;
-        let port = match ready {
-            Ok(Some(port)) => port,
+        let listen = match ready {
+            Ok(Some(listen)) => listen,
             Ok(None) => {
                 let status = child.wait().await.ok();
                 let detail = match status.and_then(|status| status.code()) {
@@ -420,14 +449,14 @@ impl LocalRuntime {
         forward_log(lines.into_inner(), sink, false);
         let (stop, stopped) = oneshot::channel();
         let instance = Arc::new(Instance {
-            port,
+            listen,
             label,
             in_flight: AtomicUsize::new(0),
             last_used: Mutex::new(Instant::now()),
             exited: AtomicBool::new(false),
             stop: Mutex::new(Some(stop)),
         });
-        tracing::info!(target: "pier_proxy::function", function = %instance.label, port, "started");
+        tracing::info!(target: "pier_proxy::function", function = %instance.label, listen = ?instance.listen, "started");
         supervise(child, stopped, instance.clone());
         Ok(instance)
     }
@@ -534,6 +563,9 @@ fn supervise(mut child: Child, stopped: oneshot::Receiver<()>, instance: Arc<Ins
                 instance.exited.store(true, Ordering::SeqCst);
                 let _ = child.kill().await;
             }
+        }
+        if let Listen::Socket { path, .. } = &instance.listen {
+            let _ = std::fs::remove_file(path);
         }
     });
 }

@@ -15,6 +15,7 @@
 pub mod lambda;
 pub mod local;
 pub mod prune;
+pub mod socket;
 
 use std::net::SocketAddr;
 use std::pin::Pin;

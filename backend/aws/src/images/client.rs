@@ -29,6 +29,9 @@ use super::{Credentials, Digest, ImageError, Registry, Side};
 
 /// One HTTP client for a whole mirror: its connection pool is shared by both ends.
 pub(crate) fn http_client() -> Result<reqwest::Client, ImageError> {
+    // reqwest takes the process's provider; ring is the only one linked. Already installed
+    // (by an earlier client, or by a TLS connection to Redis) is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(concat!("pier/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(30))

@@ -1,8 +1,8 @@
 // Pier's Node launcher: serves one function bundle on a loopback HTTP server. Two callers:
 // - the proxy's local runtime (proxy `functions/local.rs`) writes it next to the bundles and runs
-//     node launcher.mjs <bundle folder> <handler path> <helpers: 0|1>
-//   It prints `pier:ready:<port>` on stdout once it listens; everything else on stdout and
-//   stderr is the function's log.
+//     node launcher.mjs <bundle folder> <handler path> <helpers: 0|1> [<Unix socket path>]
+//   It prints `pier:ready:socket` (or, on loopback TCP, `pier:ready:<port>`) on stdout once it
+//   listens; everything else on stdout and stderr is the function's log.
 // - on AWS Lambda, `lambda.mjs` (beside it in the function's zip) imports `serve` and forwards
 //   each invocation to the server, so a function behaves the same in both places.
 //
@@ -199,10 +199,10 @@ async function sendResponse(res, response) {
 }
 
 /**
- * Loads the bundle's handler and serves it on 127.0.0.1 (port 0: the system picks). Resolves
- * with the listening server.
+ * Loads the bundle's handler and serves it on `socket` (a Unix socket's path) or, without one,
+ * on 127.0.0.1 (port 0: the system picks). Resolves with the listening server.
  */
-export async function serve(bundle, handlerPath, helpers) {
+export async function serve(bundle, handlerPath, helpers, socket) {
   process.chdir(bundle);
   const loaded = await import(pathToFileURL(path.join(bundle, handlerPath)).href);
   const handler = pick(loaded);
@@ -241,7 +241,8 @@ export async function serve(bundle, handlerPath, helpers) {
   server.keepAliveTimeout = 60_000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    if (socket) server.listen(socket, resolve);
+    else server.listen(0, '127.0.0.1', resolve);
   });
   return server;
 }
@@ -252,10 +253,10 @@ process.on('unhandledRejection', (error) => {
 
 // Run as a script (the local runtime), not imported (Lambda).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [bundle, handlerPath, helpersFlag] = process.argv.slice(2);
+  const [bundle, handlerPath, helpersFlag, socket] = process.argv.slice(2);
   try {
-    const server = await serve(bundle, handlerPath, helpersFlag === '1');
-    process.stdout.write(`pier:ready:${server.address().port}\n`);
+    const server = await serve(bundle, handlerPath, helpersFlag === '1', socket);
+    process.stdout.write(`pier:ready:${socket ? 'socket' : server.address().port}\n`);
   } catch (error) {
     // 78 tells the local runtime the module loaded but exports nothing it can call.
     console.error(error instanceof NoHandler ? error.message : error.stack || String(error));
