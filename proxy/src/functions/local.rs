@@ -364,10 +364,6 @@ impl LocalRuntime {
             .arg(dir)
             .arg(&bundle.settings.handler)
             .arg(if bundle.settings.helpers { "1" } else { "0" })
-            .args(socket.iter().map(|listen| match listen {
-                Listen::Socket { path, .. } => path.as_os_str(),
-                Listen::Tcp(_) => unreachable!("a socket"),
-            }))
             .current_dir(dir)
             .env_clear()
             .envs(
@@ -382,6 +378,9 @@ impl LocalRuntime {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
+        if let Some(Listen::Socket { path, .. }) = &socket {
+            command.arg(path);
+        }
         let mut child = command.spawn().map_err(|error| FunctionError::NoNode {
             node: self.config.node.clone(),
             detail: error.to_string(),
