@@ -7,6 +7,11 @@
 //! promotes, rollbacks and removals are therefore serialised by the store itself, and none is
 //! lost. A removed id is recorded here in the same swap that checks it is not live, so a
 //! racing promote can never point production at a deployment being removed.
+//!
+//! With several regions (see `regions`), the primary region's record is the truth: every change
+//! there bumps its `generation`, and another region's copy is replaced only by a record of a
+//! higher generation ([`mirror`]), so a region's alias only moves forward, whatever order
+//! concurrent syncs arrive in.
 
 use std::time::Duration;
 
@@ -53,6 +58,9 @@ pub struct AliasRecord {
     /// Ids removed from the project; they can never be promoted again.
     #[serde(default)]
     pub removed: Vec<String>,
+    /// Bumped by every change in the primary region; 0 for a record from before regions.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,6 +95,27 @@ async fn read_versioned(
 async fn update<T, F, Fut>(
     store: &dyn Store,
     project: &str,
+    change: F,
+) -> Result<Option<T>, PierError>
+where
+    F: FnMut(AliasRecord) -> Fut,
+    Fut: Future<Output = Result<Option<(AliasRecord, T)>, PierError>>,
+{
+    swap(store, project, Write::Change, change).await
+}
+
+/// What a swap writes: a change made here (trimmed, its generation bumped), or the primary
+/// region's record copied as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Change,
+    Copy,
+}
+
+async fn swap<T, F, Fut>(
+    store: &dyn Store,
+    project: &str,
+    write: Write,
     mut change: F,
 ) -> Result<Option<T>, PierError>
 where
@@ -108,7 +137,10 @@ where
         let Some((mut record, outcome)) = change(record).await? else {
             return Ok(None);
         };
-        trim(&mut record);
+        if write == Write::Change {
+            trim(&mut record);
+            record.generation += 1;
+        }
         match write_json(
             store,
             &key,
@@ -246,4 +278,32 @@ pub async fn retire(store: &dyn Store, project: &str, id: &str) -> Result<(), Pi
     })
     .await?;
     Ok(())
+}
+
+/// What [`mirror`] did to a region's copy of an alias record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mirrored {
+    /// The region's copy was older and is now `truth`.
+    Replaced,
+    /// The region's copy was already at `truth`'s generation or a newer one.
+    AlreadyCurrent,
+}
+
+/// Makes `store`'s copy of the project's record `truth` (the primary region's), unless the
+/// copy is already of that generation or newer: a region's alias only moves forward. The
+/// caller makes sure every deployment `truth` names as production is complete in `store`.
+pub async fn mirror(store: &dyn Store, truth: &AliasRecord) -> Result<Mirrored, PierError> {
+    let outcome = swap(store, &truth.project, Write::Copy, |current| async move {
+        // A region with no record yet reads as an empty one of generation 0.
+        let newer = truth.generation > current.generation
+            // Records from before generations: copy while they differ.
+            || (truth.generation == 0 && current.generation == 0 && *truth != current);
+        if !newer {
+            return Ok(None);
+        }
+        Ok(Some((truth.clone(), Mirrored::Replaced)))
+    })
+    .await?;
+    Ok(outcome.unwrap_or(Mirrored::AlreadyCurrent))
 }

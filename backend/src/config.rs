@@ -6,6 +6,11 @@
 //! base_url = "https://sites.example.com" # where deployments are served; default below
 //! redis_url = "redis://127.0.0.1:6379"   # live build logs; default: in-process
 //!
+//! region = "us-east-1"                  # the store's region, when there are others
+//! [[regions]]                            # other regions, each with its own store
+//! name = "eu-west-1"
+//! store = "s3://my-bucket-eu-west-1/pier?region=eu-west-1"
+//!
 //! [builds]                               # written by `pier setup aws`
 //! runner = "queue"                       # local (default), queue or ecs
 //! queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/pier-builds"
@@ -40,8 +45,21 @@ pub struct ConfigFile {
     pub redis_url: Option<String>,
     /// The CloudFront distribution `pier setup aws` made; custom domains go on it.
     pub distribution_id: Option<String>,
+    /// The name of the region `store` is in, when `regions` names others.
+    pub region: Option<String>,
+    /// Other regions, each with its own store, which Pier keeps in step with `store`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionConfig>,
     #[serde(default)]
     pub builds: BuildsConfig,
+}
+
+/// A region besides the primary (`pier setup aws --regions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    pub name: String,
+    pub store: String,
 }
 
 /// Where builds run when not on this machine.
@@ -215,7 +233,7 @@ mod tests {
             base_url: Some("https://sites.example.com".into()),
             redis_url: None,
             distribution_id: None,
-            builds: Default::default(),
+            ..Default::default()
         };
         let settings = Settings::resolve(Some("/tmp/flag-store"), None, &file).unwrap();
         assert_eq!(settings.store, StoreUrl::Local("/tmp/flag-store".into()));

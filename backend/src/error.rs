@@ -150,6 +150,12 @@ pub enum PierError {
     AliasContention { project: String },
     #[error("the record `{key}` in the store is corrupt: {detail}")]
     Corrupt { key: String, detail: String },
+    #[error("`{key}` is named by a manifest but missing from {store}")]
+    MissingBlob { key: String, store: String },
+    #[error("deployment `{id}` runs functions on AWS Lambda, which {store} has not published")]
+    FunctionsNeedADeploy { id: String, store: String },
+    #[error("no region `{name}` in the config file")]
+    UnknownRegion { name: String },
     #[error(transparent)]
     Detect(#[from] DetectError),
     #[error("the build step `{step}` failed: {detail}")]
@@ -232,6 +238,15 @@ impl PierError {
             PierError::AliasContention { .. } => "retry in a moment",
             PierError::Corrupt { .. } => {
                 "the record was not written by this version of Pier; restore it from the store's versioning or remove it"
+            }
+            PierError::MissingBlob { .. } => {
+                "deploy the project again: a deploy puts back every blob a store lacks"
+            }
+            PierError::FunctionsNeedADeploy { .. } => {
+                "deploy the project again (`pier deploy`): a deploy publishes its functions in every region"
+            }
+            PierError::UnknownRegion { .. } => {
+                "`pier regions status` lists the regions ([[regions]] in config.toml)"
             }
             PierError::BadConfig { .. } => {
                 "fix or remove the file; `pier --help` lists the settings"

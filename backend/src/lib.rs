@@ -26,6 +26,8 @@ pub mod progress;
 pub mod project_env;
 pub mod project_name;
 pub mod records;
+pub mod region_state;
+pub mod regions;
 pub mod routes;
 pub mod scan;
 pub mod site_config;

@@ -21,80 +21,8 @@ S3S_FS_VERSION=${S3S_FS_VERSION:-0.14.1}
 GOAL_FIRST=0.5
 GOAL_REDEPLOY=0.1
 
-log() { printf '[bench %3ds] %s\n' "$SECONDS" "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
+source "$HERE/common.sh"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
-
-# ---------------------------------------------------------------------------------------
-# 1. Tools, installed only when missing.
-# ---------------------------------------------------------------------------------------
-SUDO=()
-if [[ $(id -u) != 0 ]]; then
-    command -v sudo >/dev/null && SUDO=(sudo -n)
-fi
-APT_UPDATED=0
-apt_install() {
-    command -v apt-get >/dev/null || return 1
-    # A package with no candidate means the lists are missing or stale: update once.
-    if [[ $APT_UPDATED == 0 ]] && ! apt-cache policy "$@" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-        log "apt-get update"
-        "${SUDO[@]}" apt-get update -qq >&2 || return 1
-        APT_UPDATED=1
-    fi
-    log "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2
-}
-
-find_rclone() {
-    if [[ -n ${RCLONE:-} ]]; then return; fi
-    if ! command -v rclone >/dev/null; then
-        apt_install rclone || die "could not install rclone (apt-get install rclone)"
-    fi
-    RCLONE=$(command -v rclone)
-}
-
-find_aws() {
-    if [[ -n ${AWS_CLI:-} ]]; then return; fi
-    # Prefer Debian's awscli (v2); else a pip-installed one in a cached venv.
-    if [[ -x /usr/bin/aws ]] || apt_install awscli; then
-        AWS_CLI=/usr/bin/aws
-        return
-    fi
-    local venv=$CACHE/awscli-venv
-    if [[ ! -x $venv/bin/aws ]]; then
-        log "Debian awscli unavailable; pip install awscli into $venv"
-        python3 -m venv "$venv" >&2 && "$venv/bin/pip" install -q awscli >&2 ||
-            die "could not install awscli with pip"
-    fi
-    AWS_CLI=$venv/bin/aws
-}
-
-find_s3s_fs() {
-    if [[ -n ${S3S_FS:-} ]]; then return; fi
-    S3S_FS=$CACHE/bin/s3s-fs
-    [[ -x $S3S_FS ]] && return
-    command -v cargo >/dev/null || die "cargo is needed to install s3s-fs"
-    log "cargo install s3s-fs@$S3S_FS_VERSION into $CACHE (about 2 minutes)"
-    mkdir -p "$CACHE"
-    cargo install "s3s-fs@$S3S_FS_VERSION" --features binary --locked --root "$CACHE" >&2 ||
-        cargo install "s3s-fs@$S3S_FS_VERSION" --features binary --root "$CACHE" >&2 ||
-        die "could not install s3s-fs"
-}
-
-find_pier() {
-    if [[ -n ${PIER_BIN:-} ]]; then return; fi
-    local target=${CARGO_TARGET_DIR:-$REPO/target}
-    [[ $target == /* ]] || target=$REPO/$target
-    PIER_BIN=$target/release/pier
-    if [[ ${BENCH_SKIP_BUILD:-0} == 1 && -x $PIER_BIN ]]; then return; fi
-    # `--bin pier` without `-p`: whichever workspace package holds the CLI builds it.
-    log "cargo build --release --bin pier"
-    (cd "$REPO" && cargo build --release -q --bin pier) >&2 || die "building pier failed"
-    [[ -x $PIER_BIN ]] || die "no pier binary at $PIER_BIN"
-}
 
 find_rclone
 find_aws
@@ -106,13 +34,9 @@ command -v python3 >/dev/null || die "python3 is needed"
 # 2. Scratch space, cleaned up (and s3s-fs stopped) on any exit.
 # ---------------------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pier-bench.XXXXXX")
-S3S_PID=
 cleanup() {
     local status=$?
-    if [[ -n $S3S_PID ]] && kill -0 "$S3S_PID" 2>/dev/null; then
-        kill "$S3S_PID" 2>/dev/null || true
-        wait "$S3S_PID" 2>/dev/null || true
-    fi
+    stop_s3s_fs
     if [[ ${BENCH_KEEP:-0} == 1 ]]; then
         log "kept $WORK"
     else
@@ -151,18 +75,8 @@ cp -p "$SITE/$CHANGED" "$WORK/changed.orig"
 # ---------------------------------------------------------------------------------------
 # 4. s3s-fs on a free loopback port.
 # ---------------------------------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ENDPOINT=http://127.0.0.1:$PORT
-mkdir -p "$WORK/data"
-"$S3S_FS" --host 127.0.0.1 --port "$PORT" --access-key test --secret-key test "$WORK/data" \
-    >"$WORK/s3s-fs.log" 2>&1 &
-S3S_PID=$!
-for _ in $(seq 100); do
-    kill -0 "$S3S_PID" 2>/dev/null || { cat "$WORK/s3s-fs.log" >&2; die "s3s-fs exited"; }
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || die "s3s-fs did not listen on $ENDPOINT"
+start_s3s_fs "$WORK/data" "$WORK/s3s-fs.log"
+ENDPOINT=$S3S_ENDPOINT
 
 export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other
 export RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=test RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=test
@@ -177,8 +91,6 @@ make_bucket() {
 # ---------------------------------------------------------------------------------------
 # 5. Measurements.
 # ---------------------------------------------------------------------------------------
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # run_step NAME LOG CMD...: runs CMD with stdout to LOG.out and stderr to LOG.err; sets
 # STEP_SECONDS. Any failure stops the benchmark with the command's output.
@@ -237,7 +149,6 @@ deploy_aws() {
 TOOLS=(pier rclone aws)
 declare -A LABEL=([pier]="pier deploy" [rclone]="rclone copy --checksum" [aws]="aws s3 sync")
 declare -A BEST_FIRST BEST_REDEPLOY UP_FIRST UP_REDEPLOY
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 
 log "site: $FILES files, $SITE_BYTES bytes; one-file change: $CHANGED ($(stat -c %s "$SITE/$CHANGED") bytes)"
 log "endpoint $ENDPOINT (s3s-fs $S3S_FS_VERSION), $RUNS run(s), $(nproc) cores"
@@ -279,7 +190,6 @@ faster() { # COLUMN-ARRAY-NAME -> "tool seconds" of the faster peer
         echo "aws ${col[aws]}"
     fi
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }'; }
 verdict() { awk -v r="$1" -v g="$2" 'BEGIN { print (r <= g) ? "met" : "MISSED" }'; }
 
 read -r FAST_FIRST_TOOL FAST_FIRST < <(faster BEST_FIRST)

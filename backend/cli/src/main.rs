@@ -17,7 +17,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use pier_core::PierError;
 use pier_core::config::{ConfigFile, Settings, config_path};
-use pier_core::store;
 use serde_json::json;
 
 use output::Output;
@@ -119,7 +118,13 @@ enum Command {
         #[command(subcommand)]
         command: commands::env::EnvCommand,
     },
-    /// Delete stored files that no deployment uses.
+    /// Other regions' copies of the store: `status` shows what each lacks, `sync` brings
+    /// them up to the primary region.
+    Regions {
+        #[command(subcommand)]
+        command: commands::regions::RegionsCommand,
+    },
+    /// Delete stored files that no deployment uses (in every region, each on its own).
     Gc {
         /// Report what would be deleted, delete nothing.
         #[arg(long)]
@@ -237,7 +242,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = ConfigFile::load(&config_path())?;
     let settings = Settings::resolve(cli.store.as_deref(), cli.base_url.as_deref(), &file)?;
     let redis_url = cli.redis_url.clone().or(file.redis_url.clone());
-    let store = store::open(&settings.store).await?;
+    let regions = pier_core::regions::Regions::open(&settings, &file).await?;
+    let store = regions.store().clone();
     let out = Output {
         json: cli.json,
         settings: &settings,
@@ -245,7 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let redis = redis_url.as_deref();
     match cli.command {
         Command::Deploy(args) => {
-            commands::deploy::run(&store, &out, &file.builds, redis, args).await
+            commands::deploy::run(&regions, &out, &file.builds, redis, args).await
         }
         Command::Logs {
             functions: Some(project),
@@ -262,10 +268,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ls { project } => commands::ls::run(&store, &out, project).await,
         Command::Inspect { deployment } => commands::inspect::run(&store, &out, &deployment).await,
         Command::Promote { deployment } => {
-            commands::aliases::promote(&store, &out, &deployment).await
+            commands::aliases::promote(&regions, &out, &deployment).await
         }
-        Command::Rollback { project } => commands::aliases::rollback(&store, &out, project).await,
-        Command::Rm { deployment } => commands::rm::run(&store, &out, &deployment).await,
+        Command::Rollback { project } => commands::aliases::rollback(&regions, &out, project).await,
+        Command::Rm { deployment } => commands::rm::run(&regions, &out, &deployment).await,
+        Command::Regions { command } => commands::regions::run(&regions, &out, command).await,
         Command::Watch(args) => commands::watch::run(store, &out, args).await,
         Command::Serve { port, listen } => {
             commands::serve::run(store, &settings, port, listen).await
@@ -277,6 +284,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unreachable!("handled above")
         }
         Command::Domains { command } => domains_cmd::run(store, out.json, command).await,
-        Command::Gc { dry_run } => commands::gc::run(&store, &out, dry_run).await,
+        Command::Gc { dry_run } => commands::gc::run(&regions, &out, dry_run).await,
     }
 }

@@ -3,6 +3,7 @@
 
 use pier_core::alias;
 use pier_core::config::Settings;
+use pier_core::region_state::RegionReport;
 use serde_json::json;
 
 /// How a command prints: text or one JSON document, with URLs under the settings' base URL.
@@ -39,11 +40,13 @@ impl Output<'_> {
         })
     }
 
-    pub fn alias_change(&self, change: &alias::AliasChange) {
+    pub fn alias_change(&self, change: &alias::AliasChange, regions: &[RegionReport]) {
         let url = self.settings.base_url.for_label(&change.project);
         if self.json {
-            self.print(json!({ "alias": change, "production_url": url }));
-        } else if change.from.as_deref() == Some(change.to.as_str()) {
+            self.print(json!({ "alias": change, "production_url": url, "regions": regions }));
+            return;
+        }
+        if change.from.as_deref() == Some(change.to.as_str()) {
             println!("{} already serves {} at {url}", change.project, change.to);
         } else {
             println!(
@@ -52,6 +55,17 @@ impl Output<'_> {
                 change.to,
                 change.from.as_deref().unwrap_or("nothing")
             );
+        }
+        self.region_lines(regions);
+    }
+
+    /// Each other region's state, one line each (nothing with one region).
+    pub fn region_lines(&self, regions: &[RegionReport]) {
+        for report in regions {
+            println!("  region {:<14} {}", report.region, report.state.describe());
+        }
+        if regions.iter().any(|report| !report.state.in_sync()) {
+            println!("  `pier regions sync` brings lagging regions up to date once they answer.");
         }
     }
 }

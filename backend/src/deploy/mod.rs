@@ -11,14 +11,20 @@
 //! 6. with `--prod`, the production alias, by compare-and-swap.
 //!
 //! A deploy killed anywhere before 4 leaves nothing visible; production is untouched until 6.
+//!
+//! The phases are public ([`prepare`] once, then [`Prepared::land`], [`Prepared::write_records`]
+//! and [`Prepared::promote`] per store) so that `regions` lands one reading of a folder in
+//! several regions' stores at once; [`deploy`] is the one-store run of the same phases.
 
+mod blobs;
 mod walk;
+
+pub use blobs::{missing_blobs, missing_blobs_by_head};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures::StreamExt;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -31,19 +37,10 @@ use crate::gc::{self, Fence, Lease};
 use crate::manifest::{self, FileEntry, Manifest, Source, Summary};
 use crate::progress::{Progress, ProgressEvent};
 use crate::project_name;
-use crate::records::{read_json, write_json};
+use crate::records::write_json;
 use crate::scan::{self, ScannedFile};
 use crate::site_config;
-use crate::store::{Condition, FileBody, PutOptions, Store, keys};
-
-const UPLOADS_IN_FLIGHT: usize = 48;
-const CHECKS_IN_FLIGHT: usize = 64;
-/// Files at most this large are read whole and verified before the upload.
-const SMALL_FILE: u64 = 4 * 1024 * 1024;
-/// One listing page names up to 1,000 blobs; asking about blobs one by one costs about this
-/// many times less per request, so listing pays off once there are this many unknowns a page.
-const HEADS_PER_LIST_PAGE: usize = 100;
-const UPLOAD_ATTEMPTS: u32 = 3;
+use crate::store::{Condition, PutOptions, Store, keys};
 
 #[derive(Debug, Clone)]
 pub struct DeployRequest {
@@ -88,6 +85,9 @@ pub struct DeployOutcome {
     pub promoted: Option<AliasChange>,
     pub warnings: Vec<String>,
     pub elapsed_ms: u128,
+    /// Each other region's state after the deploy (empty with one region).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<crate::region_state::RegionReport>,
 }
 
 /// The project name a folder deploys as when none is given.
@@ -110,54 +110,104 @@ pub async fn deploy(
     request: &DeployRequest,
     progress: &Progress,
 ) -> Result<DeployOutcome, PierError> {
-    let started = Instant::now();
+    let (progress, warnings) = collecting_warnings(progress);
+    let project = project_of(request)?;
+    // Asking the store what it holds overlaps with reading the folder.
+    let (prepared, probed) = tokio::join!(
+        prepare(request, &project, &progress),
+        probe(store, &project)
+    );
+    let (prepared, probed) = (prepared?, probed?);
+    let landed = prepared.land(store, probed, &progress).await?;
+    progress.emit(ProgressEvent::Finalizing);
+    prepared.write_records(store).await?;
+    let promoted = prepared.promote(store).await?;
+    Ok(prepared.outcome(landed, promoted, &warnings))
+}
+
+/// A progress that also keeps the warnings it passes on, for the outcome.
+pub fn collecting_warnings(progress: &Progress) -> (Progress, Warnings) {
+    let warnings = Warnings::default();
+    let kept = warnings.clone();
+    let outer = progress.clone();
+    let progress = Progress::new(move |event| {
+        if let ProgressEvent::Warning(message) = &event {
+            kept.0.lock().expect("not poisoned").push(message.clone());
+        }
+        outer.emit(event);
+    });
+    (progress, warnings)
+}
+
+/// The warnings a deploy printed, for its outcome.
+#[derive(Debug, Clone, Default)]
+pub struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+/// The project a request deploys as, once its folder is known to be there.
+pub fn project_of(request: &DeployRequest) -> Result<String, PierError> {
     scan::check_folder(&request.dir)?;
-    let project = match &request.project {
+    match &request.project {
         Some(name) => {
             project_name::validate(name)?;
-            name.clone()
+            Ok(name.clone())
         }
-        None => default_project(&request.dir)?,
-    };
-    let warnings = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let progress = {
-        let warnings = warnings.clone();
-        let outer = progress.clone();
-        Progress::new(move |event| {
-            if let ProgressEvent::Warning(message) = &event {
-                warnings.lock().expect("not poisoned").push(message.clone());
-            }
-            outer.emit(event);
+        None => default_project(&request.dir),
+    }
+}
+
+/// What a store said before a deploy's lease: the gc fence (blobs found present after it are
+/// re-checked if a gc runs before the manifest), the blobs known present, where its functions run.
+pub struct Probe {
+    fence: Fence,
+    known: HashSet<String>,
+    runtime: Option<crate::lambda::FunctionsRuntime>,
+}
+
+pub async fn probe(store: &dyn Store, project: &str) -> Result<Probe, PierError> {
+    let reading = async {
+        let fence = Fence::observe(store).await?;
+        let (known, runtime) = tokio::join!(
+            blobs::known_blobs(store, project),
+            crate::lambda::read_runtime(store)
+        );
+        Ok::<_, PierError>(Probe {
+            fence,
+            known: known?,
+            runtime: runtime?,
         })
     };
+    // The check's error, when there is one, is the clearest (bucket, region, credentials).
+    let (checked, read) = tokio::join!(store.check(), reading);
+    checked?;
+    read
+}
 
-    // Asking the store what it holds overlaps with reading the folder. The fence is observed
-    // first: blobs found present after it are re-checked if a gc runs before the manifest.
-    let scanning = scan_folder(request, &progress);
-    let probing = async {
-        let reading = async {
-            let fence = Fence::observe(store).await?;
-            let (known, runtime) = tokio::join!(
-                known_blobs(store, &project),
-                crate::lambda::read_runtime(store)
-            );
-            Ok::<_, PierError>((fence, known?, runtime?))
-        };
-        // The check's error, when there is one, is the clearest (bucket, region, credentials).
-        let (checked, read) = tokio::join!(store.check(), reading);
-        checked?;
-        read
-    };
-    let (scanned, probed) = tokio::join!(scanning, probing);
-    let scanned = scanned?;
-    let (fence, known, runtime) = probed?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        files = scanned.files.len(),
-        known = known.len(),
-        "scanned and probed"
-    );
+/// A folder read, hashed and made into its manifest: ready to land in any number of stores.
+pub struct Prepared {
+    started: Instant,
+    production: bool,
+    manifest: Manifest,
+    /// The static files and the functions' files, as read.
+    blobs: Vec<ScannedFile>,
+    secrets: Option<BTreeMap<String, String>>,
+    /// The compiled functions' modules, which `blobs` reads until the deploy ends.
+    _compiled: Option<tempfile::TempDir>,
+}
 
+/// What landing in one store sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Landed {
+    pub blobs: u64,
+    pub bytes: u64,
+}
+
+pub async fn prepare(
+    request: &DeployRequest,
+    project: &str,
+    progress: &Progress,
+) -> Result<Prepared, PierError> {
+    let started = Instant::now();
+    let scanned = scan_folder(request, progress).await?;
     let created = OffsetDateTime::now_utc();
     let id = match &request.id {
         Some(id) if manifest::is_id(id) => id.clone(),
@@ -168,47 +218,10 @@ pub async fn deploy(
         }
         None => manifest::new_id(created),
     };
-    let unique = unique_blobs(&scanned.blobs);
-
-    gc::write_lease(
-        store,
-        &Lease {
-            deployment: id.clone(),
-            created,
-            blobs: unique.keys().cloned().collect(),
-            functions: scanned
-                .bundles
-                .keys()
-                .map(|bundle| (project.clone(), bundle.clone()))
-                .collect(),
-        },
-    )
-    .await?;
-
-    let functions = crate::lambda::ToPublish {
-        runtime,
-        project: &project,
-        functions: &scanned.functions,
-        bundles: &scanned.bundles,
-        secrets: request.env.as_ref().map(|env| &env.secrets),
-    };
-    let uploaded = upload_blobs(store, &known, &unique, fence, &functions, &progress).await;
-    if uploaded.is_err() {
-        // Best effort: a lease left behind only delays gc of these blobs until it expires.
-        let _ = gc::drop_lease(store, &id).await;
-    }
-    let (uploaded_blobs, uploaded_bytes) = uploaded?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        uploaded_blobs,
-        "blobs in place"
-    );
-
-    progress.emit(ProgressEvent::Finalizing);
     let manifest = Manifest {
         format: 1,
-        id: id.clone(),
-        project: project.clone(),
+        id,
+        project: project.to_string(),
         created,
         source: request
             .source
@@ -221,45 +234,147 @@ pub async fn deploy(
         functions: scanned.functions,
         bundles: scanned.bundles,
     };
-    let create = || PutOptions::json().with_condition(Condition::IfNoneMatch);
-    write_json(store, &keys::manifest(&id), &manifest, create()).await?;
-    let summary = manifest.summary();
-    // The deployment exists now; its listing entry, preview name and the lease's release do
-    // not depend on each other.
-    let index_key = keys::index_entry(&project, &id);
-    let preview_key = keys::preview(&summary.preview);
-    let preview = PreviewRecord {
-        project: project.clone(),
-        deployment: id.clone(),
-    };
-    let (indexed, named, released) = tokio::join!(
-        write_json(store, &index_key, &summary, create()),
-        write_json(store, &preview_key, &preview, create()),
-        gc::drop_lease(store, &id),
-    );
-    indexed?;
-    named?;
-    released?;
-
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "manifest written"
+        files = manifest.file_count,
+        "scanned"
     );
-    let promoted = if request.production {
-        Some(alias::promote(store, &project, &id, Action::Deploy).await?)
-    } else {
-        None
-    };
-    let warnings = warnings.lock().expect("not poisoned").clone();
-    Ok(DeployOutcome {
-        reused_blobs: (unique.len() as u64).saturating_sub(uploaded_blobs),
-        summary,
-        uploaded_blobs,
-        uploaded_bytes,
-        promoted,
-        warnings,
-        elapsed_ms: started.elapsed().as_millis(),
+    Ok(Prepared {
+        started,
+        production: request.production,
+        manifest,
+        blobs: scanned.blobs,
+        secrets: request.env.as_ref().map(|env| env.secrets.clone()),
+        _compiled: scanned._compiled,
     })
+}
+
+impl Prepared {
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Steps 1 to 3 in `store`: the lease, the blobs it lacks (and the functions, where they
+    /// run on Lambda), the gc fence. On failure the lease is dropped, best effort.
+    pub async fn land(
+        &self,
+        store: &dyn Store,
+        probe: Probe,
+        progress: &Progress,
+    ) -> Result<Landed, PierError> {
+        let unique = blobs::unique_blobs(&self.blobs);
+        let (id, project) = (&self.manifest.id, &self.manifest.project);
+        gc::write_lease(
+            store,
+            &Lease {
+                deployment: id.clone(),
+                created: self.manifest.created,
+                blobs: unique.keys().cloned().collect(),
+                functions: self
+                    .manifest
+                    .bundles
+                    .keys()
+                    .map(|bundle| (project.clone(), bundle.clone()))
+                    .collect(),
+            },
+        )
+        .await?;
+        let functions = crate::lambda::ToPublish {
+            runtime: probe.runtime,
+            project,
+            functions: &self.manifest.functions,
+            bundles: &self.manifest.bundles,
+            secrets: self.secrets.as_ref(),
+        };
+        let uploaded = blobs::upload_blobs(
+            store,
+            &probe.known,
+            &unique,
+            probe.fence,
+            &functions,
+            progress,
+        )
+        .await;
+        if uploaded.is_err() {
+            // Best effort: a lease left behind only delays gc of these blobs until it expires.
+            let _ = gc::drop_lease(store, id).await;
+        }
+        let (blobs, bytes) = uploaded?;
+        tracing::debug!(
+            elapsed_ms = self.started.elapsed().as_millis() as u64,
+            blobs,
+            store = %store.url(),
+            "blobs in place"
+        );
+        Ok(Landed { blobs, bytes })
+    }
+
+    /// Steps 4 and 5 in `store`, once it holds every blob: the manifest (which makes the
+    /// deployment exist there), its index entry and preview name; then the lease goes.
+    pub async fn write_records(&self, store: &dyn Store) -> Result<(), PierError> {
+        write_deployment_records(store, &self.manifest).await?;
+        gc::drop_lease(store, &self.manifest.id).await
+    }
+
+    /// Step 6: with `--prod`, the production alias.
+    pub async fn promote(&self, store: &dyn Store) -> Result<Option<AliasChange>, PierError> {
+        if !self.production {
+            return Ok(None);
+        }
+        let (project, id) = (&self.manifest.project, &self.manifest.id);
+        Ok(Some(
+            alias::promote(store, project, id, Action::Deploy).await?,
+        ))
+    }
+
+    pub fn outcome(
+        &self,
+        landed: Landed,
+        promoted: Option<AliasChange>,
+        warnings: &Warnings,
+    ) -> DeployOutcome {
+        let unique = blobs::unique_blobs(&self.blobs).len() as u64;
+        DeployOutcome {
+            reused_blobs: unique.saturating_sub(landed.blobs),
+            summary: self.manifest.summary(),
+            uploaded_blobs: landed.blobs,
+            uploaded_bytes: landed.bytes,
+            promoted,
+            warnings: warnings.0.lock().expect("not poisoned").clone(),
+            elapsed_ms: self.started.elapsed().as_millis(),
+            regions: Vec::new(),
+        }
+    }
+}
+
+/// A manifest into a store that holds all its blobs (`If-None-Match: *`: an existing one is
+/// the same deployment, written by an earlier try), then its index entry and preview name.
+pub async fn write_deployment_records(
+    store: &dyn Store,
+    manifest: &Manifest,
+) -> Result<(), PierError> {
+    let create = || PutOptions::json().with_condition(Condition::IfNoneMatch);
+    let created = |written: Result<_, PierError>| match written {
+        Ok(_) | Err(PierError::Store(StoreError::PreconditionFailed { .. })) => Ok(()),
+        Err(e) => Err(e),
+    };
+    created(write_json(store, &keys::manifest(&manifest.id), manifest, create()).await)?;
+    let summary = manifest.summary();
+    let preview = PreviewRecord {
+        project: manifest.project.clone(),
+        deployment: manifest.id.clone(),
+    };
+    // The deployment exists now; its listing entry and preview name do not depend on each other.
+    let (index_key, preview_key) = (
+        keys::index_entry(&manifest.project, &manifest.id),
+        keys::preview(&summary.preview),
+    );
+    let (indexed, named) = tokio::join!(
+        write_json(store, &index_key, &summary, create()),
+        write_json(store, &preview_key, &preview, create()),
+    );
+    created(indexed)?;
+    created(named)
 }
 
 /// What a folder deploys: its files' entries, its functions, and every file to upload.
@@ -390,222 +505,10 @@ async fn scan_folder(request: &DeployRequest, progress: &Progress) -> Result<Sca
     })
 }
 
-/// Puts every blob the store lacks and publishes the functions, then passes the gc fence;
-/// returns blobs and bytes sent.
-async fn upload_blobs(
-    store: &dyn Store,
-    known: &HashSet<String>,
-    unique: &HashMap<String, &ScannedFile>,
-    mut fence: Fence,
-    functions: &crate::lambda::ToPublish<'_>,
-    progress: &Progress,
-) -> Result<(u64, u64), PierError> {
-    let unknown: Vec<&str> = unique
-        .keys()
-        .map(String::as_str)
-        .filter(|hash| !known.contains(*hash))
-        .collect();
-    let missing = missing_blobs(store, &unknown).await?;
-    let mut to_upload: Vec<&ScannedFile> =
-        missing.iter().map(|hash| unique[hash.as_str()]).collect();
-    progress.emit(ProgressEvent::Uploading {
-        blobs: to_upload.len() as u64,
-        bytes: to_upload.iter().map(|file| file.size).sum(),
-    });
-    let (mut blobs, mut bytes) = (0u64, 0u64);
-    loop {
-        upload_all(store, &to_upload, progress).await?;
-        crate::lambda::publish_deployment(store, functions, unique, progress).await?;
-        blobs += to_upload.len() as u64;
-        bytes += to_upload.iter().map(|file| file.size).sum::<u64>();
-        if fence.still_clear(store).await? {
-            return Ok((blobs, bytes));
-        }
-        // A gc ran while we uploaded: it may have deleted blobs we counted as present, and the
-        // Lambda versions of bundles an earlier deployment published.
-        fence = Fence::wait_for_gc(store).await?;
-        let all: Vec<&str> = unique.keys().map(String::as_str).collect();
-        let lost = missing_blobs_by_head(store, &all).await?;
-        to_upload = lost.iter().map(|hash| unique[hash.as_str()]).collect();
-    }
-}
-
 fn folder_source(dir: &Path) -> Source {
     let path = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     Source::Folder {
         path: path.display().to_string(),
         host: std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()),
     }
-}
-
-/// One file per distinct content, by hash.
-fn unique_blobs(files: &[ScannedFile]) -> HashMap<String, &ScannedFile> {
-    let mut unique = HashMap::with_capacity(files.len());
-    for file in files {
-        unique.entry(file.sha256_hex()).or_insert(file);
-    }
-    unique
-}
-
-/// Blobs the store is known to hold: those of the project's production deployment and its
-/// newest one. A manifest exists only once all its blobs do, and gc keeps them while it does.
-async fn known_blobs(store: &dyn Store, project: &str) -> Result<HashSet<String>, PierError> {
-    let index_prefix = keys::project_deployments(project);
-    let (record, index) = tokio::join!(
-        alias::read(store, project),
-        crate::store::list_all(store, &index_prefix)
-    );
-    let mut ids = Vec::new();
-    if let Some(production) = record?.and_then(|r| r.production) {
-        ids.push(production);
-    }
-    let index = index?;
-    if let Some(newest) = index.last() {
-        let newest = keys::stem(&newest.key).to_string();
-        if !ids.contains(&newest) {
-            ids.push(newest);
-        }
-    }
-    let mut known = HashSet::new();
-    for id in ids {
-        if let Some(manifest) = read_json::<Manifest>(store, &keys::manifest(&id)).await? {
-            known.extend(manifest.blob_hashes().map(str::to_string));
-        }
-    }
-    Ok(known)
-}
-
-/// Which of `unknown` the store lacks: listing `blobs/` within a page budget scaled to the
-/// number of unknowns, then HEAD for whatever the budget did not cover.
-async fn missing_blobs(store: &dyn Store, unknown: &[&str]) -> Result<Vec<String>, PierError> {
-    if unknown.is_empty() {
-        return Ok(Vec::new());
-    }
-    let budget = unknown.len() / HEADS_PER_LIST_PAGE;
-    if budget == 0 {
-        return missing_blobs_by_head(store, unknown).await;
-    }
-    let wanted: HashSet<&str> = unknown.iter().copied().collect();
-    let mut present = HashSet::new();
-    let mut token = None;
-    for _ in 0..budget {
-        let page = store.list_page(keys::BLOBS, token).await?;
-        for object in &page.objects {
-            let hash = object.key.trim_start_matches(keys::BLOBS);
-            if wanted.contains(hash) {
-                present.insert(hash.to_string());
-            }
-        }
-        token = page.next;
-        if token.is_none() {
-            return Ok(unknown
-                .iter()
-                .filter(|hash| !present.contains(**hash))
-                .map(|hash| hash.to_string())
-                .collect());
-        }
-    }
-    let unlisted: Vec<&str> = unknown
-        .iter()
-        .copied()
-        .filter(|hash| !present.contains(*hash))
-        .collect();
-    missing_blobs_by_head(store, &unlisted).await
-}
-
-async fn missing_blobs_by_head(
-    store: &dyn Store,
-    hashes: &[&str],
-) -> Result<Vec<String>, PierError> {
-    // Owned items: a stream of futures over borrowed items is not `Send` for every lifetime,
-    // which spawning a deploy needs.
-    let owned: Vec<String> = hashes.iter().map(|hash| hash.to_string()).collect();
-    let checks: Vec<Result<Option<String>, StoreError>> = futures::stream::iter(owned)
-        .map(|hash| async move {
-            Ok(match store.head(&keys::blob(&hash)).await? {
-                Some(_) => None,
-                None => Some(hash),
-            })
-        })
-        .buffer_unordered(CHECKS_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut missing = Vec::new();
-    for check in checks {
-        missing.extend(check?);
-    }
-    Ok(missing)
-}
-
-async fn upload_all(
-    store: &dyn Store,
-    files: &[&ScannedFile],
-    progress: &Progress,
-) -> Result<(), PierError> {
-    // Owned items, as in `missing_blobs_by_head`.
-    let owned: Vec<ScannedFile> = files.iter().map(|file| (*file).clone()).collect();
-    let mut uploads = futures::stream::iter(owned)
-        .map(|file| async move {
-            upload_one(store, &file).await?;
-            progress.emit(ProgressEvent::Uploaded { bytes: file.size });
-            Ok::<_, PierError>(())
-        })
-        .buffer_unordered(UPLOADS_IN_FLIGHT);
-    while let Some(result) = uploads.next().await {
-        result?;
-    }
-    Ok(())
-}
-
-/// Uploads one blob, retrying transient failures with backoff (the SDK retries each request
-/// too; this covers a connection dropped mid-body and local I/O hiccups).
-async fn upload_one(store: &dyn Store, file: &ScannedFile) -> Result<(), PierError> {
-    let key = keys::blob(&file.sha256_hex());
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = if file.size <= SMALL_FILE {
-            upload_small(store, &key, file).await
-        } else {
-            store
-                .put_file(
-                    &key,
-                    FileBody {
-                        path: &file.source,
-                        size: file.size,
-                        sha256: file.sha256,
-                    },
-                )
-                .await
-                .map_err(PierError::from)
-        };
-        match result {
-            Err(PierError::Store(StoreError::Unreachable { .. } | StoreError::Other { .. }))
-                if attempt < UPLOAD_ATTEMPTS =>
-            {
-                tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-async fn upload_small(store: &dyn Store, key: &str, file: &ScannedFile) -> Result<(), PierError> {
-    let body = tokio::fs::read(&file.source)
-        .await
-        .map_err(|source| PierError::Unreadable {
-            path: file.source.clone(),
-            source,
-        })?;
-    use sha2::Digest;
-    if sha2::Sha256::digest(&body).as_slice() != file.sha256 {
-        return Err(StoreError::ContentChanged {
-            path: file.path.clone(),
-        }
-        .into());
-    }
-    store
-        .put(key, bytes::Bytes::from(body), PutOptions::default())
-        .await?;
-    Ok(())
 }

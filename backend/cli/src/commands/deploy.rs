@@ -1,7 +1,8 @@
 //! `pier deploy`: a built folder is deployed as it is, with progress on stderr; a source tree
 //! with a build script, or a `--git` repository, is built first, on this machine or by a remote
 //! runner (`build.rs`). Either way the deployment is immutable and reaches production
-//! only with `--prod`.
+//! only with `--prod`. With several regions, a folder lands in all of them at once; a build
+//! deploys to the primary region and every other region is then brought up to it.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use indicatif::HumanBytes;
 use pier_core::config::BuildsConfig;
 use pier_core::deploy::DeployRequest;
 use pier_core::project_env::ProjectEnvs;
-use pier_core::store::DynStore;
+use pier_core::regions::Regions;
 
 use super::build::{build_here, build_job, build_remotely};
 use crate::bars;
@@ -44,7 +45,7 @@ pub struct DeployArgs {
 }
 
 pub async fn run(
-    store: &DynStore,
+    regions: &Regions,
     out: &Output<'_>,
     builds: &BuildsConfig,
     redis: Option<&str>,
@@ -75,18 +76,29 @@ pub async fn run(
         if let Some(env) = &env {
             job = job.with_project_env(env);
         }
+        let project = job.project.clone();
+        let store = regions.store();
         match runner.as_str() {
-            "local" => build_here(store, out, redis, job, env.as_ref()).await,
-            remote => build_remotely(store, out, redis, builds, remote, job).await,
+            "local" => build_here(store, out, redis, job, env.as_ref()).await?,
+            remote => build_remotely(store, out, redis, builds, remote, job).await?,
         }
+        if !regions.others.is_empty() {
+            let synced = regions.sync(Some(&project)).await?;
+            if !out.json {
+                for project in &synced {
+                    out.region_lines(&project.regions);
+                }
+            }
+        }
+        Ok(())
     } else {
-        deploy_folder(store, out, dir, project, prod).await
+        deploy_folder(regions, out, dir, project, prod).await
     }
 }
 
 /// Deploys `dir` as it is, with a progress bar on stderr unless the output is JSON.
 async fn deploy_folder(
-    store: &DynStore,
+    regions: &Regions,
     out: &Output<'_>,
     dir: PathBuf,
     project: Option<String>,
@@ -105,7 +117,7 @@ async fn deploy_folder(
         env,
         ..DeployRequest::folder(&dir, Some(project), prod)
     };
-    let result = pier_core::deploy::deploy(store.as_ref(), &request, &progress).await;
+    let result = regions.deploy(&request, &progress).await;
     if result.is_ok() {
         hash_cache.save_for(&dir);
     }
@@ -134,5 +146,6 @@ async fn deploy_folder(
         Some(url) => println!("  production  {url}"),
         None => println!("  promote with `pier promote {}`", outcome.summary.id),
     }
+    out.region_lines(&outcome.regions);
     Ok(())
 }

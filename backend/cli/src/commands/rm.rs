@@ -1,20 +1,21 @@
 //! `pier rm`: removes a deployment that is not live; its blobs stay until the next `pier gc`,
 //! and the Lambda versions no deployment uses any more are deleted at once (a gc of functions
-//! only, under gc's lock; if a gc is running, that gc or the next one deletes them).
+//! only, under gc's lock; if a gc is running, that gc or the next one deletes them). With
+//! several regions, the primary removes first, then every other region.
 
-use pier_core::store::DynStore;
-use pier_core::{deployments, gc};
+use pier_core::regions::Regions;
 use serde_json::json;
 
 use crate::output::Output;
 
-pub async fn run(store: &DynStore, out: &Output<'_>, deployment: &str) -> anyhow::Result<()> {
-    let removed = deployments::remove(store.as_ref(), deployment).await?;
-    let versions = gc::collect_functions(store.as_ref()).await;
+pub async fn run(regions: &Regions, out: &Output<'_>, deployment: &str) -> anyhow::Result<()> {
+    let (removed, reports) = regions.remove(deployment).await?;
+    let versions = regions.collect_functions().await;
     if out.json {
         out.print(json!({
             "removed": removed,
             "lambda_versions_deleted": versions.as_ref().ok(),
+            "regions": reports,
         }));
     } else {
         println!(
@@ -29,6 +30,7 @@ pub async fn run(store: &DynStore, out: &Output<'_>, deployment: &str) -> anyhow
                 error.hint()
             ),
         }
+        out.region_lines(&reports);
     }
     Ok(())
 }
