@@ -81,6 +81,8 @@ async fn spec(form: &SetupForm, endpoint: Option<&str>) -> Result<SetupSpec, Use
         redis_url: None,
         images: setup::ImageSource::Mirror,
         cpu_architecture: setup::DEFAULT_CPU_ARCHITECTURE.into(),
+        other_regions: Vec::new(),
+        serving_only: false,
     };
     spec.validate()?;
     Ok(spec)

@@ -365,6 +365,8 @@ async fn setup_copies_the_published_images_into_ecr_and_the_tasks_pull_the_copie
         redis_url: None,
         images: setup::ImageSource::Mirror,
         cpu_architecture: "X86_64".into(),
+        other_regions: Vec::new(),
+        serving_only: false,
     };
     moto.hosted_zone("example.com").await;
     let records = tempfile::tempdir().unwrap();

@@ -28,6 +28,8 @@ fn spec() -> SetupSpec {
         images: setup::ImageSource::Mirror,
         // Graviton tasks: the task definitions must say so.
         cpu_architecture: "ARM64".into(),
+        other_regions: Vec::new(),
+        serving_only: false,
     }
 }
 

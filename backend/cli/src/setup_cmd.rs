@@ -15,6 +15,11 @@ pub struct AwsArgs {
     /// The AWS region; defaults to the AWS profile's region.
     #[arg(long, env = "AWS_REGION")]
     region: Option<String>,
+    /// Serve from several regions, the first the primary (builders and the CDN live there):
+    /// us-east-1,eu-west-1. Run again with a region added or left out to add or remove
+    /// exactly that region.
+    #[arg(long, value_delimiter = ',', conflicts_with = "region")]
+    regions: Vec<String>,
     /// The store bucket; defaults to <name>-<base domain with dashes>.
     #[arg(long)]
     bucket: Option<String>,
@@ -80,6 +85,9 @@ fn parse_range(text: &str) -> Result<TaskRange, String> {
 }
 
 async fn region(args: &AwsArgs) -> anyhow::Result<String> {
+    if let Some(primary) = args.regions.first() {
+        return Ok(primary.clone());
+    }
     if let Some(region) = &args.region {
         return Ok(region.clone());
     }
@@ -138,10 +146,15 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
             _ => setup::ImageSource::Mirror,
         },
         cpu_architecture: args.cpu_architecture.clone(),
+        other_regions: args.regions.iter().skip(1).cloned().collect(),
+        serving_only: false,
     };
+    let mode = if plan { Mode::Plan } else { Mode::Apply };
+    if !args.regions.is_empty() {
+        return setup_regions(&args, &spec, mode, json).await;
+    }
     let clients = Clients::connect(&region, None).await;
     let mut record = record::SetupRecord::open(&record_path(&args, &region), &spec.name, &region)?;
-    let mode = if plan { Mode::Plan } else { Mode::Apply };
     if !json {
         println!(
             "{} for {base_domain} in {region}:",
@@ -187,6 +200,70 @@ pub async fn setup(args: AwsArgs, plan: bool, json: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// `--regions`: every region's run, the routing, and the removal of regions left out.
+async fn setup_regions(
+    args: &AwsArgs,
+    spec: &SetupSpec,
+    mode: Mode,
+    json: bool,
+) -> anyhow::Result<()> {
+    let plan = mode == Mode::Plan;
+    let records = records_folder(args, &spec.region);
+    if !json {
+        let verb = if plan { "Plan" } else { "Setup" };
+        println!(
+            "{verb} for {} in {} (primary) and {}:",
+            spec.base_domain,
+            spec.region,
+            spec.other_regions.join(", ")
+        );
+    }
+    let runs = setup::regions::run(
+        setup::regions::Connection::default(),
+        spec,
+        mode,
+        &records,
+        &mut |change| {
+            if !json {
+                print_change(change, plan)
+            }
+        },
+    )
+    .await?;
+    if !plan {
+        setup::adopt(spec, &runs[0].report.outputs)?;
+    }
+    let waiting = runs.iter().any(|run| run.report.waiting());
+    if json {
+        let regions: Vec<_> = runs
+            .iter()
+            .map(|run| json!({ "region": run.region, "changes": run.report.changes, "outputs": run.report.outputs }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "plan": plan, "regions": regions }))?
+        );
+    } else if plan {
+        println!("\nNothing was changed. Run `pier setup aws` without --plan to apply.");
+    } else if waiting {
+        println!(
+            "\nSome steps wait on something outside Pier (above); run the same command again to continue."
+        );
+    } else {
+        println!(
+            "\nDone. Pier deploys to every region's bucket; `pier regions status` shows them."
+        );
+    }
+    Ok(())
+}
+
+fn records_folder(args: &AwsArgs, region: &str) -> std::path::PathBuf {
+    record_path(args, region)
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
 pub async fn teardown(args: AwsArgs, json: bool) -> anyhow::Result<()> {
     let region = region(&args).await?;
     let path = record_path(&args, &region);
@@ -199,9 +276,17 @@ pub async fn teardown(args: AwsArgs, json: bool) -> anyhow::Result<()> {
         }
         .into());
     }
+    // The regions that serve for this one go first, each from its own record.
+    let mut changes = setup::regions::teardown_others(
+        setup::regions::Connection::default(),
+        &args.name,
+        &region,
+        &records_folder(&args, &region),
+    )
+    .await?;
     let clients = Clients::connect(&region, None).await;
     let mut record = record::SetupRecord::open(&path, &args.name, &region)?;
-    let changes = setup::teardown(&clients, &mut record).await?;
+    changes.extend(setup::teardown(&clients, &mut record).await?);
     if json {
         println!(
             "{}",

@@ -109,14 +109,19 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
         }
     }
 
-    // The distribution.
+    // The distribution: in front of this region's load balancer, or with several regions in
+    // front of the origin name their latency records share (`regions`).
     let existing = find_distribution(clients, &comment(spec)).await?;
     let about = Change::about("distribution", &wildcard);
-    let balancer_dns = step.out.balancer_dns.clone();
-    let distribution = match (existing, &certificate, &balancer_dns) {
-        (None, Some(certificate), Some(balancer_dns)) if issued => {
+    let origin = if spec.other_regions.is_empty() {
+        step.out.balancer_dns.clone()
+    } else {
+        Some(spec.origin_name())
+    };
+    let distribution = match (existing, &certificate, &origin) {
+        (None, Some(certificate), Some(origin)) if issued => {
             step.ensure(about, Found::Missing, |_| async {
-                let config = distribution_config(spec, balancer_dns, certificate)?;
+                let config = distribution_config(spec, origin, certificate)?;
                 let created = clients
                     .cloudfront
                     .create_distribution()
@@ -151,7 +156,22 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
             step.report(Change { action, ..about }.with_detail(why));
             None
         }
-        (Some(found), _, _) => {
+        (Some(found), _, Some(origin)) => {
+            let current = distribution_origin(clients, &found.0).await?;
+            let found_as = if current.0 == *origin {
+                Found::AsWanted(found)
+            } else {
+                Found::Differs(found)
+            };
+            let about = about.with_detail(format!("origin {origin}"));
+            step.ensure(about, found_as, |current_id| async move {
+                let found = current_id.expect("a distribution that differs was found");
+                move_origin(clients, &found.0, origin).await?;
+                Ok((found, None))
+            })
+            .await?
+        }
+        (Some(found), _, None) => {
             step.report(about);
             Some(found)
         }
@@ -169,6 +189,55 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
             .await?;
         }
     }
+    Ok(())
+}
+
+/// The distribution's origin domain, and its config's ETag for an update.
+async fn distribution_origin(clients: &Clients, id: &str) -> Result<(String, String), PierError> {
+    let found = clients
+        .cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| aws_error("GetDistributionConfig", e))?;
+    let domain = found
+        .distribution_config()
+        .and_then(|config| config.origins())
+        .and_then(|origins| origins.items().first())
+        .map(|origin| origin.domain_name().to_string())
+        .unwrap_or_default();
+    Ok((domain, found.e_tag().unwrap_or_default().to_string()))
+}
+
+/// Points the distribution's origin at `domain` (a region added or removed), keeping the rest
+/// of its config (custom domains' aliases and certificate included) as it is.
+async fn move_origin(clients: &Clients, id: &str, domain: &str) -> Result<(), PierError> {
+    let found = clients
+        .cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .map_err(|e| aws_error("GetDistributionConfig", e))?;
+    let etag = found.e_tag().unwrap_or_default().to_string();
+    let mut config = found
+        .distribution_config
+        .ok_or_else(|| invalid_request("the distribution's config was not returned"))?;
+    if let Some(origins) = config.origins.as_mut() {
+        for origin in origins.items.iter_mut() {
+            origin.domain_name = domain.to_string();
+        }
+    }
+    clients
+        .cloudfront
+        .update_distribution()
+        .id(id)
+        .if_match(etag)
+        .distribution_config(config)
+        .send()
+        .await
+        .map_err(|e| aws_error("UpdateDistribution", e))?;
     Ok(())
 }
 
@@ -321,7 +390,7 @@ fn alias_record(name: &str, kind: &str, target: &str) -> Result<ResourceRecordSe
 }
 
 /// A request the SDK's builder refused (a required field missing): a bug in Pier's step.
-fn invalid_request(error: impl std::fmt::Display) -> PierError {
+pub(crate) fn invalid_request(error: impl std::fmt::Display) -> PierError {
     PierError::BadSetup {
         detail: error.to_string(),
     }
@@ -411,11 +480,15 @@ async fn find_record(
         .cloned())
 }
 
-async fn upsert(clients: &Clients, zone: &str, set: ResourceRecordSet) -> Result<(), PierError> {
+pub(crate) async fn upsert(
+    clients: &Clients,
+    zone: &str,
+    set: ResourceRecordSet,
+) -> Result<(), PierError> {
     change(clients, zone, ChangeAction::Upsert, set).await
 }
 
-async fn change(
+pub(crate) async fn change(
     clients: &Clients,
     zone: &str,
     action: ChangeAction,
@@ -497,4 +570,51 @@ pub async fn delete_distribution(clients: &Clients, id: &str) -> Result<Option<S
         }),
         Err(e) => Err(aws_error("DeleteDistribution", e)),
     }
+}
+
+/// One region's latency record for `name` (its set identifier is the region).
+pub(crate) async fn find_latency_record(
+    clients: &Clients,
+    zone: &str,
+    name: &str,
+    kind: &str,
+    set_identifier: &str,
+) -> Result<Option<ResourceRecordSet>, PierError> {
+    let listed = match clients
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .start_record_name(name)
+        .start_record_type(RrType::from(kind))
+        .send()
+        .await
+    {
+        Ok(listed) => listed,
+        Err(e) if code_of(&e) == "NoSuchHostedZone" => return Ok(None),
+        Err(e) => return Err(aws_error("ListResourceRecordSets", e)),
+    };
+    let wanted = format!("{}.", name.trim_end_matches('.'));
+    Ok(listed
+        .resource_record_sets()
+        .iter()
+        .find(|set| {
+            set.name() == wanted
+                && set.r#type().as_str() == kind
+                && set.set_identifier() == Some(set_identifier)
+        })
+        .cloned())
+}
+
+/// Deletes one region's latency record (teardown); already gone counts as deleted.
+pub async fn delete_latency_record(
+    clients: &Clients,
+    zone: &str,
+    name: &str,
+    kind: &str,
+    set_identifier: &str,
+) -> Result<Option<String>, PierError> {
+    if let Some(set) = find_latency_record(clients, zone, name, kind, set_identifier).await? {
+        change(clients, zone, ChangeAction::Delete, set).await?;
+    }
+    Ok(None)
 }

@@ -184,7 +184,9 @@ pub async fn ensure_cluster_and_tasks(step: &mut Step<'_>) -> Result<(), PierErr
         cpu_architecture: spec.cpu_architecture.clone(),
     };
     let execution_role = out.execution_role_arn.clone();
-    step.out.builder_task_definition = task_definition(step, &builder, &execution_role).await?;
+    if !spec.serving_only {
+        step.out.builder_task_definition = task_definition(step, &builder, &execution_role).await?;
+    }
     step.out.proxy_task_definition = task_definition(step, &proxy, &execution_role).await?;
     Ok(())
 }
@@ -395,6 +397,9 @@ pub async fn ensure_services(step: &mut Step<'_>) -> Result<(), PierError> {
             None,
         ),
     ] {
+        if spec.serving_only && name != spec.resource("proxy") {
+            continue; // the builders: the primary region's only
+        }
         service(step, &name, definition, desired, balancer).await?;
     }
     Ok(())

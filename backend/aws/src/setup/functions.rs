@@ -29,14 +29,18 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
     let spec = step.spec;
     let group = spec.functions_log_group();
     step.out.functions_log_group = logging::ensure_group(step, &group).await?;
-    step.out.functions_role_arn = iam::role(
-        step,
-        &spec.functions_role(),
-        Some(iam::functions_policy(&spec.region, &group)),
-        None,
-        iam::LAMBDA,
-    )
-    .await?;
+    step.out.functions_role_arn = if spec.serving_only {
+        iam::made_by_primary(step, &spec.functions_role()).await?
+    } else {
+        iam::role(
+            step,
+            &spec.functions_role(),
+            Some(iam::functions_policy(&spec.serving_regions(), &group)),
+            None,
+            iam::LAMBDA,
+        )
+        .await?
+    };
     // A plan that would create the role has no ARN yet; the record names what it will be.
     let role_arn = step
         .out

@@ -17,7 +17,7 @@ use aws_sdk_iam::Client;
 use serde_json::{Value, json};
 
 use crate::setup::record::Created;
-use crate::setup::spec::{Change, Clients, aws_error, code_of};
+use crate::setup::spec::{Action, Change, Clients, aws_error, code_of};
 use crate::setup::step::{Found, Step};
 use pier_core::error::PierError;
 
@@ -55,32 +55,48 @@ fn trust_policy(service: &str) -> Value {
 
 /// Functions Pier may invoke or publish: `<name>-fn-*` in the setup's region (a version's
 /// qualified ARN matches too).
-fn functions_arn(region: &str, prefix: &str) -> String {
-    format!("arn:aws:lambda:{region}:*:function:{prefix}*")
+fn functions_arns(regions: &[String], prefix: &str) -> Vec<String> {
+    regions
+        .iter()
+        .map(|region| format!("arn:aws:lambda:{region}:*:function:{prefix}*"))
+        .collect()
 }
 
-/// Read-only on the store, and invoke (`InvokeWithResponseStream` is `lambda:InvokeFunction`)
-/// on Pier's functions only.
-pub fn proxy_policy(bucket: &str, region: &str, functions_prefix: &str) -> Value {
+/// Read-only on the stores, and invoke (`InvokeWithResponseStream` is `lambda:InvokeFunction`)
+/// on Pier's functions only. IAM is global, so the one role names every serving region's
+/// bucket and functions: each region's proxies run as it.
+pub fn proxy_policy(buckets: &[String], regions: &[String], functions_prefix: &str) -> Value {
+    let objects: Vec<String> = buckets
+        .iter()
+        .map(|b| format!("arn:aws:s3:::{b}/*"))
+        .collect();
+    let listings: Vec<String> = buckets
+        .iter()
+        .map(|b| format!("arn:aws:s3:::{b}"))
+        .collect();
     json!({
         "Version": "2012-10-17",
         "Statement": [
-            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*") },
-            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") },
-            { "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": functions_arn(region, functions_prefix) }
+            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": listings },
+            { "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": functions_arns(regions, functions_prefix) }
         ]
     })
 }
 
 /// What the functions' role allows: writing their output to their log group, nothing else.
-pub fn functions_policy(region: &str, log_group: &str) -> Value {
+pub fn functions_policy(regions: &[String], log_group: &str) -> Value {
+    let groups: Vec<String> = regions
+        .iter()
+        .map(|region| format!("arn:aws:logs:{region}:*:log-group:{log_group}:*"))
+        .collect();
     json!({
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": format!("arn:aws:logs:{region}:*:log-group:{log_group}:*")
+                "Resource": groups
             }
         ]
     })
@@ -128,7 +144,7 @@ pub fn builder_policy(
                     "lambda:GetFunctionConfiguration", "lambda:CreateFunction", "lambda:UpdateFunctionCode",
                     "lambda:UpdateFunctionConfiguration", "lambda:PublishVersion", "lambda:TagResource"
                 ],
-                "Resource": functions_arn(region, functions_prefix)
+                "Resource": functions_arns(&[region.to_string()], functions_prefix)
             },
             { "Effect": "Allow", "Action": "iam:PassRole", "Resource": functions_role }
         ]
@@ -137,6 +153,12 @@ pub fn builder_policy(
 
 pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
     let spec = step.spec;
+    if spec.serving_only {
+        // The roles are global: the primary's run made them for every region.
+        step.out.execution_role_arn = made_by_primary(step, &spec.resource("execution")).await?;
+        step.out.proxy_role_arn = made_by_primary(step, &spec.resource("proxy")).await?;
+        return Ok(());
+    }
     let bucket = &spec.bucket;
     let queue_arn =
         step.out.queue_arn.clone().unwrap_or_else(|| {
@@ -159,7 +181,11 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
     step.out.proxy_role_arn = role(
         step,
         &spec.resource("proxy"),
-        Some(proxy_policy(bucket, &spec.region, &prefix)),
+        Some(proxy_policy(
+            &spec.serving_buckets(),
+            &spec.serving_regions(),
+            &prefix,
+        )),
         None,
         ECS_TASKS,
     )
@@ -180,6 +206,31 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
     )
     .await?;
     Ok(())
+}
+
+/// In another region's run: the ARN of a role the primary's run made (a plan may find none).
+pub async fn made_by_primary(step: &mut Step<'_>, name: &str) -> Result<Option<String>, PierError> {
+    let found = match step.clients.iam.get_role().role_name(name).send().await {
+        Ok(output) => output.role().map(|r| r.arn().to_string()),
+        Err(e) if code_of(&e) == "NoSuchEntity" => None,
+        Err(e) => return Err(aws_error("GetRole", e)),
+    };
+    let action = match (&found, step.mode.applies()) {
+        (Some(_), _) => Action::Exists,
+        (None, false) => Action::Create,
+        (None, true) => {
+            return Err(PierError::BadSetup {
+                detail: format!(
+                    "the role {name} is missing; the primary region's run makes it, so run \
+                     setup with the primary region first in --regions"
+                ),
+            });
+        }
+    };
+    step.report(
+        Change::new("iam role", name, action).with_detail("global: the primary's run keeps it"),
+    );
+    Ok(found)
 }
 
 /// The role, found by name or created (assumable by `service`), with its inline policy and

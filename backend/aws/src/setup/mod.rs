@@ -10,6 +10,8 @@
 //! Steps, in order: the store bucket, the build queues, the builders' secrets, IAM roles, the network (default VPC,
 //! security groups), the tasks' log group, functions on Lambda (their log group, role and the store's settings record), the images (copied into the account's ECR), the ECS cluster and task definitions, the load balancer, the ECS services,
 //! auto-scaling, the certificate, the CloudFront distribution, and the wildcard DNS record.
+//! With other regions (`regions`), each gets the steps that serve sites, and Route53 latency
+//! records send CloudFront's origin name to the nearest healthy one.
 
 pub mod cdn;
 pub mod compute;
@@ -18,6 +20,7 @@ pub mod iam;
 pub mod logging;
 pub mod network;
 pub mod record;
+pub mod regions;
 pub mod registry;
 pub mod scaling;
 pub mod secrets;
@@ -56,8 +59,11 @@ pub async fn run_reporting(
     let mut outputs = Outputs::default();
     let mut step = Step::new(clients, spec, mode, record, &mut outputs, on_change);
     storage::ensure(&mut step).await?;
-    work_queue::ensure(&mut step).await?;
-    secrets::ensure(&mut step).await?;
+    // Builds run in the primary region only: the other regions have no queue of their own.
+    if !spec.serving_only {
+        work_queue::ensure(&mut step).await?;
+        secrets::ensure(&mut step).await?;
+    }
     iam::ensure(&mut step).await?;
     network::ensure(&mut step).await?;
     logging::ensure(&mut step).await?;
@@ -67,7 +73,10 @@ pub async fn run_reporting(
     network::ensure_balancer(&mut step).await?;
     compute::ensure_services(&mut step).await?;
     scaling::ensure(&mut step).await?;
-    cdn::ensure(&mut step).await?;
+    // One distribution for every region, made by the primary's run.
+    if !spec.serving_only {
+        cdn::ensure(&mut step).await?;
+    }
     let changes = step.into_changes();
     Ok(Report { changes, outputs })
 }
@@ -84,6 +93,19 @@ pub fn adopt(spec: &SetupSpec, outputs: &Outputs) -> Result<std::path::PathBuf, 
     file.builds.runner = Some("queue".into());
     file.builds.queue_url = outputs.queue_url.clone();
     file.builds.ecs = Some(compute::ecs_target(spec, outputs));
+    // Every other region's store, which deploys keep in step with the primary's.
+    file.region = (!spec.other_regions.is_empty()).then(|| spec.region.clone());
+    file.regions = spec
+        .other_regions
+        .iter()
+        .map(|region| pier_core::config::RegionConfig {
+            name: region.clone(),
+            store: format!(
+                "s3://{}?region={region}",
+                region_bucket(&spec.bucket, region)
+            ),
+        })
+        .collect();
     file.save(&path)?;
     Ok(path)
 }

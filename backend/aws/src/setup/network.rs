@@ -257,6 +257,10 @@ pub async fn ensure_balancer(step: &mut Step<'_>) -> Result<(), PierError> {
         .as_ref()
         .and_then(|b| b.dns_name())
         .map(str::to_string);
+    step.out.balancer_zone_id = balancer
+        .as_ref()
+        .and_then(|b| b.canonical_hosted_zone_id())
+        .map(str::to_string);
 
     let group_name = spec.resource("proxy");
     let found = elb.describe_target_groups().names(&group_name).send().await;

@@ -57,6 +57,13 @@ pub enum Created {
         name: String,
         kind: String,
     },
+    /// One region's latency record for the origin name (`set_identifier` is the region).
+    LatencyRecord {
+        zone: String,
+        name: String,
+        kind: String,
+        set_identifier: String,
+    },
     LogGroup {
         name: String,
     },
@@ -94,6 +101,15 @@ impl Created {
             Created::Certificate { arn } => ("certificate", arn.clone()),
             Created::Distribution { id } => ("distribution", id.clone()),
             Created::RecordSet { name, kind, .. } => ("dns record", format!("{name} {kind}")),
+            Created::LatencyRecord {
+                name,
+                kind,
+                set_identifier,
+                ..
+            } => (
+                "latency record",
+                format!("{name} {kind} ({set_identifier})"),
+            ),
             Created::LogGroup { name } => ("log group", name.clone()),
             Created::Secret { arn } => ("secret", arn.clone()),
             Created::EcrRepository { name } => ("ecr repository", name.clone()),
@@ -112,6 +128,10 @@ pub struct SetupRecord {
     pub name: String,
     pub region: String,
     pub created: Vec<Created>,
+    /// In another region's record: the primary region it serves for. Only such records are
+    /// torn down when their region leaves `--regions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
     /// The last apply's outputs, for the config and the domain wizard.
     #[serde(default)]
     pub outputs: Outputs,

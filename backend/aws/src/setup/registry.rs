@@ -33,10 +33,13 @@ pub fn repository_name(spec: &SetupSpec, image: &str) -> String {
 pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
     let (clients, spec) = (step.clients, step.spec);
     let mut login: Option<EcrLogin> = None;
-    for (image, source) in [
+    let images = [
         ("proxy", &spec.proxy_image),
         ("builder", &spec.builder_image),
-    ] {
+    ];
+    // Another region runs no builders, so it needs no copy of their image.
+    let wanted = if spec.serving_only { 1 } else { 2 };
+    for (image, source) in images.into_iter().take(wanted) {
         let pinned = ImageRef::parse(source).ok();
         let (Some(pinned), ImageSource::Mirror) = (pinned, spec.images) else {
             let why = match spec.images {

@@ -70,6 +70,9 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
             Some(builder_metric),
         ),
     ] {
+        if spec.serving_only && service != spec.resource("proxy") {
+            continue; // the builders: the primary region's only
+        }
         let resource_id = format!("service/{cluster}/{service}");
         target(step, &resource_id, range, policy).await?;
     }

@@ -54,6 +54,14 @@ pub struct SetupSpec {
     /// per vCPU). The images must have a linux build for it; the mirror checks before copying.
     #[serde(default = "default_cpu_architecture")]
     pub cpu_architecture: String,
+    /// Other regions that serve the sites (`--regions`), each with its own bucket
+    /// (`<bucket>-<region>`), load balancer and proxy tasks; builders, the build queue and the
+    /// CDN stay in this one, the primary. See `setup::regions`.
+    #[serde(default)]
+    pub other_regions: Vec<String>,
+    /// True in the run for one of the other regions: only what serves sites is made there.
+    #[serde(default)]
+    pub serving_only: bool,
 }
 
 /// Where the tasks' images come from.
@@ -159,6 +167,27 @@ impl SetupSpec {
                 self.cpu_architecture
             )));
         }
+        for region in &self.other_regions {
+            let shaped = region.split('-').count() >= 3
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !shaped || *region == self.region {
+                return Err(bad(format!(
+                    "`{region}` is not another AWS region: give region codes as in \
+                     --regions us-east-1,eu-west-1 (the first is the primary)"
+                )));
+            }
+            if region_bucket(&self.bucket, region).len() > 63 {
+                return Err(bad(format!(
+                    "the bucket `{}` leaves no room for the region in `{}`: give a --bucket \
+                     of at most {} characters",
+                    self.bucket,
+                    region_bucket(&self.bucket, region),
+                    62 - region.len()
+                )));
+            }
+        }
         if !RETENTION_DAYS.contains(&self.log_retention_days) {
             return Err(bad(format!(
                 "CloudWatch Logs cannot keep logs {} days; choose one of {:?}",
@@ -166,6 +195,42 @@ impl SetupSpec {
             )));
         }
         Ok(())
+    }
+
+    /// The name CloudFront reaches the proxies by when several regions serve: Route53 latency
+    /// records send it to the nearest region whose load balancer has healthy targets.
+    pub fn origin_name(&self) -> String {
+        format!("origin.{}", self.base_domain)
+    }
+
+    /// Every region that serves, the primary first.
+    pub fn serving_regions(&self) -> Vec<String> {
+        std::iter::once(self.region.clone())
+            .chain(self.other_regions.iter().cloned())
+            .collect()
+    }
+
+    /// Every serving region's bucket, the primary's first.
+    pub fn serving_buckets(&self) -> Vec<String> {
+        std::iter::once(self.bucket.clone())
+            .chain(
+                self.other_regions
+                    .iter()
+                    .map(|r| region_bucket(&self.bucket, r)),
+            )
+            .collect()
+    }
+
+    /// The spec of another region's run: its own bucket, only what serves sites.
+    pub fn for_region(&self, region: &str) -> SetupSpec {
+        SetupSpec {
+            region: region.to_string(),
+            bucket: region_bucket(&self.bucket, region),
+            other_regions: Vec::new(),
+            serving_only: true,
+            redis_url: None,
+            ..self.clone()
+        }
     }
 
     pub fn resource(&self, suffix: &str) -> String {
@@ -190,6 +255,11 @@ impl SetupSpec {
     pub fn functions_log_group(&self) -> String {
         format!("/pier/{}/functions", self.name)
     }
+}
+
+/// Another region's bucket: the primary's name with the region after it.
+pub fn region_bucket(bucket: &str, region: &str) -> String {
+    format!("{bucket}-{region}")
 }
 
 // What a step found or did crosses to the desktop's window as it is: the wire's types.
@@ -305,6 +375,9 @@ pub struct Outputs {
     pub builder_image: Option<String>,
     pub balancer_arn: Option<String>,
     pub balancer_dns: Option<String>,
+    /// The load balancer's own hosted zone, which an alias record to it names.
+    #[serde(default)]
+    pub balancer_zone_id: Option<String>,
     pub target_group_arn: Option<String>,
     pub certificate_arn: Option<String>,
     pub hosted_zone_id: Option<String>,

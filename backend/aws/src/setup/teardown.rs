@@ -65,6 +65,15 @@ async fn delete(clients: &Clients, resource: &Created) -> Result<Option<String>,
             Err(e) => Err(aws_error("DeleteQueue", e)),
         },
         Created::Role { name } => crate::setup::iam::delete_role(clients, name).await,
+        Created::LatencyRecord {
+            zone,
+            name,
+            kind,
+            set_identifier,
+        } => {
+            crate::setup::cdn::delete_latency_record(clients, zone, name, kind, set_identifier)
+                .await
+        }
         Created::LogGroup { name } => crate::setup::logging::delete(clients, name).await,
         Created::FunctionsRuntime {
             bucket,
