@@ -81,6 +81,7 @@ find_pier() {
 # start_s3s_fs DIR LOG: s3s-fs serving DIR on a free loopback port; sets S3S_ENDPOINT and
 # appends its pid to S3S_PIDS (the caller stops them on exit).
 S3S_PIDS=()
+S3S_LOGS=()
 start_s3s_fs() {
     local dir=$1 logfile=$2 port pid
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -88,6 +89,7 @@ start_s3s_fs() {
     "$S3S_FS" --host 127.0.0.1 --port "$port" --access-key test --secret-key test "$dir" >"$logfile" 2>&1 &
     pid=$!
     S3S_PIDS+=("$pid")
+    S3S_LOGS+=("$logfile")
     for _ in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || { cat "$logfile" >&2; die "s3s-fs exited"; }
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
@@ -108,6 +110,25 @@ stop_s3s_fs() {
 }
 
 now() { date +%s.%N; }
+
+# run_step NAME LOG CMD...: runs CMD (within STEP_TIMEOUT) with stdout to LOG.out and stderr
+# to LOG.err; sets STEP_SECONDS. Any failure stops the benchmark with the command's output and
+# the s3s-fs servers' last lines.
+run_step() {
+    local name=$1 logbase=$2 t0 server_log
+    shift 2
+    t0=$(now)
+    if ! timeout "$STEP_TIMEOUT" "$@" >"$logbase.out" 2>"$logbase.err"; then
+        log "$name failed: $*"
+        tail -n 40 "$logbase.out" "$logbase.err" >&2
+        for server_log in "${S3S_LOGS[@]}"; do
+            log "$server_log tail:"
+            tail -n 20 "$server_log" >&2
+        done
+        exit 1
+    fi
+    STEP_SECONDS=$(elapsed "$t0" "$(now)")
+}
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }'; }

@@ -92,23 +92,6 @@ make_bucket() {
 # 5. Measurements.
 # ---------------------------------------------------------------------------------------
 
-# run_step NAME LOG CMD...: runs CMD with stdout to LOG.out and stderr to LOG.err; sets
-# STEP_SECONDS. Any failure stops the benchmark with the command's output.
-run_step() {
-    local name=$1 logbase=$2 t0 t1
-    shift 2
-    t0=$(now)
-    if ! timeout "$STEP_TIMEOUT" "$@" >"$logbase.out" 2>"$logbase.err"; then
-        log "$name failed: $*"
-        tail -n 40 "$logbase.out" "$logbase.err" >&2
-        log "s3s-fs log tail:"
-        tail -n 20 "$WORK/s3s-fs.log" >&2
-        exit 1
-    fi
-    t1=$(now)
-    STEP_SECONDS=$(elapsed "$t0" "$t1")
-}
-
 # Files each tool reports having uploaded in the step just run.
 uploads_pier() {
     python3 - "$1" <<'EOF'

@@ -65,18 +65,6 @@ for remote in US EU; do
 done
 store_url() { echo "s3://$2/pier?endpoint=$1&region=us-east-1"; }
 
-run_step() { # NAME LOGBASE CMD...: sets STEP_SECONDS
-    local name=$1 logbase=$2 t0
-    shift 2
-    t0=$(now)
-    if ! timeout "$STEP_TIMEOUT" "$@" >"$logbase.out" 2>"$logbase.err"; then
-        log "$name failed: $*"
-        tail -n 40 "$logbase.out" "$logbase.err" >&2
-        exit 1
-    fi
-    STEP_SECONDS=$(elapsed "$t0" "$(now)")
-}
-
 # Checks pier's JSON: a deployment, and every other region in sync.
 check_pier() {
     python3 - "$1" "$2" <<'PY'

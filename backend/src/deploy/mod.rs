@@ -189,6 +189,8 @@ pub struct Prepared {
     manifest: Manifest,
     /// The static files and the functions' files, as read.
     blobs: Vec<ScannedFile>,
+    /// How many distinct contents `blobs` holds.
+    distinct_blobs: u64,
     secrets: Option<BTreeMap<String, String>>,
     /// The compiled functions' modules, which `blobs` reads until the deploy ends.
     _compiled: Option<tempfile::TempDir>,
@@ -239,11 +241,13 @@ pub async fn prepare(
         files = manifest.file_count,
         "scanned"
     );
+    let distinct_blobs = blobs::unique_blobs(&scanned.blobs).len() as u64;
     Ok(Prepared {
         started,
         production: request.production,
         manifest,
         blobs: scanned.blobs,
+        distinct_blobs,
         secrets: request.env.as_ref().map(|env| env.secrets.clone()),
         _compiled: scanned._compiled,
     })
@@ -333,9 +337,8 @@ impl Prepared {
         promoted: Option<AliasChange>,
         warnings: &Warnings,
     ) -> DeployOutcome {
-        let unique = blobs::unique_blobs(&self.blobs).len() as u64;
         DeployOutcome {
-            reused_blobs: unique.saturating_sub(landed.blobs),
+            reused_blobs: self.distinct_blobs.saturating_sub(landed.blobs),
             summary: self.manifest.summary(),
             uploaded_blobs: landed.blobs,
             uploaded_bytes: landed.bytes,

@@ -181,15 +181,13 @@ impl Regions {
                             let _ = gc::drop_lease(store, &prepared.manifest().id).await;
                             return None;
                         }
-                        let result = match landed {
-                            Ok(_) => match prepared.write_records(store).await {
-                                Ok(()) => sync_project(self.primary_store(), store, project)
-                                    .await
-                                    .map(|_| ()),
-                                Err(error) => Err(error),
-                            },
-                            Err(error) => Err(error),
-                        };
+                        let result = async {
+                            landed?;
+                            prepared.write_records(store).await?;
+                            sync_project(self.primary_store(), store, project).await?;
+                            Ok(())
+                        }
+                        .await;
                         Some(self.report(region, project, result).await)
                     }
                 }),

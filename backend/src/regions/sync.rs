@@ -146,24 +146,23 @@ pub async fn sync_project(
         .truth
         .as_ref()
         .and_then(|record| record.production.clone());
-    if let Some(production) = &production
-        && compared.missing.contains(production)
-    {
-        count(
-            copy_deployment(primary, region, production).await?,
-            &mut outcome,
-        );
+    if let Some(production) = &production {
+        // Copied before the alias can name it: missing by its index entry, or (when the alias
+        // is about to move) by its manifest. One the primary lacks too (removed outside Pier)
+        // fails the copy, so the region is never pointed at nothing.
+        let lacking = compared.missing.contains(production)
+            || (compared.alias_behind()
+                && region.head(&keys::manifest(production)).await?.is_none());
+        if lacking {
+            count(
+                copy_deployment(primary, region, production).await?,
+                &mut outcome,
+            );
+        }
     }
     if let Some(truth) = &compared.truth
         && compared.alias_behind()
     {
-        if let Some(production) = &truth.production {
-            // Copied above, or already there; a manifest missing from the primary as well
-            // (removed outside Pier) would make the region serve nothing, so it is refused.
-            if region.head(&keys::manifest(production)).await?.is_none() {
-                copy_deployment(primary, region, production).await?;
-            }
-        }
         outcome.alias_moved = alias::mirror(region, truth).await? == Mirrored::Replaced;
     }
     for id in compared

@@ -250,7 +250,9 @@ async fn ensure_record(
 ) -> Result<(), PierError> {
     let clients = step.clients;
     let (name, kind) = (set.name().to_string(), set.r#type().as_str().to_string());
-    let present = find_record(clients, zone, &name, &kind).await?.is_some();
+    let present = find_record(clients, zone, &name, &kind, None)
+        .await?
+        .is_some();
     // Alias records are shown with their type, as `*.example.com A`.
     let shown = if set.alias_target().is_some() {
         format!("{name} {kind}")
@@ -449,13 +451,15 @@ async fn find_distribution(
     }))
 }
 
-/// The record set named `name` of type `kind` in the zone, if there is one. `Ok(None)` also
-/// when the zone itself is gone (teardown after someone deleted it).
-async fn find_record(
+/// The record set named `name` of type `kind` in the zone, if there is one; with a set
+/// identifier, that one of the name's several sets (a region's latency record). `Ok(None)`
+/// also when the zone itself is gone (teardown after someone deleted it).
+pub(crate) async fn find_record(
     clients: &Clients,
     zone: &str,
     name: &str,
     kind: &str,
+    set_identifier: Option<&str>,
 ) -> Result<Option<ResourceRecordSet>, PierError> {
     let listed = match clients
         .route53
@@ -463,7 +467,8 @@ async fn find_record(
         .hosted_zone_id(zone)
         .start_record_name(name)
         .start_record_type(RrType::from(kind))
-        .max_items(1)
+        // A plain record is the first listed; a name's weighted or latency sets follow it.
+        .set_max_items(set_identifier.is_none().then_some(1))
         .send()
         .await
     {
@@ -476,7 +481,11 @@ async fn find_record(
     Ok(listed
         .resource_record_sets()
         .iter()
-        .find(|set| set.name().replace("\\052", "*") == wanted && set.r#type().as_str() == kind)
+        .find(|set| {
+            set.name().replace("\\052", "*") == wanted
+                && set.r#type().as_str() == kind
+                && set_identifier.is_none_or(|id| set.set_identifier() == Some(id))
+        })
         .cloned())
 }
 
@@ -488,7 +497,7 @@ pub(crate) async fn upsert(
     change(clients, zone, ChangeAction::Upsert, set).await
 }
 
-pub(crate) async fn change(
+async fn change(
     clients: &Clients,
     zone: &str,
     action: ChangeAction,
@@ -515,14 +524,16 @@ pub(crate) async fn change(
     Ok(())
 }
 
-/// Deletes a record set by reading it back first (Route53 deletes need the exact set).
+/// Deletes a record set (with a set identifier, that one of the name's sets) by reading it
+/// back first: Route53 deletes need the exact set. Already gone counts as deleted.
 pub async fn delete_record(
     clients: &Clients,
     zone: &str,
     name: &str,
     kind: &str,
+    set_identifier: Option<&str>,
 ) -> Result<Option<String>, PierError> {
-    if let Some(set) = find_record(clients, zone, name, kind).await? {
+    if let Some(set) = find_record(clients, zone, name, kind, set_identifier).await? {
         change(clients, zone, ChangeAction::Delete, set).await?;
     }
     Ok(None)
@@ -570,51 +581,4 @@ pub async fn delete_distribution(clients: &Clients, id: &str) -> Result<Option<S
         }),
         Err(e) => Err(aws_error("DeleteDistribution", e)),
     }
-}
-
-/// One region's latency record for `name` (its set identifier is the region).
-pub(crate) async fn find_latency_record(
-    clients: &Clients,
-    zone: &str,
-    name: &str,
-    kind: &str,
-    set_identifier: &str,
-) -> Result<Option<ResourceRecordSet>, PierError> {
-    let listed = match clients
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .start_record_name(name)
-        .start_record_type(RrType::from(kind))
-        .send()
-        .await
-    {
-        Ok(listed) => listed,
-        Err(e) if code_of(&e) == "NoSuchHostedZone" => return Ok(None),
-        Err(e) => return Err(aws_error("ListResourceRecordSets", e)),
-    };
-    let wanted = format!("{}.", name.trim_end_matches('.'));
-    Ok(listed
-        .resource_record_sets()
-        .iter()
-        .find(|set| {
-            set.name() == wanted
-                && set.r#type().as_str() == kind
-                && set.set_identifier() == Some(set_identifier)
-        })
-        .cloned())
-}
-
-/// Deletes one region's latency record (teardown); already gone counts as deleted.
-pub async fn delete_latency_record(
-    clients: &Clients,
-    zone: &str,
-    name: &str,
-    kind: &str,
-    set_identifier: &str,
-) -> Result<Option<String>, PierError> {
-    if let Some(set) = find_latency_record(clients, zone, name, kind, set_identifier).await? {
-        change(clients, zone, ChangeAction::Delete, set).await?;
-    }
-    Ok(None)
 }

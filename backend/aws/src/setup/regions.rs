@@ -14,11 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
-use aws_sdk_route53::types::{
-    AliasTarget, ChangeAction, ResourceRecordSet, ResourceRecordSetRegion, RrType,
-};
+use aws_sdk_route53::types::{AliasTarget, ResourceRecordSet, ResourceRecordSetRegion, RrType};
 
-use crate::setup::cdn::{change, delete_latency_record, find_latency_record, invalid_request};
+use crate::setup::cdn::{delete_record, find_record, invalid_request, upsert};
 use crate::setup::record::{Created, SetupRecord};
 use crate::setup::spec::{Action, Change, Clients, Mode, Outputs, Report, SetupSpec};
 use crate::setup::step::{Found, Step};
@@ -154,7 +152,7 @@ async fn route(step: &mut Step<'_>, balancers: &[(String, Outputs)]) -> Result<(
             continue;
         };
         let wanted = latency_record(&name, region, dns, balancer_zone)?;
-        let found = match find_latency_record(clients, &zone, &name, "A", region).await? {
+        let found = match find_record(clients, &zone, &name, "A", Some(region)).await? {
             None => Found::Missing,
             Some(set) if set.alias_target() == wanted.alias_target() => Found::AsWanted(()),
             Some(_) => Found::Differs(()),
@@ -164,7 +162,7 @@ async fn route(step: &mut Step<'_>, balancers: &[(String, Outputs)]) -> Result<(
             about.with_detail(format!("→ {dns}")),
             found,
             |_| async move {
-                change(clients, &zone, ChangeAction::Upsert, wanted).await?;
+                upsert(clients, &zone, wanted).await?;
                 let created = Created::LatencyRecord {
                     zone,
                     name,
@@ -304,7 +302,7 @@ async fn remove_regions(
         };
         let (what, shown) = created.describe();
         if mode.applies() {
-            delete_latency_record(&clients, zone, name, kind, set_identifier).await?;
+            delete_record(&clients, zone, name, kind, Some(set_identifier)).await?;
             primary.created.retain(|kept| *kept != created);
             primary.save()?;
             report(

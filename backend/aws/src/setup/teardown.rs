@@ -71,8 +71,7 @@ async fn delete(clients: &Clients, resource: &Created) -> Result<Option<String>,
             kind,
             set_identifier,
         } => {
-            crate::setup::cdn::delete_latency_record(clients, zone, name, kind, set_identifier)
-                .await
+            crate::setup::cdn::delete_record(clients, zone, name, kind, Some(set_identifier)).await
         }
         Created::LogGroup { name } => crate::setup::logging::delete(clients, name).await,
         Created::FunctionsRuntime {
@@ -236,7 +235,7 @@ async fn delete(clients: &Clients, resource: &Created) -> Result<Option<String>,
         }
         Created::Distribution { id } => crate::setup::cdn::delete_distribution(clients, id).await,
         Created::RecordSet { zone, name, kind } => {
-            crate::setup::cdn::delete_record(clients, zone, name, kind).await
+            crate::setup::cdn::delete_record(clients, zone, name, kind, None).await
         }
     }
 }
