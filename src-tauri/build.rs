@@ -9,6 +9,7 @@ fn main() {
             "deployments",
             "promote",
             "rollback",
+            "sync_regions",
             "remove",
             "deploy_folder",
             "pick_folder",

@@ -26,7 +26,8 @@ pub mod progress;
 pub mod project_env;
 pub mod project_name;
 pub mod records;
-pub mod region_state;
+/// A region's state for a project: the wire type the desktop draws, computed by [`regions`].
+pub use pier_wire::regions as region_state;
 pub mod regions;
 pub mod routes;
 pub mod scan;

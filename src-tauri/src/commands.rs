@@ -15,6 +15,7 @@ use pier_app::watches::WatchView;
 use pier_app::{AppInfo, UserError};
 use pier_core::alias::AliasChange;
 use pier_core::manifest::Summary;
+use pier_core::region_state::RegionReport;
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_dialog::DialogExt;
@@ -48,6 +49,11 @@ pub async fn promote(desktop: Engine<'_>, deployment: String) -> Answer<AliasCha
 #[tauri::command]
 pub async fn rollback(desktop: Engine<'_>, project: String) -> Answer<AliasChange> {
     desktop.engine.rollback(&project).await
+}
+
+#[tauri::command]
+pub async fn sync_regions(desktop: Engine<'_>, project: String) -> Answer<Vec<RegionReport>> {
+    desktop.engine.sync_regions(&project).await
 }
 
 #[tauri::command]

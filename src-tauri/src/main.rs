@@ -33,6 +33,7 @@ fn main() {
             commands::deployments,
             commands::promote,
             commands::rollback,
+            commands::sync_regions,
             commands::remove,
             commands::deploy_folder,
             commands::pick_folder,

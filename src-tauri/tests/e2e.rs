@@ -494,12 +494,40 @@ async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
     desktop
         .type_into("#setup-domain", "sites.example.com")
         .await;
+    // A second region serving the sites: its own bucket, load balancer and proxies.
+    desktop.type_into("#setup-regions", "eu-west-1").await;
     desktop.click("#setup-plan").await;
     desktop.find("#setup-outcome[data-run='plan']").await;
     assert!(desktop.count(".setup-step[data-action='create']").await >= 10);
+    assert!(
+        desktop
+            .count(".setup-step[data-region='eu-west-1'][data-action='create']")
+            .await
+            >= 5,
+        "the other region's steps are listed, each marked with its region"
+    );
+    let europe_bucket = desktop
+        .text(".setup-step[data-region='eu-west-1'][data-resource='bucket']")
+        .await;
+    assert!(
+        europe_bucket.contains("pier-sites-example-com-eu-west-1"),
+        "{europe_bucket}"
+    );
     // The image step says which image each service will run (this build publishes none, so
     // the local names `pier images build` gives, used as given).
-    assert_eq!(desktop.count(".setup-step[data-resource='image']").await, 2);
+    assert_eq!(
+        desktop
+            .count(".setup-step[data-region=''][data-resource='image']")
+            .await,
+        2
+    );
+    assert_eq!(
+        desktop
+            .count(".setup-step[data-region='eu-west-1'][data-resource='image']")
+            .await,
+        1,
+        "the other region runs proxies only: no builder image there"
+    );
     let proxy_image = desktop.text(".setup-step[data-resource='image']").await;
     assert!(
         proxy_image.contains("pier-proxy:") && proxy_image.contains("used as given"),
@@ -553,6 +581,60 @@ async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
     desktop.click("#deploy-promote").await;
     confirm(&desktop).await;
     desktop.find("#notice-banner").await;
+
+    // Both regions got the deployment and the promote: the Projects screen says so.
+    desktop.click("#nav-projects").await;
+    desktop
+        .find(".project-row[data-project='shop'] .region[data-region='eu-west-1'][data-state='in_sync']")
+        .await;
+    // Another machine, without the regions in its config, deploys to the primary alone: the
+    // Project screen shows eu-west-1 lagging by one deployment, and Sync now catches it up.
+    let store_at = |bucket: &str, region: &str| {
+        pier_core::store::StoreUrl::parse(&format!(
+            "s3://{bucket}?endpoint={}&region={region}",
+            moto.endpoint
+        ))
+        .unwrap()
+    };
+    let primary = pier_core::store::open(&store_at("pier-sites-example-com", "us-east-1"))
+        .await
+        .unwrap();
+    let europe = pier_core::store::open(&store_at("pier-sites-example-com-eu-west-1", "eu-west-1"))
+        .await
+        .unwrap();
+    write_site(&site, "the shop, second edition");
+    let second = pier_core::deploy::deploy(
+        primary.as_ref(),
+        &pier_core::deploy::DeployRequest::folder(&site, Some("shop".into()), true),
+        &pier_core::progress::Progress::silent(),
+    )
+    .await
+    .unwrap()
+    .summary
+    .id;
+    desktop
+        .click(".project-row[data-project='shop'] .project-name")
+        .await;
+    let lagging = desktop
+        .text(".region-row[data-region='eu-west-1'][data-state='lagging']")
+        .await;
+    assert!(lagging.contains("1 deployment missing"), "{lagging}");
+    desktop.screenshot("project-regions-lagging").await;
+    desktop.click("#regions-sync").await;
+    desktop
+        .find(".region-row[data-region='eu-west-1'][data-state='in_sync']")
+        .await;
+    let europe_alias = pier_core::alias::read(europe.as_ref(), "shop")
+        .await
+        .unwrap()
+        .and_then(|record| record.production);
+    assert_eq!(
+        europe_alias,
+        Some(second),
+        "eu-west-1 serves the new deployment"
+    );
+    desktop.screenshot("project-regions").await;
+
     desktop.click("#nav-domains").await;
     desktop.find("#domains-empty").await;
     desktop.type_into("#domain-name", "www.example.org").await;

@@ -4,20 +4,26 @@
 //! from the other. After a complete apply the app switches to the new bucket and base URL,
 //! and Pier's config file points there too ([`pier_aws::setup::adopt`]).
 //!
+//! Other regions (the form's `regions`) get what serves sites, each with its own record, as
+//! `pier setup aws --regions` does; a region left out of a later apply is torn down, and the
+//! app's settings name the regions it now deploys to.
+//!
 //! AWS access is the AWS chain's, for the profile the form names: no key ever crosses to or
 //! from the window.
 
 use super::events::{AppEvent, UserError};
 use super::settings::{AwsTarget, DesktopSettings, StoreTarget};
-use pier_aws::setup::{self, Change, Clients, Mode, SetupSpec, TaskRange, record::SetupRecord};
+use pier_aws::setup::regions::Connection;
+use pier_aws::setup::{self, Change, Mode, SetupSpec, TaskRange, record::SetupRecord};
 pub use pier_wire::setup::{SetupForm, SetupOutcome, SetupRun};
 
-/// The form prefilled from the settings: the profile and region already in use.
+/// The form prefilled from the settings: the profile and regions already in use.
 pub fn prefilled(settings: &DesktopSettings) -> SetupForm {
     let mut form = SetupForm::default();
     if let Some(aws) = settings.aws() {
         form.profile = aws.profile.clone().unwrap_or_default();
         form.region = aws.region.clone().unwrap_or_default();
+        form.regions = aws.regions.join(", ");
     }
     form
 }
@@ -81,7 +87,7 @@ async fn spec(form: &SetupForm, endpoint: Option<&str>) -> Result<SetupSpec, Use
         redis_url: None,
         images: setup::ImageSource::Mirror,
         cpu_architecture: setup::DEFAULT_CPU_ARCHITECTURE.into(),
-        other_regions: Vec::new(),
+        other_regions: pier_wire::regions::parse_list(&form.regions),
         serving_only: false,
     };
     spec.validate()?;
@@ -99,9 +105,12 @@ pub(super) async fn run(
     // The settings' endpoint override (an emulator), else AWS.
     let endpoint = settings.aws().and_then(|aws| aws.endpoint.clone());
     let spec = spec(form, endpoint.as_deref()).await?;
-    let clients = Clients::connect_as(profile(form), &spec.region, endpoint.as_deref()).await;
+    let connection = Connection {
+        profile: profile(form),
+        endpoint: endpoint.as_deref(),
+    };
     let path = setup::record::default_path(&spec.name, &spec.region);
-    let mut record = SetupRecord::open(&path, &spec.name, &spec.region)?;
+    let records = path.parent().unwrap_or(std::path::Path::new("."));
     let (changes, waiting) = match run {
         SetupRun::Plan | SetupRun::Apply => {
             let mode = if run == SetupRun::Plan {
@@ -109,17 +118,19 @@ pub(super) async fn run(
             } else {
                 Mode::Apply
             };
-            let report =
-                setup::run_reporting(&clients, &spec, mode, &mut record, on_change).await?;
+            let runs = setup::regions::run(connection, &spec, mode, records, on_change).await?;
             if mode.applies() {
-                record.outputs = report.outputs.clone();
-                record.save()?;
-                setup::adopt(&spec, &report.outputs)?;
+                setup::adopt(&spec, &runs[0].report.outputs)?;
             }
-            let waiting = report.waiting();
-            (report.changes, waiting)
+            let waiting = runs.iter().any(|run| run.report.waiting());
+            let changes = runs
+                .into_iter()
+                .flat_map(|run| run.report.changes)
+                .collect();
+            (changes, waiting)
         }
         SetupRun::Teardown => {
+            let mut record = SetupRecord::open(&path, &spec.name, &spec.region)?;
             if record.created.is_empty() {
                 return Err(UserError::new(
                     format!(
@@ -129,7 +140,12 @@ pub(super) async fn run(
                     "check the name and region; teardown only removes what setup made",
                 ));
             }
-            let changes = setup::teardown(&clients, &mut record).await?;
+            // The regions that serve for this one go first, each from its own record.
+            let mut changes =
+                setup::regions::teardown_others(connection, &spec.name, &spec.region, records)
+                    .await?;
+            let clients = connection.clients(&spec.region).await;
+            changes.extend(setup::teardown(&clients, &mut record).await?);
             changes.iter().for_each(&mut *on_change);
             (changes, false)
         }
@@ -143,6 +159,7 @@ pub(super) async fn run(
                 bucket: spec.bucket.clone(),
                 prefix: None,
                 endpoint: endpoint.clone(),
+                regions: spec.other_regions.clone(),
             });
             next.base_url = Some(format!("https://{}", spec.base_domain));
             app.switch_to(next).await?;

@@ -17,7 +17,7 @@ use super::meter::{Meter, Phase};
 use super::views::{JobState, Status, now_ms};
 use pier_core::builds::detect::{self, BuildOverrides};
 use pier_core::builds::{self, BuildRequest};
-use pier_core::deploy::{self, DeployOutcome, DeployRequest, default_project};
+use pier_core::deploy::{DeployOutcome, DeployRequest, default_project};
 use pier_core::error::PierError;
 use pier_core::logs::{BuildStatus, LogStream, LogWriter};
 use pier_core::progress::Progress;
@@ -232,7 +232,14 @@ async fn run_job(
                 store_cache: false,
                 env_revision: env.as_ref().map(|env| env.revision.clone()),
             };
-            builds::build_and_deploy(target.store.as_ref(), &request, log, cancel, &progress).await
+            let built =
+                builds::build_and_deploy(target.store.as_ref(), &request, log, cancel, &progress)
+                    .await;
+            // A build deploys to the primary; the other regions get it as a sync does.
+            if built.is_ok() && !target.regions.others.is_empty() {
+                let _ = target.regions.sync(Some(&project)).await;
+            }
+            built
         }
         None => {
             let request = DeployRequest {
@@ -240,7 +247,7 @@ async fn run_job(
                 ..DeployRequest::folder(&dir, Some(project.clone()), false)
             };
             tokio::select! {
-                outcome = deploy::deploy(target.store.as_ref(), &request, &progress) => outcome,
+                outcome = target.regions.deploy(&request, &progress) => outcome,
                 () = cancel.cancelled() => Err(PierError::DeployCanceled),
             }
         }

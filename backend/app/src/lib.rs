@@ -34,6 +34,7 @@ pub use target::Target;
 use pier_core::alias::{self, AliasChange};
 use pier_core::deployments;
 use pier_core::manifest::Summary;
+use pier_core::region_state::RegionReport;
 
 /// The engine behind the desktop window; cheap to clone.
 #[derive(Clone)]
@@ -139,16 +140,26 @@ impl App {
         views::deployments(&self.target(), project).await
     }
 
+    /// Brings every other region up to the primary for `project`; each region's state after.
+    pub async fn sync_regions(&self, project: &str) -> Result<Vec<RegionReport>, UserError> {
+        let synced = self.target().regions.sync(Some(project)).await?;
+        self.inner.events.emit(AppEvent::Changed {
+            project: Some(project.to_string()),
+        });
+        Ok(synced
+            .into_iter()
+            .flat_map(|project| project.regions)
+            .collect())
+    }
+
     pub async fn promote(&self, deployment: &str) -> Result<AliasChange, UserError> {
         let target = self.target();
         let manifest = deployments::resolve(target.store.as_ref(), deployment).await?;
-        let change = alias::promote(
-            target.store.as_ref(),
-            &manifest.project,
-            &manifest.id,
-            alias::Action::Promote,
-        )
-        .await?;
+        // Every other region follows; one that lags shows as such on the Projects screen.
+        let (change, _regions) = target
+            .regions
+            .promote(&manifest.project, &manifest.id, alias::Action::Promote)
+            .await?;
         self.inner.events.emit(AppEvent::Changed {
             project: Some(manifest.project),
         });
@@ -156,7 +167,7 @@ impl App {
     }
 
     pub async fn rollback(&self, project: &str) -> Result<AliasChange, UserError> {
-        let change = alias::rollback(self.target().store.as_ref(), project).await?;
+        let (change, _regions) = self.target().regions.rollback(project).await?;
         self.inner.events.emit(AppEvent::Changed {
             project: Some(project.to_string()),
         });
@@ -164,11 +175,11 @@ impl App {
     }
 
     pub async fn remove(&self, deployment: &str) -> Result<Summary, UserError> {
-        let store = self.target().store;
-        let summary = deployments::remove(store.as_ref(), deployment).await?;
+        let regions = self.target().regions;
+        let (summary, _regions) = regions.remove(deployment).await?;
         // Lambda versions only this deployment used go now; if a gc holds the lock, it (or
         // the next one) deletes them.
-        if let Err(error) = pier_core::gc::collect_functions(store.as_ref()).await {
+        if let Err(error) = regions.collect_functions().await {
             tracing::warn!(%error, "Lambda versions stay until the next gc");
         }
         self.inner.events.emit(AppEvent::Changed {

@@ -50,19 +50,42 @@ pub struct AwsTarget {
     pub prefix: Option<String>,
     /// An S3-compatible endpoint instead of AWS's.
     pub endpoint: Option<String>,
+    /// Other regions serving copies of the store, each from `<bucket>-<region>` with the same
+    /// profile, prefix and endpoint; `region` is the primary's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
 }
 
 impl StoreTarget {
     pub fn store_url(&self) -> Result<StoreUrl, UserError> {
+        self.store_url_in(None)
+    }
+
+    /// Each other region's name and store.
+    pub fn other_regions(&self) -> Result<Vec<(String, StoreUrl)>, UserError> {
+        let StoreTarget::Aws(aws) = self else {
+            return Ok(Vec::new());
+        };
+        aws.regions
+            .iter()
+            .map(|region| Ok((region.clone(), self.store_url_in(Some(region))?)))
+            .collect()
+    }
+
+    /// The primary's store, or another region's copy of it (`<bucket>-<region>`).
+    fn store_url_in(&self, other_region: Option<&str>) -> Result<StoreUrl, UserError> {
         match self {
             StoreTarget::Embedded => match std::env::var("PIER_STORE") {
                 Ok(url) if !url.is_empty() => Ok(StoreUrl::parse(&url)?),
                 _ => Ok(StoreUrl::default_local()),
             },
             StoreTarget::Aws(aws) => {
+                let bucket = match other_region {
+                    Some(region) => pier_aws::setup::region_bucket(aws.bucket.trim(), region),
+                    None => aws.bucket.trim().to_string(),
+                };
                 let url = format!(
-                    "s3://{}/{}",
-                    aws.bucket.trim(),
+                    "s3://{bucket}/{}",
                     aws.prefix.as_deref().unwrap_or("").trim()
                 );
                 match StoreUrl::parse(&url)? {
@@ -71,7 +94,9 @@ impl StoreTarget {
                         prefix,
                         options: S3Options {
                             endpoint: aws.endpoint.clone(),
-                            region: aws.region.clone(),
+                            region: other_region
+                                .map(str::to_string)
+                                .or_else(|| aws.region.clone()),
                             profile: aws.profile.clone(),
                         },
                     }),
@@ -146,12 +171,31 @@ pub fn validated(mut form: SettingsForm) -> Result<DesktopSettings, UserError> {
                     "type the bucket's name, as in my-sites",
                 ));
             };
+            let region = given(&form.region);
+            let regions = pier_wire::regions::parse_list(&form.regions);
+            if !regions.is_empty() && region.is_none() {
+                return Err(UserError::new(
+                    "Other regions need the primary's region",
+                    "type the primary bucket's region, as in us-east-1",
+                ));
+            }
+            if let Some(bad) = regions
+                .iter()
+                .find(|r| !pier_wire::regions::looks_like_region(r) || Some(*r) == region.as_ref())
+            {
+                return Err(UserError::new(
+                    format!("`{bad}` is not another AWS region"),
+                    "list the other regions' codes, as in eu-west-1, ap-southeast-1; the \
+                     region above is the primary",
+                ));
+            }
             StoreTarget::Aws(AwsTarget {
                 profile: given(&form.profile),
-                region: given(&form.region),
+                region,
                 bucket,
                 prefix: given(&form.prefix),
                 endpoint: given(&form.endpoint),
+                regions,
             })
         }
         other => {
@@ -162,6 +206,7 @@ pub fn validated(mut form: SettingsForm) -> Result<DesktopSettings, UserError> {
         }
     };
     target.store_url()?;
+    target.other_regions()?;
     let redis_url = match given(&form.redis_url) {
         Some(url) => {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
@@ -217,6 +262,7 @@ pub fn view_of(settings: &DesktopSettings) -> SettingsView {
             region: text(&aws.region),
             bucket: aws.bucket.clone(),
             prefix: text(&aws.prefix),
+            regions: aws.regions.join(", "),
             endpoint: text(&aws.endpoint),
             redis_url: text(&settings.redis_url),
             redis_password: None,

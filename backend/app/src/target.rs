@@ -2,6 +2,10 @@
 //! and where build logs go live. Opening a target does no network round trip, so a bucket
 //! that is down or a Redis that is unreachable never holds up the window; those show up in
 //! "test connection" and as clear errors on first use.
+//!
+//! With other regions in the settings, the target holds every region's store: deploys,
+//! promotes and removals go through [`Regions`], so each region gets them by the one-store
+//! rules, and the Projects and Project screens show each region's state.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +17,7 @@ use pier_core::config::BaseUrl;
 use pier_core::logs::LiveAndBackend;
 use pier_core::logs::memory::LogBus;
 use pier_core::logs::redis::RedisLogs;
+use pier_core::regions::{self, Region, Regions};
 use pier_core::store::DynStore;
 
 pub use pier_core::logs::LIVE_LOG_RETENTION;
@@ -20,7 +25,10 @@ pub use pier_core::logs::LIVE_LOG_RETENTION;
 #[derive(Clone)]
 pub struct Target {
     pub settings: DesktopSettings,
+    /// The primary region's store: what every list and lookup reads.
     pub store: DynStore,
+    /// The primary and every other region; only the primary with one region.
+    pub regions: Regions,
     pub base_url: BaseUrl,
     /// In-process live logs: the embedded default, and the fallback when Redis is down.
     pub memory_logs: Arc<LogBus>,
@@ -30,6 +38,23 @@ pub struct Target {
 impl Target {
     pub async fn open(settings: &DesktopSettings, serve_port: u16) -> Result<Target, UserError> {
         let store = pier_core::store::open(&settings.target.store_url()?).await?;
+        let mut others = Vec::new();
+        for (name, url) in settings.target.other_regions()? {
+            others.push(Region {
+                name,
+                store: pier_core::store::open(&url).await?,
+            });
+        }
+        let regions = Regions {
+            primary: Region {
+                name: settings
+                    .aws()
+                    .and_then(|aws| aws.region.clone())
+                    .unwrap_or_else(|| regions::PRIMARY.into()),
+                store: store.clone(),
+            },
+            others,
+        };
         let base_url = match &settings.base_url {
             Some(url) => BaseUrl::parse(url).map_err(|detail| {
                 UserError::new(
@@ -49,6 +74,7 @@ impl Target {
         Ok(Target {
             settings: settings.clone(),
             store,
+            regions,
             base_url,
             memory_logs: Arc::new(LogBus::new()),
             redis,

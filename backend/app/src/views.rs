@@ -1,12 +1,16 @@
 //! What the Projects and Project screens list: each project with its production URL, its
 //! newest deployment's status and age; each deployment with its source, size, time and
-//! preview URL. Times go out as milliseconds since the epoch; the window renders ages.
+//! preview URL; with other regions, each region's state for each project (in sync, lagging
+//! by what, unreachable). Times go out as milliseconds since the epoch; the window renders
+//! ages.
 
 use std::collections::HashMap;
 
 use super::events::UserError;
 use super::target::Target;
+use futures::future::join_all;
 use pier_core::deployments::{self, DeploymentRow};
+use pier_core::region_state::RegionReport;
 
 /// The newest deploy job the app ran for a project.
 #[derive(Debug, Clone)]
@@ -43,12 +47,28 @@ fn deployment_view(target: &Target, row: &DeploymentRow) -> DeploymentView {
     }
 }
 
+/// Each other region's state for `project`; none with one region.
+async fn region_states(target: &Target, project: &str) -> Result<Vec<RegionReport>, UserError> {
+    if target.regions.others.is_empty() {
+        return Ok(Vec::new());
+    }
+    let status = target.regions.status(Some(project)).await?;
+    Ok(status.into_iter().flat_map(|p| p.regions).collect())
+}
+
 pub async fn projects(
     target: &Target,
     jobs: &HashMap<String, JobState>,
 ) -> Result<Vec<ProjectView>, UserError> {
     let mut views = Vec::new();
-    for project in deployments::list_projects(target.store.as_ref()).await? {
+    let projects = deployments::list_projects(target.store.as_ref()).await?;
+    let states = join_all(
+        projects
+            .iter()
+            .map(|project| region_states(target, &project.name)),
+    )
+    .await;
+    for (project, regions) in projects.into_iter().zip(states) {
         let latest = project.latest.as_ref().map(|summary| {
             deployment_view(
                 target,
@@ -77,6 +97,7 @@ pub async fn projects(
             status_message,
             latest,
             name: project.name,
+            regions: regions?,
         });
     }
     // Projects the app is deploying for the first time show up at once, with their status.
@@ -90,6 +111,7 @@ pub async fn projects(
                 status: job.status,
                 status_message: job.message.clone(),
                 latest: None,
+                regions: Vec::new(),
             });
         }
     }

@@ -258,19 +258,26 @@ impl Regions {
         Ok(projects)
     }
 
-    /// Every other region's state, for one project or all.
+    /// Every other region's state, for one project or all. A region whose state cannot be
+    /// read (its store is down, or refuses) is reported unreachable, with why; the others are
+    /// still told.
     pub async fn status(&self, project: Option<&str>) -> Result<Vec<ProjectRegions>, PierError> {
         let mut projects = Vec::new();
         for project in self.projects(project).await? {
-            let mut regions = Vec::new();
-            for region in &self.others {
-                let state =
-                    project_state(self.primary_store(), region.store.as_ref(), &project).await?;
-                regions.push(RegionReport {
+            let regions = join_all(self.others.iter().map(|region| async {
+                let store = region.store.as_ref();
+                let state = match project_state(self.primary_store(), store, &project).await {
+                    Ok(state) => state,
+                    Err(error) => RegionState::Unreachable {
+                        detail: format!("{}: {error}", store.url()),
+                    },
+                };
+                RegionReport {
                     region: region.name.clone(),
                     state,
-                });
-            }
+                }
+            }))
+            .await;
             projects.push(ProjectRegions { project, regions });
         }
         Ok(projects)

@@ -27,6 +27,9 @@ pub struct ProjectView {
     pub status: Status,
     pub status_message: Option<String>,
     pub latest: Option<DeploymentView>,
+    /// Each other region's state for the project (none with one region).
+    #[serde(default)]
+    pub regions: Vec<crate::regions::RegionReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub mod env;
 pub mod error;
 pub mod events;
 pub mod logs;
+pub mod regions;
 pub mod settings;
 pub mod setup;
 pub mod watches;

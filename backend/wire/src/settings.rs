@@ -16,6 +16,10 @@ pub struct SettingsForm {
     pub region: String,
     pub bucket: String,
     pub prefix: String,
+    /// Other regions serving copies of the store, as `eu-west-1, ap-southeast-1`: each
+    /// region's bucket is `<bucket>-<region>` (what AWS setup makes); deploys, promotes and
+    /// removals reach them all. Empty is one region.
+    pub regions: String,
     pub endpoint: String,
     pub redis_url: String,
     /// Goes straight to the keychain; never stored in a file nor sent back (so a view's form

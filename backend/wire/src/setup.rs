@@ -14,8 +14,11 @@ pub struct SetupForm {
     pub base_domain: String,
     /// An AWS profile from `~/.aws/config`; empty is the chain's default.
     pub profile: String,
-    /// Empty is the profile's region.
+    /// Empty is the profile's region. The primary region: builders, the queue and the CDN.
     pub region: String,
+    /// Other regions that serve the sites, as `eu-west-1, ap-southeast-1` (`--regions` after
+    /// the primary): each gets its own bucket, load balancer and proxies. Empty is one region.
+    pub regions: String,
     /// Empty is `<name>-<base domain with dashes>`.
     pub bucket: String,
     pub name: String,
@@ -32,6 +35,7 @@ impl Default for SetupForm {
             base_domain: String::new(),
             profile: String::new(),
             region: String::new(),
+            regions: String::new(),
             bucket: String::new(),
             name: "pier".into(),
             proxy_min: 1,
@@ -83,6 +87,9 @@ pub struct Change {
     pub action: Action,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The region it is in, for another region's steps (none: the primary's, or global).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl Change {
@@ -92,6 +99,7 @@ impl Change {
             name: name.to_string(),
             action,
             detail: None,
+            region: None,
         }
     }
 
@@ -102,6 +110,11 @@ impl Change {
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Change {
         self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn in_region(mut self, region: &str) -> Change {
+        self.region = Some(region.to_string());
         self
     }
 }

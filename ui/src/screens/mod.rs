@@ -9,6 +9,7 @@ pub mod profile_picker;
 pub mod project;
 pub mod project_env;
 pub mod projects;
+pub mod regions;
 pub mod settings;
 pub mod setup;
 pub mod setup_run;

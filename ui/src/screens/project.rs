@@ -1,6 +1,6 @@
 //! Project: its deployments (status, source, time, size, preview URL), newest first;
 //! promote, roll back and remove, each after a confirmation that names what will change; and
-//! its variables (`project_env.rs`).
+//! each other region's state with "Sync now" (`regions.rs`); its variables (`project_env.rs`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::confirm::{Action, Confirm};
 use super::project_env::ProjectEnv;
+use super::regions::ProjectRegions;
 use super::url_actions::UrlActions;
 use crate::types::DeploymentView;
 use crate::{Ctx, Screen, bridge, format, now_ms};
@@ -25,6 +26,8 @@ pub fn Project(name: String) -> impl IntoView {
     let project = name.clone();
     Effect::new(move |_| {
         ctx.revision.track();
+        // The production URL and the regions' states come from the projects list.
+        super::projects::reload(ctx);
         let project = project.clone();
         spawn_local(async move {
             match bridge::call::<Vec<DeploymentView>>("deployments", ProjectArgs { project }).await
@@ -73,6 +76,7 @@ pub fn Project(name: String) -> impl IntoView {
         <Show when=move || loaded.get() && deployments.with(Vec::is_empty)>
             <p class="muted">"No deployments."</p>
         </Show>
+        <ProjectRegions project=name.clone()/>
         <ProjectEnv project=name.clone()/>
     }
 }

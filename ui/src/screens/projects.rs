@@ -1,9 +1,11 @@
 //! Projects: each project with its production URL, its newest deployment's status and age;
-//! open or copy a URL with one click; a click on the name opens the project.
+//! open or copy a URL with one click; a click on the name opens the project. Where other
+//! regions serve, each region's state for the project under its status.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::regions::RegionBadges;
 use super::url_actions::UrlActions;
 use crate::types::ProjectView;
 use crate::{Ctx, Screen, bridge, format, now_ms};
@@ -63,7 +65,8 @@ fn ProjectRow(project: ProjectView) -> impl IntoView {
                 Some(url) => view! { <UrlActions url=url/> }.into_any(),
                 None => view! { <span class="muted">"not promoted yet"</span> }.into_any(),
             }}</td>
-            <td><span class=format!("badge status-{status}") title=project.status_message.clone().unwrap_or_default()>{status.name()}</span></td>
+            <td><span class=format!("badge status-{status}") title=project.status_message.clone().unwrap_or_default()>{status.name()}</span>
+                <RegionBadges regions=project.regions.clone()/></td>
             <td>{project.latest.as_ref().map(|l| format::age(l.created_ms, now_ms())).unwrap_or_default()}</td>
         </tr>
     }

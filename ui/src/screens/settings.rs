@@ -91,6 +91,7 @@ pub fn Settings() -> impl IntoView {
                 {text_field(form, "aws-region", "Region", "us-east-1", |f| f.region.clone(), |f, v| f.region = v)}
                 {text_field(form, "aws-bucket", "Bucket", "my-sites", |f| f.bucket.clone(), |f, v| f.bucket = v)}
                 {text_field(form, "aws-prefix", "Prefix (optional)", "pier", |f| f.prefix.clone(), |f, v| f.prefix = v)}
+                {text_field(form, "aws-regions", "Other regions (optional; each bucket is <bucket>-<region>)", "ap-southeast-1, us-west-2", |f| f.regions.clone(), |f, v| f.regions = v)}
                 {text_field(form, "aws-endpoint", "Endpoint override (optional)", "http://127.0.0.1:9000", |f| f.endpoint.clone(), |f, v| f.endpoint = v)}
             </Show>
             <p class="muted small">"Now: "<span id="settings-store">{move || saved.with(|s| s.store.clone())}</span></p>

@@ -86,6 +86,8 @@ pub fn Setup() -> impl IntoView {
             {text_field(form, "setup-domain", "Base domain (its Route53 zone must be in the account)", "sites.example.com", |f| f.base_domain.clone(), |f, v| f.base_domain = v)}
             <ProfilePicker id="setup-profile" selected=Signal::derive(move || form.with(|f| f.profile.clone())) on_pick=Callback::new(move |v| form.update(|f| f.profile = v))/>
             {text_field(form, "setup-region", "Region (empty: the profile's)", "eu-west-1", |f| f.region.clone(), |f, v| f.region = v)}
+            {text_field(form, "setup-regions", "Other regions serving the sites (optional)", "ap-southeast-1, us-west-2", |f| f.regions.clone(), |f, v| f.regions = v)}
+            <p class="muted small">"The region above is the primary: builds, the build queue and CloudFront live there. Each other region gets its own bucket, load balancer and proxies; CloudFront reaches the nearest healthy one, and every deploy lands in all of them. Remove a region from the list and set up again to tear it down."</p>
             <label class="field">
                 <span>"Bucket (empty: the default)"</span>
                 <input id="setup-bucket" type="text" placeholder=bucket_hint prop:value=move || form.with(|f| f.bucket.clone()) on:input=move |ev| {
@@ -167,8 +169,8 @@ pub fn Setup() -> impl IntoView {
                         let state = ctx.setup.get();
                         let run = state.run.unwrap_or(SetupRun::Plan);
                         state.steps.into_iter().map(|change| view! {
-                            <tr class="setup-step" data-resource=change.resource.clone() data-action=change.action.name()>
-                                <td class="nowrap">{change.resource.clone()}</td>
+                            <tr class="setup-step" data-resource=change.resource.clone() data-action=change.action.name() data-region=change.region.clone().unwrap_or_default()>
+                                <td class="nowrap">{change.resource.clone()}{change.region.clone().map(|region| view! { <div class="muted small step-region">{region}</div> })}</td>
                                 <td><code>{change.name.clone()}</code>{change.detail.clone().map(|d| view! { <div class="muted small">{d}</div> })}</td>
                                 <td class="nowrap"><span class=format!("badge action-{}", change.action)>{verb(change.action, run)}</span></td>
                             </tr>

@@ -77,8 +77,13 @@ pub async fn run(
         let mut record = SetupRecord::open(&path, &spec.name, region)?;
         record.primary = Some(spec.region.clone());
         let regional = spec.for_region(region);
-        let report =
-            crate::setup::run_reporting(&clients, &regional, mode, &mut record, on_change).await?;
+        let mut tagged = |change: &Change| on_change(&change.clone().in_region(region));
+        let mut report =
+            crate::setup::run_reporting(&clients, &regional, mode, &mut record, &mut tagged)
+                .await?;
+        for change in &mut report.changes {
+            change.region = Some(region.clone());
+        }
         if mode.applies() {
             record.outputs = report.outputs.clone();
             record.save()?;
@@ -259,7 +264,7 @@ async fn remove_regions(
         }
         let clients = connection.clients(&region).await;
         for change in crate::setup::teardown(&clients, &mut record).await? {
-            report(change, &mut changes);
+            report(change.in_region(&region), &mut changes);
         }
         report(
             Change::new("region", &region, Action::Update).with_detail("removed"),
@@ -330,7 +335,9 @@ pub async fn teardown_others(
     let mut changes = Vec::new();
     for mut record in regional_records(records, name, primary)? {
         let clients = connection.clients(&record.region).await;
-        changes.extend(crate::setup::teardown(&clients, &mut record).await?);
+        let region = record.region.clone();
+        let torn = crate::setup::teardown(&clients, &mut record).await?;
+        changes.extend(torn.into_iter().map(|change| change.in_region(&region)));
     }
     Ok(changes)
 }

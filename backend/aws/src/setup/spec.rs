@@ -168,11 +168,7 @@ impl SetupSpec {
             )));
         }
         for region in &self.other_regions {
-            let shaped = region.split('-').count() >= 3
-                && region
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !shaped || *region == self.region {
+            if !pier_wire::regions::looks_like_region(region) || *region == self.region {
                 return Err(bad(format!(
                     "`{region}` is not another AWS region: give region codes as in \
                      --regions us-east-1,eu-west-1 (the first is the primary)"
