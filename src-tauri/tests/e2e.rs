@@ -603,15 +603,7 @@ async fn the_desktop_app_sets_up_aws_and_puts_a_project_on_a_domain() {
         .await
         .unwrap();
     write_site(&site, "the shop, second edition");
-    let second = pier_core::deploy::deploy(
-        primary.as_ref(),
-        &pier_core::deploy::DeployRequest::folder(&site, Some("shop".into()), true),
-        &pier_core::progress::Progress::silent(),
-    )
-    .await
-    .unwrap()
-    .summary
-    .id;
+    let second = pier_tests::deploy_folder(&primary, &site, "shop", true).await;
     desktop
         .click(".project-row[data-project='shop'] .project-name")
         .await;

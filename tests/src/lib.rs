@@ -36,6 +36,27 @@ pub async fn local_store() -> (pier_core::store::DynStore, tempfile::TempDir) {
     (store, dir)
 }
 
+/// Deploys `dir` as `project` straight to `store`, as a machine with only that store in its
+/// config would (promoted when `production`); the new deployment's id.
+pub async fn deploy_folder(
+    store: &pier_core::store::DynStore,
+    dir: &Path,
+    project: &str,
+    production: bool,
+) -> String {
+    let request =
+        pier_core::deploy::DeployRequest::folder(dir, Some(project.to_string()), production);
+    pier_core::deploy::deploy(
+        store.as_ref(),
+        &request,
+        &pier_core::progress::Progress::silent(),
+    )
+    .await
+    .expect("the folder deploys")
+    .summary
+    .id
+}
+
 /// A free TCP port on 127.0.0.1, as the kernel hands out.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -236,8 +236,8 @@ async fn run_job(
                 builds::build_and_deploy(target.store.as_ref(), &request, log, cancel, &progress)
                     .await;
             // A build deploys to the primary; the other regions get it as a sync does.
-            if built.is_ok() && !target.regions.others.is_empty() {
-                let _ = target.regions.sync(Some(&project)).await;
+            if built.is_ok() {
+                target.regions.sync_others(&project).await;
             }
             built
         }

@@ -142,14 +142,11 @@ impl App {
 
     /// Brings every other region up to the primary for `project`; each region's state after.
     pub async fn sync_regions(&self, project: &str) -> Result<Vec<RegionReport>, UserError> {
-        let synced = self.target().regions.sync(Some(project)).await?;
+        let synced = self.target().regions.sync_others(project).await;
         self.inner.events.emit(AppEvent::Changed {
             project: Some(project.to_string()),
         });
-        Ok(synced
-            .into_iter()
-            .flat_map(|project| project.regions)
-            .collect())
+        Ok(synced)
     }
 
     pub async fn promote(&self, deployment: &str) -> Result<AliasChange, UserError> {

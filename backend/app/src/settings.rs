@@ -179,10 +179,7 @@ pub fn validated(mut form: SettingsForm) -> Result<DesktopSettings, UserError> {
                     "type the primary bucket's region, as in us-east-1",
                 ));
             }
-            if let Some(bad) = regions
-                .iter()
-                .find(|r| !pier_wire::regions::looks_like_region(r) || Some(*r) == region.as_ref())
-            {
+            if let Some(bad) = pier_wire::regions::not_another_region(region.as_deref(), &regions) {
                 return Err(UserError::new(
                     format!("`{bad}` is not another AWS region"),
                     "list the other regions' codes, as in eu-west-1, ap-southeast-1; the \

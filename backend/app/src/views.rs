@@ -10,7 +10,6 @@ use super::events::UserError;
 use super::target::Target;
 use futures::future::join_all;
 use pier_core::deployments::{self, DeploymentRow};
-use pier_core::region_state::RegionReport;
 
 /// The newest deploy job the app ran for a project.
 #[derive(Debug, Clone)]
@@ -47,15 +46,6 @@ fn deployment_view(target: &Target, row: &DeploymentRow) -> DeploymentView {
     }
 }
 
-/// Each other region's state for `project`; none with one region.
-async fn region_states(target: &Target, project: &str) -> Result<Vec<RegionReport>, UserError> {
-    if target.regions.others.is_empty() {
-        return Ok(Vec::new());
-    }
-    let status = target.regions.status(Some(project)).await?;
-    Ok(status.into_iter().flat_map(|p| p.regions).collect())
-}
-
 pub async fn projects(
     target: &Target,
     jobs: &HashMap<String, JobState>,
@@ -65,7 +55,7 @@ pub async fn projects(
     let states = join_all(
         projects
             .iter()
-            .map(|project| region_states(target, &project.name)),
+            .map(|project| target.regions.project_states(&project.name)),
     )
     .await;
     for (project, regions) in projects.into_iter().zip(states) {
@@ -97,7 +87,7 @@ pub async fn projects(
             status_message,
             latest,
             name: project.name,
-            regions: regions?,
+            regions,
         });
     }
     // Projects the app is deploying for the first time show up at once, with their status.

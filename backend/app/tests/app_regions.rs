@@ -102,15 +102,7 @@ async fn the_app_deploys_to_every_region_and_shows_what_each_lacks() {
     // by how much the other region lags, and that region still serves the first deployment.
     std::fs::write(site.join("index.html"), "<h1>second</h1>").unwrap();
     let primary = target.store.clone();
-    let second = pier_core::deploy::deploy(
-        primary.as_ref(),
-        &pier_core::deploy::DeployRequest::folder(&site, Some("shop".into()), true),
-        &pier_core::progress::Progress::silent(),
-    )
-    .await
-    .unwrap()
-    .summary
-    .id;
+    let second = pier_tests::deploy_folder(&primary, &site, "shop", true).await;
     let lagging = regions_of(&harness, "shop").await;
     assert_eq!(
         lagging[0].state,

@@ -264,23 +264,28 @@ impl Regions {
     pub async fn status(&self, project: Option<&str>) -> Result<Vec<ProjectRegions>, PierError> {
         let mut projects = Vec::new();
         for project in self.projects(project).await? {
-            let regions = join_all(self.others.iter().map(|region| async {
-                let store = region.store.as_ref();
-                let state = match project_state(self.primary_store(), store, &project).await {
-                    Ok(state) => state,
-                    Err(error) => RegionState::Unreachable {
-                        detail: format!("{}: {error}", store.url()),
-                    },
-                };
-                RegionReport {
-                    region: region.name.clone(),
-                    state,
-                }
-            }))
-            .await;
+            let regions = self.project_states(&project).await;
             projects.push(ProjectRegions { project, regions });
         }
         Ok(projects)
+    }
+
+    /// Every other region's state for one project (none with one region).
+    pub async fn project_states(&self, project: &str) -> Vec<RegionReport> {
+        join_all(self.others.iter().map(|region| async {
+            let store = region.store.as_ref();
+            let state = match project_state(self.primary_store(), store, project).await {
+                Ok(state) => state,
+                Err(error) => RegionState::Unreachable {
+                    detail: format!("{}: {error}", store.url()),
+                },
+            };
+            RegionReport {
+                region: region.name.clone(),
+                state,
+            }
+        }))
+        .await
     }
 
     async fn projects(&self, project: Option<&str>) -> Result<Vec<String>, PierError> {
@@ -294,7 +299,9 @@ impl Regions {
         })
     }
 
-    async fn sync_others(&self, project: &str) -> Vec<RegionReport> {
+    /// Brings every other region up to the primary for one project; each region's state
+    /// after (none with one region).
+    pub async fn sync_others(&self, project: &str) -> Vec<RegionReport> {
         join_all(self.others.iter().map(|region| async move {
             let synced = sync_project(self.primary_store(), region.store.as_ref(), project)
                 .await

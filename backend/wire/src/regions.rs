@@ -112,6 +112,15 @@ pub fn parse_list(text: &str) -> Vec<String> {
     regions
 }
 
+/// The first of `others` that is not another AWS region: not shaped like a region code, or
+/// the primary itself.
+pub fn not_another_region<'a>(primary: Option<&str>, others: &'a [String]) -> Option<&'a str> {
+    others
+        .iter()
+        .map(String::as_str)
+        .find(|region| !looks_like_region(region) || Some(*region) == primary)
+}
+
 /// Whether `code` is shaped like an AWS region code (`eu-west-1`, `us-gov-east-1`).
 pub fn looks_like_region(code: &str) -> bool {
     let parts: Vec<&str> = code.split('-').collect();
@@ -143,5 +152,11 @@ mod tests {
         for bad in ["eu-west", "europe", "eu_west_1", "eu--1", "eu-west-x"] {
             assert!(!looks_like_region(bad), "{bad}");
         }
+        let others = parse_list("eu-west-1, us-east-1");
+        assert_eq!(
+            not_another_region(Some("us-east-1"), &others),
+            Some("us-east-1")
+        );
+        assert_eq!(not_another_region(Some("ap-south-1"), &others), None);
     }
 }

@@ -167,13 +167,15 @@ impl SetupSpec {
                 self.cpu_architecture
             )));
         }
+        if let Some(region) =
+            pier_wire::regions::not_another_region(Some(&self.region), &self.other_regions)
+        {
+            return Err(bad(format!(
+                "`{region}` is not another AWS region: give region codes as in \
+                 --regions us-east-1,eu-west-1 (the first is the primary)"
+            )));
+        }
         for region in &self.other_regions {
-            if !pier_wire::regions::looks_like_region(region) || *region == self.region {
-                return Err(bad(format!(
-                    "`{region}` is not another AWS region: give region codes as in \
-                     --regions us-east-1,eu-west-1 (the first is the primary)"
-                )));
-            }
             if region_bucket(&self.bucket, region).len() > 63 {
                 return Err(bad(format!(
                     "the bucket `{}` leaves no room for the region in `{}`: give a --bucket \
