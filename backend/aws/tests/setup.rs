@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
+use aws_sdk_cloudfront::types::{
+    AllowedMethods, CookiePreference, ForwardedValues, ItemSelection, Method,
+};
 use pier_aws::setup::record::SetupRecord;
-use pier_aws::setup::{self, Action, Clients, Mode, SetupSpec, TaskRange};
+use pier_aws::setup::{self, Action, Clients, Mode, SetupSpec, TaskRange, cdn};
 use pier_tests::Moto;
 
 fn spec() -> SetupSpec {
@@ -422,6 +425,20 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
         config.origins().unwrap().items()[0].domain_name(),
         out.balancer_dns.as_deref().unwrap()
     );
+    // Functions take POST and read cookies: every method and the whole request reach the proxy.
+    let behavior = config.default_cache_behavior().unwrap();
+    let methods = behavior.allowed_methods().unwrap();
+    assert_eq!(methods.items().len(), 7);
+    assert!(methods.items().contains(&Method::Post));
+    assert_eq!(
+        methods.cached_methods().unwrap().items(),
+        [Method::Get, Method::Head]
+    );
+    assert_eq!(behavior.cache_policy_id(), Some(cdn::CACHE_POLICY_ID));
+    assert_eq!(
+        behavior.origin_request_policy_id(),
+        Some(cdn::ORIGIN_REQUEST_POLICY_ID)
+    );
     let dns = clients
         .route53
         .list_resource_record_sets()
@@ -439,7 +456,39 @@ async fn setup_provisions_resumes_changes_nothing_twice_and_tears_down_only_its_
         a.dns_name().trim_end_matches('.') == out.distribution_domain.as_deref().unwrap()
     })));
 
-    // A third run changes nothing.
+    // A distribution made before functions (GET and HEAD, only Host forwarded) is corrected
+    // in place, its aliases kept; then a run changes nothing.
+    make_behavior_legacy(&clients, out.distribution_id.as_deref().unwrap()).await;
+    let corrected = setup::run(&clients, &spec(), Mode::Apply, &mut record)
+        .await
+        .unwrap();
+    let updates: Vec<_> = corrected
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Exists)
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert_eq!(updates[0].resource, "distribution");
+    assert!(
+        updates[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("methods allowed") && d.contains("cookies")),
+        "{updates:#?}"
+    );
+    let config = clients
+        .cloudfront
+        .get_distribution_config()
+        .id(out.distribution_id.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .distribution_config
+        .unwrap();
+    let behavior = config.default_cache_behavior().unwrap();
+    assert_eq!(behavior.allowed_methods().unwrap().items().len(), 7);
+    assert_eq!(behavior.cache_policy_id(), Some(cdn::CACHE_POLICY_ID));
+    assert_eq!(config.aliases().unwrap().items(), ["*.sites.example.com"]);
     let again = setup::run(&clients, &spec(), Mode::Apply, &mut record)
         .await
         .unwrap();
@@ -583,6 +632,52 @@ async fn a_base_domain_without_a_zone_in_the_account_says_what_to_create() {
 }
 
 /// IAM returns policy documents percent-encoded.
+/// The default behaviour as setup made it before functions: GET and HEAD, only Host forwarded.
+#[allow(deprecated)] // the legacy forwarding settings are what such a distribution holds
+async fn make_behavior_legacy(clients: &Clients, id: &str) {
+    let found = clients
+        .cloudfront
+        .get_distribution_config()
+        .id(id)
+        .send()
+        .await
+        .unwrap();
+    let etag = found.e_tag().unwrap().to_string();
+    let mut config = found.distribution_config.unwrap();
+    let behavior = config.default_cache_behavior.as_mut().unwrap();
+    behavior.allowed_methods = Some(
+        AllowedMethods::builder()
+            .quantity(2)
+            .items(Method::Get)
+            .items(Method::Head)
+            .build()
+            .unwrap(),
+    );
+    behavior.cache_policy_id = None;
+    behavior.origin_request_policy_id = None;
+    behavior.forwarded_values = Some(
+        ForwardedValues::builder()
+            .query_string(true)
+            .cookies(
+                CookiePreference::builder()
+                    .forward(ItemSelection::None)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap(),
+    );
+    clients
+        .cloudfront
+        .update_distribution()
+        .id(id)
+        .if_match(etag)
+        .distribution_config(config)
+        .send()
+        .await
+        .unwrap();
+}
+
 fn percent_decoded(document: &str) -> String {
     percent_encoding::percent_decode_str(document)
         .decode_utf8_lossy()

@@ -2,8 +2,12 @@
 //! certificates from) validated through DNS, a CloudFront distribution in front of the load
 //! balancer, and the wildcard alias records in the base domain's Route53 zone.
 //!
-//! Cache strategy (see ARCHITECTURE.md, "CDN"): the cache key is the Host header plus the
-//! path and query, and CloudFront follows the proxy's `Cache-Control` (minimum TTL 0).
+//! Cache strategy (see ARCHITECTURE.md, "CDN"): every method reaches the proxy (functions take
+//! POST, PUT, PATCH, DELETE and OPTIONS) with every header, cookie and query string (the managed
+//! `AllViewer` origin request policy); the cache key is the Host header, the query and the
+//! cookies, and CloudFront follows the proxy's `Cache-Control` with minimum TTL 0 (the managed
+//! `UseOriginCacheControlHeaders-QueryStrings` cache policy), so a page a function renders per
+//! cookie is never handed to another visitor.
 //! Fingerprinted assets are `immutable` for a year, so the edge keeps them; everything else
 //! (HTML above all) is `max-age=0, must-revalidate`, so the edge revalidates with the proxy's
 //! strong ETag on every request, which costs a 304 without a body. A promote or rollback is
@@ -14,10 +18,9 @@
 //! distribution step reports `waiting`, and running setup again continues from there.
 
 use aws_sdk_cloudfront::types::{
-    Aliases, AllowedMethods, CachedMethods, CookiePreference, CustomOriginConfig,
-    DefaultCacheBehavior, DistributionConfig, ForwardedValues, Headers, ItemSelection, Method,
-    MinimumProtocolVersion, Origin, OriginProtocolPolicy, Origins, SslSupportMethod,
-    ViewerCertificate, ViewerProtocolPolicy,
+    Aliases, AllowedMethods, CachedMethods, CustomOriginConfig, DefaultCacheBehavior,
+    DistributionConfig, Method, MinimumProtocolVersion, Origin, OriginProtocolPolicy, Origins,
+    SslSupportMethod, ViewerCertificate, ViewerProtocolPolicy,
 };
 use aws_sdk_route53::types::{
     AliasTarget, Change as DnsChange, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
@@ -32,6 +35,21 @@ use pier_core::error::PierError;
 /// The hosted zone id every CloudFront alias record targets (fixed by AWS).
 pub const CLOUDFRONT_ZONE_ID: &str = "Z2FDTNDATAQYW2";
 const ORIGIN_ID: &str = "pier-proxy";
+/// The managed cache policy `UseOriginCacheControlHeaders-QueryStrings` (TTLs from the
+/// origin's `Cache-Control`, 0 to a year; Host, query strings and cookies in the key).
+pub const CACHE_POLICY_ID: &str = "4cc15a8a-d715-48a4-82b8-cc0b614638fe";
+/// The managed origin request policy `AllViewer`: the viewer's headers, cookies and query.
+pub const ORIGIN_REQUEST_POLICY_ID: &str = "216adef6-5c7f-47e4-b989-5492eafa07d3";
+/// Every method CloudFront passes on; only GET and HEAD answers are cached.
+const ALL_METHODS: [Method; 7] = [
+    Method::Get,
+    Method::Head,
+    Method::Options,
+    Method::Put,
+    Method::Patch,
+    Method::Post,
+    Method::Delete,
+];
 
 fn comment(spec: &SetupSpec) -> String {
     format!("pier:{}", spec.name)
@@ -157,16 +175,21 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
             None
         }
         (Some(found), _, Some(origin)) => {
-            let current = distribution_origin(clients, &found.0).await?;
-            let found_as = if current.0 == *origin {
+            let current = read_config(clients, &found.0).await?.0;
+            let differences = differences(&current, origin);
+            let found_as = if differences.is_empty() {
                 Found::AsWanted(found)
             } else {
                 Found::Differs(found)
             };
-            let about = about.with_detail(format!("origin {origin}"));
+            let about = if differences.is_empty() {
+                about.with_detail(format!("origin {origin}"))
+            } else {
+                about.with_detail(differences.join("; "))
+            };
             step.ensure(about, found_as, |current_id| async move {
                 let found = current_id.expect("a distribution that differs was found");
-                move_origin(clients, &found.0, origin).await?;
+                correct(clients, &found.0, origin).await?;
                 Ok((found, None))
             })
             .await?
@@ -192,27 +215,11 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
     Ok(())
 }
 
-/// The distribution's origin domain, and its config's ETag for an update.
-async fn distribution_origin(clients: &Clients, id: &str) -> Result<(String, String), PierError> {
-    let found = clients
-        .cloudfront
-        .get_distribution_config()
-        .id(id)
-        .send()
-        .await
-        .map_err(|e| aws_error("GetDistributionConfig", e))?;
-    let domain = found
-        .distribution_config()
-        .and_then(|config| config.origins())
-        .and_then(|origins| origins.items().first())
-        .map(|origin| origin.domain_name().to_string())
-        .unwrap_or_default();
-    Ok((domain, found.e_tag().unwrap_or_default().to_string()))
-}
-
-/// Points the distribution's origin at `domain` (a region added or removed), keeping the rest
-/// of its config (custom domains' aliases and certificate included) as it is.
-async fn move_origin(clients: &Clients, id: &str, domain: &str) -> Result<(), PierError> {
+/// The distribution's config and its ETag, for an update.
+async fn read_config(
+    clients: &Clients,
+    id: &str,
+) -> Result<(DistributionConfig, String), PierError> {
     let found = clients
         .cloudfront
         .get_distribution_config()
@@ -221,14 +228,55 @@ async fn move_origin(clients: &Clients, id: &str, domain: &str) -> Result<(), Pi
         .await
         .map_err(|e| aws_error("GetDistributionConfig", e))?;
     let etag = found.e_tag().unwrap_or_default().to_string();
-    let mut config = found
+    let config = found
         .distribution_config
         .ok_or_else(|| invalid_request("the distribution's config was not returned"))?;
+    Ok((config, etag))
+}
+
+/// How a distribution differs from what setup makes: its origin (a region added or removed),
+/// and a default behaviour from before functions (GET and HEAD only, no cookies forwarded).
+fn differences(config: &DistributionConfig, origin: &str) -> Vec<String> {
+    let mut differences = Vec::new();
+    let current = config
+        .origins()
+        .and_then(|origins| origins.items().first())
+        .map(|origin| origin.domain_name())
+        .unwrap_or_default();
+    if current != origin {
+        differences.push(format!("origin {current} → {origin}"));
+    }
+    let behavior = config.default_cache_behavior();
+    let methods = behavior
+        .and_then(|b| b.allowed_methods())
+        .map(|m| m.items().len())
+        .unwrap_or_default();
+    if methods != ALL_METHODS.len() {
+        differences.push(format!(
+            "{methods} methods allowed → all {} (functions take POST)",
+            ALL_METHODS.len()
+        ));
+    }
+    let policies = behavior.map(|b| (b.cache_policy_id(), b.origin_request_policy_id()));
+    if policies != Some((Some(CACHE_POLICY_ID), Some(ORIGIN_REQUEST_POLICY_ID))) {
+        differences.push(
+            "cookies and headers not passed to the proxy → cache and origin request policies"
+                .into(),
+        );
+    }
+    differences
+}
+
+/// Points the distribution at `origin` with setup's default behaviour, keeping the rest of its
+/// config (custom domains' aliases and certificate included) as it is.
+async fn correct(clients: &Clients, id: &str, origin: &str) -> Result<(), PierError> {
+    let (mut config, etag) = read_config(clients, id).await?;
     if let Some(origins) = config.origins.as_mut() {
-        for origin in origins.items.iter_mut() {
-            origin.domain_name = domain.to_string();
+        for each in origins.items.iter_mut() {
+            each.domain_name = origin.to_string();
         }
     }
+    config.default_cache_behavior = Some(default_behavior()?);
     clients
         .cloudfront
         .update_distribution()
@@ -277,15 +325,39 @@ async fn ensure_record(
     Ok(())
 }
 
-// The legacy TTL and forwarding settings are deprecated in favour of cache policies, but
-// CloudFront still honours them and they keep the whole cache rule in this one place.
-#[allow(deprecated)]
+/// The one behaviour: every method, the viewer's request whole to the proxy, cached by the
+/// proxy's `Cache-Control` (see the module's doc).
+fn default_behavior() -> Result<DefaultCacheBehavior, PierError> {
+    let cached = [Method::Get, Method::Head];
+    DefaultCacheBehavior::builder()
+        .target_origin_id(ORIGIN_ID)
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .compress(true)
+        .allowed_methods(
+            AllowedMethods::builder()
+                .quantity(ALL_METHODS.len() as i32)
+                .set_items(Some(ALL_METHODS.to_vec()))
+                .cached_methods(
+                    CachedMethods::builder()
+                        .quantity(cached.len() as i32)
+                        .set_items(Some(cached.to_vec()))
+                        .build()
+                        .map_err(invalid_request)?,
+                )
+                .build()
+                .map_err(invalid_request)?,
+        )
+        .cache_policy_id(CACHE_POLICY_ID)
+        .origin_request_policy_id(ORIGIN_REQUEST_POLICY_ID)
+        .build()
+        .map_err(invalid_request)
+}
+
 fn distribution_config(
     spec: &SetupSpec,
     origin: &str,
     certificate: &str,
 ) -> Result<DistributionConfig, PierError> {
-    let methods = |items: &[Method]| items.to_vec();
     let origin = Origin::builder()
         .id(ORIGIN_ID)
         .domain_name(origin)
@@ -299,50 +371,7 @@ fn distribution_config(
         )
         .build()
         .map_err(invalid_request)?;
-    let behavior = DefaultCacheBehavior::builder()
-        .target_origin_id(ORIGIN_ID)
-        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-        .compress(true)
-        .allowed_methods(
-            AllowedMethods::builder()
-                .quantity(2)
-                .set_items(Some(methods(&[Method::Get, Method::Head])))
-                .cached_methods(
-                    CachedMethods::builder()
-                        .quantity(2)
-                        .set_items(Some(methods(&[Method::Get, Method::Head])))
-                        .build()
-                        .map_err(invalid_request)?,
-                )
-                .build()
-                .map_err(invalid_request)?,
-        )
-        // The Host header picks the site, so it is part of the cache key; TTLs follow the
-        // proxy's Cache-Control (0 when it sends none).
-        .forwarded_values(
-            ForwardedValues::builder()
-                .query_string(true)
-                .cookies(
-                    CookiePreference::builder()
-                        .forward(ItemSelection::None)
-                        .build()
-                        .map_err(invalid_request)?,
-                )
-                .headers(
-                    Headers::builder()
-                        .quantity(1)
-                        .items("Host")
-                        .build()
-                        .map_err(invalid_request)?,
-                )
-                .build()
-                .map_err(invalid_request)?,
-        )
-        .min_ttl(0)
-        .default_ttl(0)
-        .max_ttl(31_536_000)
-        .build()
-        .map_err(invalid_request)?;
+    let behavior = default_behavior()?;
     DistributionConfig::builder()
         .caller_reference(format!("pier-{}-{}", spec.name, spec.base_domain))
         .comment(comment(spec))
