@@ -111,14 +111,32 @@ stop_s3s_fs() {
 
 now() { date +%s.%N; }
 
+# CPU seconds (user + system) the s3s-fs servers have used so far.
+servers_cpu() {
+    local pid total=0 ticks
+    ticks=$(getconf CLK_TCK)
+    for pid in "${S3S_PIDS[@]}"; do
+        # Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing paren.
+        total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+    done
+    awk -v t="$total" -v hz="$ticks" 'BEGIN { printf "%.2f", t / hz }'
+}
+
 # run_step NAME LOG CMD...: runs CMD (within STEP_TIMEOUT) with stdout to LOG.out and stderr
-# to LOG.err; sets STEP_SECONDS. Any failure stops the benchmark with the command's output and
-# the s3s-fs servers' last lines.
+# to LOG.err; sets STEP_SECONDS, STEP_CPU (the command's CPU seconds) and STEP_SERVER_CPU (the
+# s3s-fs servers' during the step), so a figure can be told apart from the servers' share of
+# these cores. Any failure stops the benchmark with the command's output and the s3s-fs
+# servers' last lines.
 run_step() {
-    local name=$1 logbase=$2 t0 server_log
+    local name=$1 logbase=$2 t0 server_log servers_before status=0 TIMEFORMAT='%U %S'
     shift 2
+    servers_before=$(servers_cpu)
     t0=$(now)
-    if ! timeout "$STEP_TIMEOUT" "$@" >"$logbase.out" 2>"$logbase.err"; then
+    { time timeout "$STEP_TIMEOUT" "$@" >"$logbase.out" 2>"$logbase.err" || status=$?; } 2>"$logbase.cpu"
+    STEP_SECONDS=$(elapsed "$t0" "$(now)")
+    STEP_CPU=$(awk '{ printf "%.2f", $1 + $2 }' "$logbase.cpu")
+    STEP_SERVER_CPU=$(elapsed "$servers_before" "$(servers_cpu)")
+    if [[ $status != 0 ]]; then
         log "$name failed: $*"
         tail -n 40 "$logbase.out" "$logbase.err" >&2
         for server_log in "${S3S_LOGS[@]}"; do
@@ -127,7 +145,6 @@ run_step() {
         done
         exit 1
     fi
-    STEP_SECONDS=$(elapsed "$t0" "$(now)")
 }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }

@@ -4,7 +4,8 @@
 # `rclone copy --checksum` to both servers one after the other. Measures a first deploy and a
 # redeploy after one file changed; prints each tool's best of BENCH_RUNS (default 3) with the
 # spread, and the cost of the second region (goals: first deploy <= 1.3x one region, one-file
-# redeploy <= 1.2x). See tests/bench/README.md.
+# redeploy <= 1.2x). Each figure comes with the CPU seconds of pier and of the servers, and the
+# floor those impose when the servers share the machine's cores. See tests/bench/README.md.
 #
 # A benchmark, not a test: it prints figures and exits 0 unless something failed (set
 # BENCH_ENFORCE=1 to also exit 1 when a goal is missed).
@@ -98,20 +99,21 @@ TOML
     UPLOADS=$(check_pier "$WORK/two-r$1-$2.out" 1) || die "pier's two-region deploy"
 }
 deploy_rclone() {
-    local t0
-    t0=$(now)
+    local seconds=0 cpu=0 server_cpu=0
     for remote in us eu; do
-        timeout "$STEP_TIMEOUT" "$RCLONE" copy --checksum -v "$SITE" "$remote:rclone-r$1" \
-            >"$WORK/rclone-$remote-r$1-$2.out" 2>"$WORK/rclone-$remote-r$1-$2.err" ||
-            { tail -n 40 "$WORK/rclone-$remote-r$1-$2.err" >&2; die "rclone copy to $remote failed"; }
+        run_step "rclone copy to $remote" "$WORK/rclone-$remote-r$1-$2" \
+            "$RCLONE" copy --checksum -v "$SITE" "$remote:rclone-r$1"
+        seconds=$(awk -v a="$seconds" -v b="$STEP_SECONDS" 'BEGIN { printf "%.3f", a + b }')
+        cpu=$(awk -v a="$cpu" -v b="$STEP_CPU" 'BEGIN { printf "%.2f", a + b }')
+        server_cpu=$(awk -v a="$server_cpu" -v b="$STEP_SERVER_CPU" 'BEGIN { printf "%.2f", a + b }')
     done
-    STEP_SECONDS=$(elapsed "$t0" "$(now)")
+    STEP_SECONDS=$seconds STEP_CPU=$cpu STEP_SERVER_CPU=$server_cpu
     UPLOADS=$(cat "$WORK"/rclone-*-r"$1-$2".err | grep -c ': Copied (' || true)
 }
 
 TOOLS=(one two rclone)
 declare -A LABEL=([one]="pier, one region" [two]="pier, two regions" [rclone]="rclone copy --checksum x2")
-declare -A FIRST REDEPLOY UP_FIRST UP_REDEPLOY
+declare -A FIRST REDEPLOY UP_FIRST UP_REDEPLOY CPU_FIRST CPU_REDEPLOY
 log "site: $FILES files, $SITE_BYTES bytes; $RUNS run(s), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 for run in $(seq "$RUNS"); do
     order=()
@@ -122,22 +124,26 @@ for run in $(seq "$RUNS"); do
     done
     for tool in "${order[@]}"; do
         "deploy_$tool" "$run" first
-        log "run $run: ${LABEL[$tool]} first ${STEP_SECONDS}s ($UPLOADS uploaded)"
+        log "run $run: ${LABEL[$tool]} first ${STEP_SECONDS}s ($UPLOADS uploaded; CPU ${STEP_CPU}s, servers ${STEP_SERVER_CPU}s)"
         FIRST[$tool]="${FIRST[$tool]:-} $STEP_SECONDS"
+        CPU_FIRST[$tool]="${CPU_FIRST[$tool]:-} $STEP_SECONDS:$STEP_CPU:$STEP_SERVER_CPU"
         UP_FIRST[$tool]=$UPLOADS
     done
     sleep 1
     python3 "$HERE/gen_site.py" --change "$SITE/$CHANGED" --seed "$run" >/dev/null
     for tool in "${order[@]}"; do
         "deploy_$tool" "$run" redeploy
-        log "run $run: ${LABEL[$tool]} one-file redeploy ${STEP_SECONDS}s ($UPLOADS uploaded)"
+        log "run $run: ${LABEL[$tool]} one-file redeploy ${STEP_SECONDS}s ($UPLOADS uploaded; CPU ${STEP_CPU}s, servers ${STEP_SERVER_CPU}s)"
         REDEPLOY[$tool]="${REDEPLOY[$tool]:-} $STEP_SECONDS"
+        CPU_REDEPLOY[$tool]="${CPU_REDEPLOY[$tool]:-} $STEP_SECONDS:$STEP_CPU:$STEP_SERVER_CPU"
         UP_REDEPLOY[$tool]=$UPLOADS
     done
 done
 
 best() { tr ' ' '\n' <<<"$1" | awk 'NF { if (m == "" || $1 < m) m = $1 } END { print m }'; }
 spread() { tr ' ' '\n' <<<"$1" | awk 'NF { if (lo == "" || $1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { printf "%s-%s", lo, hi }'; }
+# The CPU seconds (tool/servers) of the fastest run, from "seconds:cpu:servers" entries.
+cpu_of_best() { tr ' ' '\n' <<<"$1" | awk -F: 'NF == 3 { if (m == "" || $1 < m) { m = $1; c = $2 "/" $3 } } END { print c }'; }
 verdict() { awk -v r="$1" -v g="$2" 'BEGIN { print (r <= g) ? "met" : "MISSED" }'; }
 
 echo
@@ -146,18 +152,32 @@ echo "Multi-region deploy benchmark (best of $RUNS, spread in brackets): $FILES 
 echo "  pier:   $("$PIER_BIN" --version 2>/dev/null)"
 echo "  rclone: $("$RCLONE" version 2>/dev/null | head -n 1)"
 echo
-printf '%-28s %22s %22s %10s %10s\n' "" "first (s)" "1-file (s)" "up first" "up 1-file"
+printf '%-28s %22s %22s %10s %10s %13s %13s\n' "" "first (s)" "1-file (s)" "up first" "up 1-file" "CPU first" "CPU 1-file"
 for tool in "${TOOLS[@]}"; do
-    printf '%-28s %8s %13s %8s %13s %10s %10s\n' "${LABEL[$tool]}" \
+    printf '%-28s %8s %13s %8s %13s %10s %10s %13s %13s\n' "${LABEL[$tool]}" \
         "$(best "${FIRST[$tool]}")" "[$(spread "${FIRST[$tool]}")]" \
         "$(best "${REDEPLOY[$tool]}")" "[$(spread "${REDEPLOY[$tool]}")]" \
-        "${UP_FIRST[$tool]}" "${UP_REDEPLOY[$tool]}"
+        "${UP_FIRST[$tool]}" "${UP_REDEPLOY[$tool]}" \
+        "$(cpu_of_best "${CPU_FIRST[$tool]}")" "$(cpu_of_best "${CPU_REDEPLOY[$tool]}")"
 done
+echo "(CPU: seconds of the tool / of both s3s-fs servers, in the fastest run; on $(nproc) cores they share)"
 R_FIRST=$(ratio "$(best "${FIRST[two]}")" "$(best "${FIRST[one]}")")
 R_RE=$(ratio "$(best "${REDEPLOY[two]}")" "$(best "${REDEPLOY[one]}")")
 echo
 printf 'two regions / one region, first deploy:      %6sx  (goal <= %sx: %s)\n' "$R_FIRST" "$GOAL_FIRST" "$(verdict "$R_FIRST" "$GOAL_FIRST")"
 printf 'two regions / one region, one-file redeploy: %6sx  (goal <= %sx: %s)\n' "$R_RE" "$GOAL_REDEPLOY" "$(verdict "$R_RE" "$GOAL_REDEPLOY")"
+# The servers share these cores with pier: with the second server's work added (and pier's own
+# second-region work taken as free), two regions cannot take less than this here.
+floor_of() { # ONE_CPU_ENTRIES TWO_CPU_ENTRIES ONE_BEST
+    local one two
+    one=$(cpu_of_best "$1") two=$(cpu_of_best "$2")
+    awk -v p="${one%/*}" -v s="${two#*/}" -v n="$(nproc)" -v b="$3" \
+        'BEGIN { f = (p + s) / n; printf "%.2fs (%.2fx one region)", f, (b > 0) ? f / b : 0 }'
+}
+printf 'floor on %s shared cores, first deploy:       %s\n' "$(nproc)" \
+    "$(floor_of "${CPU_FIRST[one]}" "${CPU_FIRST[two]}" "$(best "${FIRST[one]}")")"
+printf 'floor on %s shared cores, one-file redeploy:  %s\n' "$(nproc)" \
+    "$(floor_of "${CPU_REDEPLOY[one]}" "${CPU_REDEPLOY[two]}" "$(best "${REDEPLOY[one]}")")"
 printf 'pier two regions / rclone to both, first:    %6sx\n' "$(ratio "$(best "${FIRST[two]}")" "$(best "${FIRST[rclone]}")")"
 printf 'pier two regions / rclone to both, 1-file:   %6sx\n' "$(ratio "$(best "${REDEPLOY[two]}")" "$(best "${REDEPLOY[rclone]}")")"
 if [[ ${BENCH_ENFORCE:-0} == 1 && ($(verdict "$R_FIRST" "$GOAL_FIRST") != met || $(verdict "$R_RE" "$GOAL_REDEPLOY") != met) ]]; then

@@ -53,6 +53,29 @@ pub struct Regions {
     pub others: Vec<Region>,
 }
 
+/// How far the primary is in a deploy to several regions: the other regions write their
+/// records once it holds the deployment, and follow its alias once its promote has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PrimaryStage {
+    Landing,
+    /// Its manifest and records are written.
+    Holds,
+    /// Promoted (or not asked to).
+    Done,
+    Failed,
+}
+
+/// Waits until the primary has reached `stage`; false when it failed first.
+async fn primary_reached(
+    progress: &mut tokio::sync::watch::Receiver<PrimaryStage>,
+    stage: PrimaryStage,
+) -> bool {
+    match progress.wait_for(|now| *now >= stage).await {
+        Ok(now) => *now != PrimaryStage::Failed,
+        Err(_) => false,
+    }
+}
+
 /// One project's state in every other region.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectRegions {
@@ -142,7 +165,7 @@ impl Regions {
             ),
         );
         let (prepared, probed) = (prepared?, probed?);
-        let (primary_done, primary_outcome) = tokio::sync::watch::channel(None::<bool>);
+        let (primary_stage, primary_progress) = tokio::sync::watch::channel(PrimaryStage::Landing);
         let primary = async {
             let result = async {
                 let landed = prepared
@@ -150,11 +173,15 @@ impl Regions {
                     .await?;
                 progress.emit(ProgressEvent::Finalizing);
                 prepared.write_records(self.primary_store()).await?;
+                primary_stage.send_replace(PrimaryStage::Holds);
                 let promoted = prepared.promote(self.primary_store()).await?;
                 Ok::<_, PierError>((landed, promoted))
             }
             .await;
-            primary_done.send_replace(Some(result.is_ok()));
+            primary_stage.send_replace(match result {
+                Ok(_) => PrimaryStage::Done,
+                Err(_) => PrimaryStage::Failed,
+            });
             result
         };
         let others = join_all(
@@ -163,7 +190,7 @@ impl Regions {
                 .zip(others_probed)
                 .map(|(region, probed)| {
                     let (prepared, project) = (&prepared, &project);
-                    let mut primary_outcome = primary_outcome.clone();
+                    let mut primary_progress = primary_progress.clone();
                     async move {
                         let store = region.store.as_ref();
                         let landed = match probed {
@@ -171,19 +198,19 @@ impl Regions {
                             Err(error) => Err(error),
                         };
                         // A region writes its manifest only once the primary holds the deployment,
-                        // so no region has a deployment the truth does not.
-                        let primary_ok = primary_outcome
-                            .wait_for(Option::is_some)
-                            .await
-                            .map(|outcome| *outcome == Some(true))
-                            .unwrap_or(false);
-                        if !primary_ok {
+                        // so no region has a deployment the truth does not; it does so while the
+                        // primary promotes.
+                        if !primary_reached(&mut primary_progress, PrimaryStage::Holds).await {
                             let _ = gc::drop_lease(store, &prepared.manifest().id).await;
                             return None;
                         }
                         let result = async {
                             landed?;
                             prepared.write_records(store).await?;
+                            // Then the region follows the primary's alias as it is once the
+                            // promote has ended (moved or not), and catches up on whatever else
+                            // it lacks.
+                            primary_reached(&mut primary_progress, PrimaryStage::Done).await;
                             sync_project(self.primary_store(), store, project).await?;
                             Ok(())
                         }
