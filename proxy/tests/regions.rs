@@ -427,3 +427,63 @@ async fn a_gc_in_a_region_during_a_sync_keeps_what_the_sync_copies() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_region_gets_every_blob_it_lacks_though_the_primary_read_their_manifest() {
+    let (a, _a_dir) = local_store().await;
+    let (b, _b_dir) = local_store().await;
+    let regions = two_regions(a.clone(), b.clone());
+    let v1 = deploy(&regions, "v1", true).await;
+    let v2 = deploy(&regions, "v2", false).await;
+    // In B, a removal of v2 stopped after its manifest went (its index entry is still there),
+    // and a gc then deleted what only v2 used. The primary still has v2 whole.
+    let named = |manifest: Manifest| manifest.blob_hashes().map(String::from).collect();
+    let v1_blobs: BTreeSet<String> = named(
+        read_json(b.as_ref(), &keys::manifest(&v1.summary.id))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let v2_blobs: BTreeSet<String> = named(
+        read_json(b.as_ref(), &keys::manifest(&v2.summary.id))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let only_v2: Vec<String> = v2_blobs
+        .difference(&v1_blobs)
+        .map(|hash| keys::blob(hash))
+        .collect();
+    assert!(!only_v2.is_empty());
+    b.delete(&[keys::manifest(&v2.summary.id)]).await.unwrap();
+    b.delete(&only_v2).await.unwrap();
+
+    // The same content again: the probes share what they read of v2's manifest (the primary's
+    // read comes first: B answers late), and B, which no longer holds it, is not taken to hold
+    // its blobs.
+    let b_far = Arc::new(Spy::new(b.clone()));
+    b_far.set_read_latency(Duration::from_millis(200));
+    let regions = two_regions(a.clone(), b_far.clone());
+    let again = deploy(&regions, "v2", true).await;
+    assert!(again.regions[0].state.in_sync(), "{:?}", again.regions);
+    assert!(
+        b.head(&keys::manifest(&again.summary.id))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    for blob in &only_v2 {
+        assert!(
+            b.head(blob).await.unwrap().is_some(),
+            "{blob} not sent to B"
+        );
+    }
+    let proxy_b = proxy_for(b.clone()).await;
+    assert_eq!(production_page(&proxy_b).await, "<h1>v2</h1>");
+    assert_eq!(
+        get(proxy_b.addr, "shop.localhost", "/assets/v2.js")
+            .await
+            .text(),
+        "v2"
+    );
+}

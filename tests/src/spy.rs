@@ -23,6 +23,8 @@ pub struct Spy {
     gc_before_manifest: AtomicBool,
     gc_report: Mutex<Option<GcReport>>,
     outage: AtomicBool,
+    /// How long every read waits before it is answered (a far region).
+    read_latency: Mutex<std::time::Duration>,
     blob_reads: AtomicUsize,
     /// While closed, a blob stream stops after its first chunk until it opens.
     gate: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
@@ -40,6 +42,7 @@ impl Spy {
             gc_before_manifest: AtomicBool::new(false),
             gc_report: Mutex::default(),
             outage: AtomicBool::new(false),
+            read_latency: Mutex::default(),
             blob_reads: AtomicUsize::new(0),
             gate: std::sync::Arc::new(tokio::sync::watch::channel(true).0),
         }
@@ -69,6 +72,19 @@ impl Spy {
     /// While on, every call fails as if the store were unreachable.
     pub fn set_outage(&self, on: bool) {
         self.outage.store(on, Ordering::SeqCst);
+    }
+
+    /// Every read (get, head, list) waits this long first, as a far region's would.
+    pub fn set_read_latency(&self, latency: std::time::Duration) {
+        *self.read_latency.lock().unwrap() = latency;
+    }
+
+    async fn read_answer(&self) -> Result<(), StoreError> {
+        let latency = *self.read_latency.lock().unwrap();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        self.reachable()
     }
 
     fn reachable(&self) -> Result<(), StoreError> {
@@ -146,7 +162,7 @@ impl ReadStore for Spy {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
-        self.reachable()?;
+        self.read_answer().await?;
         self.count_blob_read(key);
         self.inner.get(key).await
     }
@@ -157,7 +173,7 @@ impl ReadStore for Spy {
         range: Option<(u64, u64)>,
     ) -> Result<Option<ByteStream>, StoreError> {
         use futures::StreamExt;
-        self.reachable()?;
+        self.read_answer().await?;
         self.count_blob_read(key);
         let Some(inner) = self.inner.get_stream(key, range).await? else {
             return Ok(None);
@@ -179,7 +195,7 @@ impl ReadStore for Spy {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
-        self.reachable()?;
+        self.read_answer().await?;
         let found = self.inner.head(key).await?;
         let target = self.sabotage.lock().unwrap().clone();
         if found.is_some() && target.as_deref() == Some(key) && !self.sabotaged() {
@@ -194,7 +210,7 @@ impl ReadStore for Spy {
     }
 
     async fn list_page(&self, prefix: &str, token: Option<String>) -> Result<ListPage, StoreError> {
-        self.reachable()?;
+        self.read_answer().await?;
         self.inner.list_page(prefix, token).await
     }
 

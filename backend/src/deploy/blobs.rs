@@ -5,9 +5,12 @@
 //! then the gc fence (see `gc`), re-checking every blob if a gc ran meanwhile.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
+use tokio::sync::OnceCell;
 
 use crate::alias;
 use crate::error::{PierError, StoreError};
@@ -76,11 +79,56 @@ pub(super) fn unique_blobs(files: &[ScannedFile]) -> HashMap<String, &ScannedFil
     unique
 }
 
+/// Manifests the probes of one deploy have read, by deployment id. A deployment's manifest is
+/// the same in every region (copied, never rewritten), so a deploy to several regions reads and
+/// parses each once; another region only confirms it holds that manifest (a HEAD), since the
+/// blobs it names are kept in a store exactly while its manifest is there.
+#[derive(Default)]
+pub struct ManifestReads {
+    read: std::sync::Mutex<HashMap<String, Arc<OnceCell<BlobSet>>>>,
+}
+
+/// The blobs one manifest names.
+type BlobSet = Arc<HashSet<String>>;
+
+impl ManifestReads {
+    fn cell(&self, id: &str) -> Arc<OnceCell<BlobSet>> {
+        let mut read = self.read.lock().expect("not poisoned");
+        read.entry(id.to_string()).or_default().clone()
+    }
+
+    /// The blobs deployment `id`'s manifest names, when `store` holds that manifest.
+    async fn blobs_of(&self, store: &dyn Store, id: &str) -> Result<Option<BlobSet>, PierError> {
+        let key = keys::manifest(id);
+        let cell = self.cell(id);
+        let read_here = AtomicBool::new(false);
+        let shared = cell
+            .get_or_try_init(|| async {
+                read_here.store(true, Ordering::Relaxed);
+                match read_json::<Manifest>(store, &key).await.map_err(Some)? {
+                    Some(manifest) => Ok(Arc::new(
+                        manifest.blob_hashes().map(str::to_string).collect(),
+                    )),
+                    None => Err(None),
+                }
+            })
+            .await;
+        match shared {
+            Ok(blobs) if read_here.load(Ordering::Relaxed) => Ok(Some(blobs.clone())),
+            // Read from another store: this one must hold the manifest too.
+            Ok(blobs) => Ok(store.head(&key).await?.map(|_| blobs.clone())),
+            Err(None) => Ok(None),
+            Err(Some(error)) => Err(error),
+        }
+    }
+}
+
 /// Blobs the store is known to hold: those of the project's production deployment and its
 /// newest one. A manifest exists only once all its blobs do, and gc keeps them while it does.
 pub(super) async fn known_blobs(
     store: &dyn Store,
     project: &str,
+    manifests: &ManifestReads,
 ) -> Result<HashSet<String>, PierError> {
     let index_prefix = keys::project_deployments(project);
     let (record, index) = tokio::join!(
@@ -100,8 +148,8 @@ pub(super) async fn known_blobs(
     }
     let mut known = HashSet::new();
     for id in ids {
-        if let Some(manifest) = read_json::<Manifest>(store, &keys::manifest(&id)).await? {
-            known.extend(manifest.blob_hashes().map(str::to_string));
+        if let Some(blobs) = manifests.blobs_of(store, &id).await? {
+            known.extend(blobs.iter().cloned());
         }
     }
     Ok(known)

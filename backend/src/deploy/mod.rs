@@ -19,7 +19,7 @@
 mod blobs;
 mod walk;
 
-pub use blobs::{missing_blobs, missing_blobs_by_head};
+pub use blobs::{ManifestReads, missing_blobs, missing_blobs_by_head};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -113,9 +113,10 @@ pub async fn deploy(
     let (progress, warnings) = collecting_warnings(progress);
     let project = project_of(request)?;
     // Asking the store what it holds overlaps with reading the folder.
+    let manifests = ManifestReads::default();
     let (prepared, probed) = tokio::join!(
         prepare(request, &project, &progress),
-        probe(store, &project)
+        probe(store, &project, &manifests)
     );
     let (prepared, probed) = (prepared?, probed?);
     let landed = prepared.land(store, probed, &progress).await?;
@@ -163,11 +164,16 @@ pub struct Probe {
     runtime: Option<crate::lambda::FunctionsRuntime>,
 }
 
-pub async fn probe(store: &dyn Store, project: &str) -> Result<Probe, PierError> {
+/// `manifests` is shared by the probes of one deploy to several stores.
+pub async fn probe(
+    store: &dyn Store,
+    project: &str,
+    manifests: &ManifestReads,
+) -> Result<Probe, PierError> {
     let reading = async {
         let fence = Fence::observe(store).await?;
         let (known, runtime) = tokio::join!(
-            blobs::known_blobs(store, project),
+            blobs::known_blobs(store, project, manifests),
             crate::lambda::read_runtime(store)
         );
         Ok::<_, PierError>(Probe {

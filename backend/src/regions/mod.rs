@@ -155,14 +155,15 @@ impl Regions {
         }
         let (progress, warnings) = deploy::collecting_warnings(progress);
         let project = deploy::project_of(request)?;
+        let manifests = deploy::ManifestReads::default();
         let (prepared, probed, others_probed) = tokio::join!(
             deploy::prepare(request, &project, &progress),
-            deploy::probe(self.primary_store(), &project),
-            join_all(
-                self.others
-                    .iter()
-                    .map(|region| deploy::probe(region.store.as_ref(), &project))
-            ),
+            deploy::probe(self.primary_store(), &project, &manifests),
+            join_all(self.others.iter().map(|region| deploy::probe(
+                region.store.as_ref(),
+                &project,
+                &manifests
+            ))),
         );
         let (prepared, probed) = (prepared?, probed?);
         let (primary_stage, primary_progress) = tokio::sync::watch::channel(PrimaryStage::Landing);
