@@ -12,6 +12,11 @@
 //! deploy that fails (store unreachable, unreadable file) leaves the last good deployment live
 //! and is retried with backoff; a folder that disappears is waited for. Superseded watch
 //! deployments beyond the newest `keep` are removed, so a day of saves does not pile up.
+//!
+//! With several regions each change lands in all of them (`Regions::deploy`; a build's output
+//! is synced after it), production moves everywhere through `Regions::promote`, and the watch's
+//! preview name is written in every region that holds the deployment, so a viewer routed to
+//! any region sees the same save.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,15 +26,16 @@ use std::time::{Duration, Instant};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::alias::{self, Action};
-use crate::deploy::{self, DeployOutcome, DeployRequest, default_project};
-use crate::deployments::{self, PreviewRecord};
+use crate::alias::Action;
+use crate::deploy::{DeployOutcome, DeployRequest, default_project};
+use crate::deployments::PreviewRecord;
 use crate::error::PierError;
 use crate::manifest::Manifest;
 use crate::progress::Progress;
 use crate::records::{read_json, write_json};
+use crate::regions::Regions;
 use crate::scan::{self, HashCache};
-use crate::store::{DynStore, PutOptions, keys};
+use crate::store::{PutOptions, Store, keys};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WatchSpec {
@@ -200,9 +206,9 @@ pub enum WatchEvent {
     Stopped,
 }
 
-/// Watches until `shutdown` resolves, deploying each settled change.
+/// Watches until `shutdown` resolves, deploying each settled change to every region.
 pub async fn watch(
-    store: DynStore,
+    regions: Regions,
     spec: WatchSpec,
     options: WatchOptions,
     report: impl Fn(WatchEvent) + Send + Sync,
@@ -237,7 +243,7 @@ pub async fn watch(
             }
         }
         if let Some(since) = pending_since.filter(|_| folder_present) {
-            match deploy_once(&store, &spec, &options, &cache, &mut state, &report).await {
+            match deploy_once(&regions, &spec, &options, &cache, &mut state, &report).await {
                 Ok((outcome, diff)) => {
                     report(WatchEvent::Deployed {
                         outcome: Box::new(outcome),
@@ -326,7 +332,7 @@ struct WatchState {
 }
 
 async fn deploy_once(
-    store: &DynStore,
+    regions: &Regions,
     spec: &WatchSpec,
     options: &WatchOptions,
     cache: &Arc<HashCache>,
@@ -359,35 +365,46 @@ async fn deploy_once(
             store_cache: false,
         };
         let cancel = tokio_util::sync::CancellationToken::new();
-        crate::builds::build_and_deploy(
-            store.as_ref(),
+        let mut outcome = crate::builds::build_and_deploy(
+            regions.primary_store(),
             &request,
             &log,
             &cancel,
             &Progress::silent(),
         )
-        .await?
+        .await?;
+        // A build writes to the primary; the others get its deployment by a sync.
+        outcome.regions = regions.sync_others(&spec.project).await;
+        outcome
     } else {
         let request = DeployRequest {
             hash_cache: Some(cache.clone()),
             env,
             ..DeployRequest::folder(&spec.dir, Some(spec.project.clone()), false)
         };
-        deploy::deploy(store.as_ref(), &request, &Progress::silent()).await?
+        regions.deploy(&request, &Progress::silent()).await?
     };
     let id = outcome.summary.id.clone();
     if spec.production {
-        alias::promote(store.as_ref(), &spec.project, &id, Action::Deploy).await?;
+        regions.promote(&spec.project, &id, Action::Deploy).await?;
     } else {
-        point_preview(
-            store,
-            &watch_preview_name(&spec.project),
-            &spec.project,
-            &id,
-        )
-        .await?;
+        let name = watch_preview_name(&spec.project);
+        point_preview(regions.primary_store(), &name, &spec.project, &id).await?;
+        // Only where the deployment is whole: a lagging region keeps the previous save.
+        for region in &regions.others {
+            let holds = outcome
+                .regions
+                .iter()
+                .any(|report| report.region == region.name && report.state.in_sync());
+            if holds {
+                let written = point_preview(region.store.as_ref(), &name, &spec.project, &id).await;
+                if let Err(error) = written {
+                    tracing::warn!(region = %region.name, %error, "watch preview not moved");
+                }
+            }
+        }
     }
-    let manifest: Manifest = read_json(store.as_ref(), &keys::manifest(&id))
+    let manifest: Manifest = read_json(regions.primary_store(), &keys::manifest(&id))
         .await?
         .ok_or_else(|| PierError::UnknownDeployment {
             reference: id.clone(),
@@ -395,13 +412,13 @@ async fn deploy_once(
     let diff = Diff::between(state.last.as_ref(), &manifest);
     state.last = Some(manifest);
     state.history.push(id);
-    prune(store, options, state).await;
+    prune(regions, options, state).await;
     Ok((outcome, diff))
 }
 
 /// Points a named preview at a deployment (the watch's own alias; only the watch writes it).
 pub async fn point_preview(
-    store: &DynStore,
+    store: &dyn Store,
     name: &str,
     project: &str,
     deployment: &str,
@@ -410,21 +427,15 @@ pub async fn point_preview(
         project: project.to_string(),
         deployment: deployment.to_string(),
     };
-    write_json(
-        store.as_ref(),
-        &keys::preview(name),
-        &record,
-        PutOptions::json(),
-    )
-    .await?;
+    write_json(store, &keys::preview(name), &record, PutOptions::json()).await?;
     Ok(())
 }
 
 /// Removes superseded watch deployments beyond `keep`; failures only delay the cleanup.
-async fn prune(store: &DynStore, options: &WatchOptions, state: &mut WatchState) {
+async fn prune(regions: &Regions, options: &WatchOptions, state: &mut WatchState) {
     while state.history.len() > options.keep + 1 {
         let oldest = state.history.remove(0);
-        if let Err(error) = deployments::remove(store.as_ref(), &oldest).await {
+        if let Err(error) = regions.remove(&oldest).await {
             tracing::debug!(%error, deployment = %oldest, "kept a superseded watch deployment");
         }
     }

@@ -109,7 +109,7 @@ impl Watches {
             envs: Some(pier_core::project_env::ProjectEnvs::for_this_machine()),
             ..WatchOptions::default()
         };
-        let store = target.store.clone();
+        let regions = target.regions.clone();
         let events = self.events.clone();
         let base_url = target.base_url.clone();
         let task_view = view.clone();
@@ -144,7 +144,7 @@ impl Watches {
             let shutdown = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
-            let result = watch::watch(store, spec, options, report, shutdown).await;
+            let result = watch::watch(regions, spec, options, report, shutdown).await;
             if *asked_to_stop.borrow() {
                 return;
             }

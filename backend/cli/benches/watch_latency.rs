@@ -74,7 +74,7 @@ async fn measure(name: &str, url: StoreUrl, goal: &str) {
     let refresher = proxy.clone();
     let spec = WatchSpec::new(site.path(), Some("bench".into()), false, false).unwrap();
     tokio::spawn(watch::watch(
-        store.clone(),
+        pier_core::regions::Regions::single(store.clone()),
         spec,
         WatchOptions::default(),
         move |event| {

@@ -273,7 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rollback { project } => commands::aliases::rollback(&regions, &out, project).await,
         Command::Rm { deployment } => commands::rm::run(&regions, &out, &deployment).await,
         Command::Regions { command } => commands::regions::run(&regions, &out, command).await,
-        Command::Watch(args) => commands::watch::run(store, &out, args).await,
+        Command::Watch(args) => commands::watch::run(&regions, &out, args).await,
         Command::Serve { port, listen } => {
             commands::serve::run(store, &settings, port, listen).await
         }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pier_core::regions::{Region, Regions};
 use pier_core::store::{self, DynStore, StoreUrl};
 use pier_core::watch::{self, WatchEvent, WatchOptions, WatchSpec};
 use pier_proxy::functions::local::LocalConfig;
@@ -14,12 +15,51 @@ use pier_tests::http::get;
 use pier_tests::spy::Spy;
 
 struct Harness {
-    addr: SocketAddr,
+    /// One proxy per region, each serving its region's store.
+    proxies: Vec<Serving>,
     events: Arc<Mutex<Vec<WatchEvent>>>,
-    _stop_proxy: tokio::sync::oneshot::Sender<()>,
     _stop_watch: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A real proxy on a store in a folder of its own.
+struct Serving {
+    addr: SocketAddr,
+    store: DynStore,
+    _stop: tokio::sync::oneshot::Sender<()>,
     _store_dir: tempfile::TempDir,
     _functions_dir: tempfile::TempDir,
+}
+
+async fn serve_new_store() -> Serving {
+    let store_dir = tempfile::tempdir().unwrap();
+    let url = StoreUrl::parse(store_dir.path().to_str().unwrap()).unwrap();
+    let store = store::open(&url).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let functions_dir = tempfile::tempdir().unwrap();
+    let proxy = Proxy::new(
+        store.clone(),
+        ProxyConfig {
+            target_ttl: Duration::from_millis(50),
+            functions: Some(LocalConfig::new(functions_dir.path().to_path_buf())),
+            ..ProxyConfig::default()
+        },
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        proxy
+            .serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Serving {
+        addr,
+        store,
+        _stop: stop,
+        _store_dir: store_dir,
+        _functions_dir: functions_dir,
+    }
 }
 
 impl Harness {
@@ -41,11 +81,18 @@ impl Harness {
             .count()
     }
 
-    /// Polls the watch's preview host until `path` answers `expected` (status, body).
+    /// Polls the watch's preview host until `path` answers `expected` (status, body) in every
+    /// region.
     async fn eventually(&self, path: &str, status: u16, body: Option<&str>) {
+        for proxy in &self.proxies {
+            self.eventually_at(proxy.addr, path, status, body).await;
+        }
+    }
+
+    async fn eventually_at(&self, addr: SocketAddr, path: &str, status: u16, body: Option<&str>) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let (addr, path_owned) = (self.addr, path.to_string());
+            let path_owned = path.to_string();
             let response =
                 tokio::task::spawn_blocking(move || get(addr, "site-watch.localhost", &path_owned))
                     .await
@@ -66,33 +113,20 @@ impl Harness {
 }
 
 async fn start(dir: &Path, wrap: impl FnOnce(DynStore) -> DynStore) -> Harness {
-    start_with(dir, false, wrap).await
+    start_with(dir, false, 1, wrap).await
 }
 
-async fn start_with(dir: &Path, build: bool, wrap: impl FnOnce(DynStore) -> DynStore) -> Harness {
-    let store_dir = tempfile::tempdir().unwrap();
-    let url = StoreUrl::parse(store_dir.path().to_str().unwrap()).unwrap();
-    let real = store::open(&url).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let functions_dir = tempfile::tempdir().unwrap();
-    let proxy = Proxy::new(
-        real.clone(),
-        ProxyConfig {
-            target_ttl: Duration::from_millis(50),
-            functions: Some(LocalConfig::new(functions_dir.path().to_path_buf())),
-            ..ProxyConfig::default()
-        },
-    );
-    let (stop_proxy, proxy_stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        proxy
-            .serve(listener, async {
-                let _ = proxy_stopped.await;
-            })
-            .await
-    });
-
+/// A watch of `dir` into `regions` stores (the first wrapped by `wrap`), each with its proxy.
+async fn start_with(
+    dir: &Path,
+    build: bool,
+    regions: usize,
+    wrap: impl FnOnce(DynStore) -> DynStore,
+) -> Harness {
+    let mut proxies = Vec::new();
+    for _ in 0..regions {
+        proxies.push(serve_new_store().await);
+    }
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let spec = WatchSpec::new(dir, Some("site".into()), false, build).unwrap();
@@ -102,10 +136,16 @@ async fn start_with(dir: &Path, build: bool, wrap: impl FnOnce(DynStore) -> DynS
         ..WatchOptions::default()
     };
     let (stop_watch, watch_stopped) = tokio::sync::oneshot::channel::<()>();
-    let watched_store = wrap(real);
+    let mut watched = Regions::single(wrap(proxies[0].store.clone()));
+    for (n, other) in proxies.iter().enumerate().skip(1) {
+        watched.others.push(Region {
+            name: format!("region-{n}"),
+            store: other.store.clone(),
+        });
+    }
     tokio::spawn(async move {
         watch::watch(
-            watched_store,
+            watched,
             spec,
             options,
             move |event| sink.lock().unwrap().push(event),
@@ -116,12 +156,9 @@ async fn start_with(dir: &Path, build: bool, wrap: impl FnOnce(DynStore) -> DynS
         .await
     });
     Harness {
-        addr,
+        proxies,
         events,
-        _stop_proxy: stop_proxy,
         _stop_watch: stop_watch,
-        _store_dir: store_dir,
-        _functions_dir: functions_dir,
     }
 }
 
@@ -157,6 +194,28 @@ async fn edits_creates_deletes_and_renames_go_live() {
     harness
         .eventually("/.index.html.swp", 200, Some("swap"))
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_regions_each_save_goes_live_in_both() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    std::fs::write(root.join("index.html"), "v1").unwrap();
+    let harness = start_with(root, false, 2, |store| store).await;
+    harness.eventually("/", 200, Some("v1")).await;
+
+    std::fs::write(root.join("index.html"), "v2").unwrap();
+    std::fs::write(root.join("new.html"), "brand new").unwrap();
+    harness.eventually("/", 200, Some("v2")).await;
+    harness
+        .eventually("/new.html", 200, Some("brand new"))
+        .await;
+    // The watch's deployments are whole in the other region too.
+    let other = harness.proxies[1].store.as_ref();
+    let deployments = store::list_all(other, store::keys::DEPLOYMENTS)
+        .await
+        .unwrap();
+    assert!(deployments.len() >= 2, "{deployments:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,7 +381,7 @@ async fn a_building_watch_deploys_build_output_and_survives_a_failing_build() {
     };
     std::fs::write(root.join("build.js"), build_script("built: ")).unwrap();
     std::fs::write(root.join("page.txt"), "one").unwrap();
-    let harness = start_with(root, true, |store| store).await;
+    let harness = start_with(root, true, 1, |store| store).await;
     harness.eventually("/", 200, Some("built: one")).await;
 
     std::fs::write(root.join("page.txt"), "two").unwrap();

@@ -1,13 +1,13 @@
 //! `pier watch`: deploys every saved change of one or more folders (or builds it first, with
 //! `--build`) to `<project>-watch`, or to production with `--prod`, until Ctrl-C; a failed
 //! deploy leaves the last good one live. The folders are remembered for the next `pier watch`
-//! and the desktop app.
+//! and the desktop app. With several regions, each change reaches all of them.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use indicatif::HumanBytes;
-use pier_core::store::DynStore;
+use pier_core::regions::Regions;
 use pier_core::watch::{self, WatchEvent, WatchOptions, WatchSpec};
 use serde_json::json;
 
@@ -35,7 +35,7 @@ pub struct WatchArgs {
     pub list: bool,
 }
 
-pub async fn run(store: DynStore, out: &Output<'_>, args: WatchArgs) -> anyhow::Result<()> {
+pub async fn run(regions: &Regions, out: &Output<'_>, args: WatchArgs) -> anyhow::Result<()> {
     let WatchArgs {
         dirs,
         project,
@@ -100,7 +100,7 @@ pub async fn run(store: DynStore, out: &Output<'_>, args: WatchArgs) -> anyhow::
     let json = out.json;
     let base_url = out.settings.base_url.clone();
     let watches = specs.into_iter().map(|spec| {
-        let store = store.clone();
+        let regions = regions.clone();
         let base_url = base_url.clone();
         let mut stopped = stopped.clone();
         let project = spec.project.clone();
@@ -114,7 +114,7 @@ pub async fn run(store: DynStore, out: &Output<'_>, args: WatchArgs) -> anyhow::
                 envs: Some(pier_core::project_env::ProjectEnvs::for_this_machine()),
                 ..WatchOptions::default()
             };
-            watch::watch(store, spec, options, report, shutdown).await
+            watch::watch(regions, spec, options, report, shutdown).await
         }
     });
     for result in futures::future::join_all(watches).await {
