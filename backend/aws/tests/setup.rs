@@ -631,7 +631,6 @@ async fn a_base_domain_without_a_zone_in_the_account_says_what_to_create() {
     );
 }
 
-/// IAM returns policy documents percent-encoded.
 /// The default behaviour as setup made it before functions: GET and HEAD, only Host forwarded.
 #[allow(deprecated)] // the legacy forwarding settings are what such a distribution holds
 async fn make_behavior_legacy(clients: &Clients, id: &str) {
@@ -678,6 +677,7 @@ async fn make_behavior_legacy(clients: &Clients, id: &str) {
         .unwrap();
 }
 
+/// IAM returns policy documents percent-encoded.
 fn percent_decoded(document: &str) -> String {
     percent_encoding::percent_decode_str(document)
         .decode_utf8_lossy()
