@@ -156,6 +156,8 @@ pub enum PierError {
     FunctionsNeedADeploy { id: String, store: String },
     #[error("no region `{name}` in the config file")]
     UnknownRegion { name: String },
+    #[error("the region list entry `{entry}` is not usable: {rule}")]
+    BadRegionList { entry: String, rule: String },
     #[error(transparent)]
     Detect(#[from] DetectError),
     #[error("the build step `{step}` failed: {detail}")]
@@ -247,6 +249,9 @@ impl PierError {
             }
             PierError::UnknownRegion { .. } => {
                 "`pier regions status` lists the regions ([[regions]] in config.toml)"
+            }
+            PierError::BadRegionList { .. } => {
+                "PIER_REGIONS takes `name=store` pairs separated by commas, as `pier setup aws --regions` writes it (`eu-west-1=s3://bucket-eu-west-1?region=eu-west-1`)"
             }
             PierError::BadConfig { .. } => {
                 "fix or remove the file; `pier --help` lists the settings"

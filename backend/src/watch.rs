@@ -13,8 +13,8 @@
 //! and is retried with backoff; a folder that disappears is waited for. Superseded watch
 //! deployments beyond the newest `keep` are removed, so a day of saves does not pile up.
 //!
-//! With several regions each change lands in all of them (`Regions::deploy`; a build's output
-//! is synced after it), production moves everywhere through `Regions::promote`, and the watch's
+//! With several regions each change lands in all of them (`Regions::deploy`, a build's output
+//! too), production moves everywhere through `Regions::promote`, and the watch's
 //! preview name is written in every region that holds the deployment, so a viewer routed to
 //! any region sees the same save.
 
@@ -365,17 +365,8 @@ async fn deploy_once(
             store_cache: false,
         };
         let cancel = tokio_util::sync::CancellationToken::new();
-        let mut outcome = crate::builds::build_and_deploy(
-            regions.primary_store(),
-            &request,
-            &log,
-            &cancel,
-            &Progress::silent(),
-        )
-        .await?;
-        // A build writes to the primary; the others get its deployment by a sync.
-        outcome.regions = regions.sync_others(&spec.project).await;
-        outcome
+        crate::builds::build_and_deploy(regions, &request, &log, &cancel, &Progress::silent())
+            .await?
     } else {
         let request = DeployRequest {
             hash_cache: Some(cache.clone()),

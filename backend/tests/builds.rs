@@ -14,6 +14,7 @@ use pier_core::logs::{
     self, BuildStatus, LiveAndBackend, LogBackend, LogKind, LogRecord, LogStream, LogWriter,
 };
 use pier_core::progress::Progress;
+use pier_core::regions::Regions;
 use pier_core::store::{DynStore, keys};
 use pier_core::{PierError, alias};
 use tokio_util::sync::CancellationToken;
@@ -67,7 +68,7 @@ async fn run_build(store: &DynStore, request: BuildRequest, cancel: Cancellation
     let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
     let writer = LogWriter::new(&id, bus.as_backend(), builds::secrets(&request.env));
     let result = builds::build_and_deploy(
-        store.as_ref(),
+        &Regions::single(store.clone()),
         &request,
         &writer,
         &cancel,

@@ -274,7 +274,7 @@ async fn a_built_project_serves_its_output_and_the_api_folder_beside_it() {
     let id = pier_core::manifest::new_id(time::OffsetDateTime::now_utc());
     let log = LogWriter::new(&id, bus.as_backend(), builds::secrets(&request.env));
     builds::build_and_deploy(
-        store.as_ref(),
+        &pier_core::regions::Regions::single(store.clone()),
         &request,
         &log,
         &CancellationToken::new(),

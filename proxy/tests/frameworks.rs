@@ -53,7 +53,7 @@ async fn build(store: &DynStore, dir: &Path, project: &str) -> DeployOutcome {
     let bus = Arc::new(LogBus::new());
     let writer = LogWriter::new(&id, bus.as_backend(), vec![]);
     let outcome = builds::build_and_deploy(
-        store.as_ref(),
+        &pier_core::regions::Regions::single(store.clone()),
         &request,
         &writer,
         &CancellationToken::new(),

@@ -232,14 +232,7 @@ async fn run_job(
                 store_cache: false,
                 env_revision: env.as_ref().map(|env| env.revision.clone()),
             };
-            let built =
-                builds::build_and_deploy(target.store.as_ref(), &request, log, cancel, &progress)
-                    .await;
-            // A build deploys to the primary; the other regions get it as a sync does.
-            if built.is_ok() {
-                target.regions.sync_others(&project).await;
-            }
-            built
+            builds::build_and_deploy(&target.regions, &request, log, cancel, &progress).await
         }
         None => {
             let request = DeployRequest {

@@ -61,6 +61,84 @@ async fn latency_records(clients: &Clients, zone: &str) -> Vec<(String, String, 
     found
 }
 
+/// The environment of the latest revision of a task definition family, by name.
+async fn task_environment(clients: &Clients, family: &str) -> Vec<(String, String)> {
+    let definition = clients
+        .ecs
+        .describe_task_definition()
+        .task_definition(family)
+        .send()
+        .await
+        .unwrap();
+    definition
+        .task_definition()
+        .unwrap()
+        .container_definitions()[0]
+        .environment()
+        .iter()
+        .map(|v| {
+            let (name, value) = (v.name().unwrap_or_default(), v.value().unwrap_or_default());
+            (name.to_string(), value.to_string())
+        })
+        .collect()
+}
+
+fn variable<'a>(environment: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    environment
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// The builder role's inline policy, its ARNs' colons decoded.
+async fn builder_policy(clients: &Clients) -> serde_json::Value {
+    let policy = clients
+        .iam
+        .get_role_policy()
+        .role_name("pier-builder")
+        .policy_name("pier")
+        .send()
+        .await
+        .unwrap();
+    // IAM returns the document percent-encoded.
+    serde_json::from_str(
+        &policy
+            .policy_document()
+            .replace("%3A", ":")
+            .replace("%2A", "*"),
+    )
+    .unwrap()
+}
+
+/// The resources a policy allows `action` on.
+fn allowed(policy: &serde_json::Value, action: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        let actions = &statement["Action"];
+        let names = match actions {
+            serde_json::Value::String(one) => vec![one.as_str()],
+            many => many
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a.as_str())
+                .collect(),
+        };
+        if names.contains(&action) {
+            match &statement["Resource"] {
+                serde_json::Value::String(one) => found.push(one.clone()),
+                many => found.extend(
+                    many.as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|r| r.as_str().map(str::to_string)),
+                ),
+            }
+        }
+    }
+    found
+}
+
 /// The active ECS services of the cluster `pier` in `region`, by name.
 async fn services(moto: &Moto, region: &str) -> Vec<String> {
     let clients = Clients::connect(region, Some(&moto.endpoint)).await;
@@ -162,23 +240,56 @@ async fn regions_are_set_up_routed_added_removed_and_torn_down() {
     );
     // The region's proxy reads the region's own bucket.
     let eu = Clients::connect("eu-west-1", Some(&moto.endpoint)).await;
-    let definition = eu
-        .ecs
-        .describe_task_definition()
-        .task_definition("pier-proxy")
-        .send()
-        .await
-        .unwrap();
-    let environment = definition
-        .task_definition()
-        .unwrap()
-        .container_definitions()[0]
-        .environment();
+    let proxy = task_environment(&eu, "pier-proxy").await;
+    assert_eq!(
+        variable(&proxy, "PIER_STORE"),
+        Some(&*format!("s3://{eu_bucket}"))
+    );
+
+    // The builders, in the primary only, land each build in every region: they name the
+    // other region's store, and may write deployments there but not logs or caches.
+    let builder = task_environment(&primary, "pier-builder").await;
+    assert_eq!(
+        variable(&builder, "PIER_STORE"),
+        Some(&*format!("s3://{BUCKET}"))
+    );
+    assert_eq!(variable(&builder, "PIER_REGION"), Some("us-east-1"));
+    assert_eq!(
+        variable(&builder, "PIER_REGIONS"),
+        Some(&*format!("eu-west-1=s3://{eu_bucket}?region=eu-west-1"))
+    );
+    let policy = builder_policy(&primary).await;
+    let writes = allowed(&policy, "s3:PutObject");
+    for prefix in [
+        "blobs",
+        "deployments",
+        "projects",
+        "previews",
+        "leases",
+        "lambda",
+    ] {
+        for bucket in [BUCKET, &eu_bucket] {
+            let arn = format!("arn:aws:s3:::{bucket}/{prefix}/*");
+            assert!(writes.contains(&arn), "{arn} in {writes:#?}");
+        }
+    }
+    for prefix in ["logs", "cache", "sources"] {
+        assert!(writes.contains(&format!("arn:aws:s3:::{BUCKET}/{prefix}/*")));
+        assert!(
+            !writes.contains(&format!("arn:aws:s3:::{eu_bucket}/{prefix}/*")),
+            "{writes:#?}"
+        );
+    }
+    let deletes = allowed(&policy, "s3:DeleteObject");
+    assert!(deletes.contains(&format!("arn:aws:s3:::{eu_bucket}/deployments/*")));
     assert!(
-        environment
-            .iter()
-            .any(|v| v.name() == Some("PIER_STORE")
-                && v.value() == Some(&format!("s3://{eu_bucket}")))
+        !deletes.contains(&format!("arn:aws:s3:::{BUCKET}/deployments/*")),
+        "the builders never remove a deployment in the primary: {deletes:#?}"
+    );
+    let publishes = allowed(&policy, "lambda:PublishVersion");
+    assert!(
+        publishes.iter().any(|arn| arn.contains(":eu-west-1:")),
+        "{publishes:#?}"
     );
 
     // Again: nothing changes anywhere.
@@ -254,6 +365,14 @@ async fn regions_are_set_up_routed_added_removed_and_torn_down() {
     apply(&moto, records.path(), &[]).await;
     assert!(latency_records(&primary, &zone).await.is_empty());
     assert!(!moto.has_bucket(&format!("{BUCKET}-ap-south-1")).await);
+    let builder = task_environment(&primary, "pier-builder").await;
+    assert_eq!(variable(&builder, "PIER_REGIONS"), None);
+    assert!(
+        !allowed(&builder_policy(&primary).await, "s3:PutObject")
+            .iter()
+            .any(|arn| arn.contains("ap-south-1")),
+        "the builders no longer write to the region that left"
+    );
     assert_eq!(
         origin(
             Clients::connect("us-east-1", Some(&moto.endpoint)).await,

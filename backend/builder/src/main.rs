@@ -3,6 +3,10 @@
 //! way the build streams its log to Redis (when `PIER_REDIS_URL` is set), archives it in the
 //! store, and deploys through the same engine as `pier deploy`.
 //!
+//! With other regions (`PIER_REGIONS`, which `pier setup aws --regions` sets), each build's
+//! output lands in every region at once, as `pier deploy` does; a region that does not answer is
+//! named in the build's log and does not fail the build.
+//!
 //! SIGTERM (what ECS StopTask sends) cancels a `run` build, which is then marked canceled; a
 //! `worker` stops taking jobs and finishes the ones it has.
 
@@ -16,6 +20,7 @@ use pier_core::builds::job::{self, BuildJob, JobContext};
 use pier_core::builds::queue::BuildQueue;
 use pier_core::builds::worker::{self, WorkerOptions, WorkerStats};
 use pier_core::logs::{LiveAndBackend, LogWriter};
+use pier_core::regions::{Region, Regions};
 use pier_core::store::{self, StoreUrl};
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +32,12 @@ struct Cli {
     /// The store deployments go to (s3://bucket[/prefix], or a folder).
     #[arg(long, env = "PIER_STORE")]
     store: String,
+    /// The primary region's name (the one `--store` is in).
+    #[arg(long, env = "PIER_REGION", default_value = pier_core::regions::PRIMARY)]
+    region: String,
+    /// Other regions the output also lands in: `name=store` pairs separated by commas.
+    #[arg(long, env = "PIER_REGIONS", default_value = "")]
+    regions: String,
     /// Redis for live build logs; without it the log is only archived at the end.
     #[arg(long, env = "PIER_REDIS_URL", hide_env_values = true)]
     redis_url: Option<String>,
@@ -90,7 +101,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let store = store::open(&StoreUrl::parse(&cli.store)?).await?;
+    let primary = Region {
+        name: cli.region.clone(),
+        store: store::open(&StoreUrl::parse(&cli.store)?).await?,
+    };
+    let regions = Regions::from_list(primary, &cli.regions).await?;
     let logs = live_logs(cli.redis_url.as_deref()).await?;
     let workdir = cli.workdir.clone().unwrap_or_else(std::env::temp_dir);
     let stop = CancellationToken::new();
@@ -120,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let checkout = tempfile_in(&workdir)?;
             let result = job::run(
-                store.as_ref(),
+                &regions,
                 &job,
                 JobContext {
                     log: &log,
@@ -153,10 +168,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let queue = BuildQueue::connect(&queue, None).await;
             let stats = Arc::new(WorkerStats::default());
-            tracing::info!(queue = queue.url(), concurrency, "taking build jobs");
+            let serving: Vec<&str> = std::iter::once(&regions.primary)
+                .chain(&regions.others)
+                .map(|region| region.name.as_str())
+                .collect();
+            tracing::info!(queue = queue.url(), concurrency, regions = ?serving, "taking build jobs");
             worker::work(
                 queue,
-                store,
+                regions,
                 logs,
                 WorkerOptions {
                     concurrency,

@@ -14,6 +14,7 @@ use pier_core::builds::job::{BuildJob, JobSource};
 use pier_core::builds::queue::BuildQueue;
 use pier_core::builds::worker::{self, WorkerOptions, WorkerStats};
 use pier_core::logs::{self, BuildStatus, LiveAndBackend, LogKind, LogRecord, LogStream};
+use pier_core::regions::Regions;
 use pier_core::store::DynStore;
 use pier_tests::queues::BuildQueues;
 use pier_tests::{Moto, Redis};
@@ -177,7 +178,7 @@ async fn queue_worker_builds_jobs_fails_bad_builds_and_dead_letters_garbage() {
     let shutdown = CancellationToken::new();
     let worker = tokio::spawn(worker::work(
         queue,
-        store.clone(),
+        Regions::single(store.clone()),
         live.clone(),
         worker_options(work.path(), 2),
         stats.clone(),
@@ -284,7 +285,7 @@ async fn a_store_outage_is_retried_then_the_job_is_dead_lettered_with_one_contin
     let shutdown = CancellationToken::new();
     let worker = tokio::spawn(worker::work(
         queue,
-        store,
+        Regions::single(store),
         live.clone(),
         worker_options(work.path(), 2),
         stats.clone(),
@@ -455,4 +456,76 @@ async fn sigterm_cancels_a_one_shot_build_and_nothing_is_deployed() {
 unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, signal: i32) -> i32;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_other_regions_a_build_lands_in_each_and_one_that_does_not_answer_is_named() {
+    let (primary, primary_dir) = pier_tests::local_store().await;
+    let (europe, europe_dir) = pier_tests::local_store().await;
+    let work = tempfile::tempdir().unwrap();
+    let site = work.path().join("site");
+    source_tree(&site, "in every region", "node build.js");
+    let job = BuildJob::new("everywhere", true, JobSource::Folder { path: site });
+    let closed = pier_tests::free_port();
+    let regions = format!(
+        "eu-west-1={}, ap-south-1=s3://pier-ap-south-1?endpoint=http://127.0.0.1:{closed}&region=ap-south-1",
+        europe_dir.path().display()
+    );
+    let output = builder(&primary_dir.path().display().to_string(), &job)
+        .env("PIER_REGION", "us-east-1")
+        .env("PIER_REGIONS", &regions)
+        .envs(pier_tests::aws_test_env())
+        .output()
+        .unwrap();
+    let log = archived(&primary, &job.deployment).await;
+    assert!(output.status.success(), "{log:#?}");
+    assert_eq!(last_status(&log).unwrap().0, BuildStatus::Ready);
+
+    // The output is production in the primary and in the region that answered, complete there.
+    for store in [&primary, &europe] {
+        let alias = pier_core::alias::read(store.as_ref(), "everywhere")
+            .await
+            .unwrap()
+            .expect("a production alias");
+        assert_eq!(alias.production.as_deref(), Some(job.deployment.as_str()));
+    }
+    let state = pier_core::regions::project_state(primary.as_ref(), europe.as_ref(), "everywhere")
+        .await
+        .unwrap();
+    assert!(state.in_sync(), "{state:?}");
+    // The log stays in the primary alone.
+    assert!(
+        pier_core::logs::read_archive(europe.as_ref(), &job.deployment)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The region that did not answer is named in the log, with how it catches up.
+    let lines: Vec<&str> = log
+        .iter()
+        .filter_map(|record| match &record.kind {
+            LogKind::Line { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(lines.contains(&"Region eu-west-1: in sync"), "{lines:#?}");
+    assert!(
+        lines.iter().any(
+            |line| line.starts_with("warning: region ap-south-1 is unreachable")
+                && line.contains("pier regions sync")
+        ),
+        "{lines:#?}"
+    );
+
+    // A list the builder cannot read stops it before anything is built, saying what to write.
+    let output = builder(&primary_dir.path().display().to_string(), &job)
+        .env("PIER_REGIONS", "eu-west-1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`eu-west-1`") && stderr.contains("name=store"),
+        "{stderr}"
+    );
 }

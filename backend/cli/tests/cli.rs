@@ -755,7 +755,7 @@ async fn deploy_with_the_queue_runner_ships_the_folder_to_a_builder_worker_and_f
     let work = tempfile::tempdir().unwrap();
     let worker = tokio::spawn(pier_core::builds::worker::work(
         pier_core::builds::queue::BuildQueue::connect(&queues.work, Some(&moto.endpoint)).await,
-        store.clone(),
+        pier_core::regions::Regions::single(store.clone()),
         Arc::new(
             pier_core::logs::redis::RedisLogs::open(&redis.url(), Duration::from_secs(600))
                 .unwrap(),

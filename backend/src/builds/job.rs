@@ -22,7 +22,7 @@ use crate::error::PierError;
 use crate::logs::{BuildStatus, LogWriter};
 use crate::manifest::Source;
 use crate::progress::Progress;
-use crate::store::Store;
+use crate::regions::Regions;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -189,11 +189,11 @@ pub struct JobContext<'a> {
 /// Fetches the source, builds and deploys. Writes the terminal status and archives the log,
 /// except for a transient failure the caller retries.
 pub async fn run(
-    store: &dyn Store,
+    regions: &Regions,
     job: &BuildJob,
     context: JobContext<'_>,
 ) -> Result<DeployOutcome, PierError> {
-    let result = fetch_and_build(store, job, &context).await;
+    let result = fetch_and_build(regions, job, &context).await;
     match &result {
         Err(error) if context.retry_on_transient && error.is_transient() => {
             context
@@ -205,13 +205,16 @@ pub async fn run(
                 .await;
             context.log.flush().await;
         }
-        _ => crate::builds::conclude(store, context.log, result.as_ref().map(|_| ())).await,
+        _ => {
+            let outcome = result.as_ref().map(|_| ());
+            crate::builds::conclude(regions.primary_store(), context.log, outcome).await
+        }
     }
     result
 }
 
 async fn fetch_and_build(
-    store: &dyn Store,
+    regions: &Regions,
     job: &BuildJob,
     context: &JobContext<'_>,
 ) -> Result<DeployOutcome, PierError> {
@@ -239,7 +242,7 @@ async fn fetch_and_build(
                     &format!("Unpacking the uploaded source of {folder}"),
                 )
                 .await;
-            crate::builds::archive::download(store, key, &checkout).await?;
+            crate::builds::archive::download(regions.primary_store(), key, &checkout).await?;
             (
                 checkout,
                 Source::Folder {
@@ -272,7 +275,7 @@ async fn fetch_and_build(
         env_revision: job.env_revision.clone(),
     };
     crate::builds::run_build(
-        store,
+        regions,
         &request,
         context.log,
         context.cancel,

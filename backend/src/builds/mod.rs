@@ -3,6 +3,10 @@
 //! output through the deploy engine. Status changes and every output line go to the build's
 //! log ([`crate::logs`]), which is archived beside the deployment at the end. Nothing is
 //! deployed, let alone promoted, from a failed, timed-out or canceled build.
+//!
+//! The output lands in every region at once ([`Regions::deploy`]); the log, the source archive
+//! and the build cache live in the primary's store only. The log ends with a line per region
+//! that did not get the deployment, and says how it catches up.
 
 pub mod archive;
 pub mod cache;
@@ -21,12 +25,13 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::deploy::{self, DeployOutcome, DeployRequest};
+use crate::deploy::{DeployOutcome, DeployRequest};
 use crate::error::PierError;
 use crate::logs::{BuildStatus, LogStream, LogWriter};
 use crate::manifest::Source;
 use crate::progress::Progress;
 use crate::project_env::FunctionEnv;
+use crate::regions::Regions;
 use crate::store::Store;
 use detect::{BuildOverrides, BuildPlan, Step};
 use runner::{RunOptions, RunOutcome};
@@ -100,16 +105,17 @@ pub fn secrets(env: &[EnvVar]) -> Vec<String> {
         .collect()
 }
 
-/// Builds and deploys; the log writer's deployment id becomes the deployment's id.
+/// Builds and deploys to every region; the log writer's deployment id becomes the
+/// deployment's id.
 pub async fn build_and_deploy(
-    store: &dyn Store,
+    regions: &Regions,
     request: &BuildRequest,
     log: &LogWriter,
     cancel: &CancellationToken,
     progress: &Progress,
 ) -> Result<DeployOutcome, PierError> {
-    let result = run_build(store, request, log, cancel, progress).await;
-    conclude(store, log, result.as_ref().map(|_| ())).await;
+    let result = run_build(regions, request, log, cancel, progress).await;
+    conclude(regions.primary_store(), log, result.as_ref().map(|_| ())).await;
     result
 }
 
@@ -146,12 +152,13 @@ fn fresh_build_output(
 }
 
 pub(crate) async fn run_build(
-    store: &dyn Store,
+    regions: &Regions,
     request: &BuildRequest,
     log: &LogWriter,
     cancel: &CancellationToken,
     progress: &Progress,
 ) -> Result<DeployOutcome, PierError> {
+    let store = regions.primary_store();
     let plan: BuildPlan = detect::detect(&request.dir, &request.overrides)?;
     log.line(
         LogStream::System,
@@ -257,7 +264,7 @@ pub(crate) async fn run_build(
     // A cancel while the output uploads stops the deploy before its manifest is written, so
     // nothing half-made is ever listed or served.
     let outcome = tokio::select! {
-        outcome = deploy::deploy(store, &deploy_request, progress) => outcome?,
+        outcome = regions.deploy(&deploy_request, progress) => outcome?,
         () = cancel.cancelled() => return Err(PierError::BuildCanceled),
     };
     log.line(
@@ -268,6 +275,7 @@ pub(crate) async fn run_build(
         ),
     )
     .await;
+    log_regions(log, &outcome).await;
     if let Some(cache) = &cache {
         match cache.save(store).await {
             Ok(0) => {}
@@ -291,6 +299,24 @@ pub(crate) async fn run_build(
         }
     }
     Ok(outcome)
+}
+
+/// One line per other region: where the deployment landed, and what a region that did not
+/// get it lacks (it keeps serving what it had, complete).
+async fn log_regions(log: &LogWriter, outcome: &DeployOutcome) {
+    for report in &outcome.regions {
+        let line = if report.state.in_sync() {
+            format!("Region {}: in sync", report.region)
+        } else {
+            format!(
+                "warning: region {} is {}; it catches up on the project's next deploy or with \
+                 `pier regions sync`",
+                report.region,
+                report.state.describe()
+            )
+        };
+        log.line(LogStream::System, &line).await;
+    }
 }
 
 /// A cache problem is never a build failure: the install just downloads everything.

@@ -12,6 +12,9 @@
 //!   continuing the same log; after `max_attempts` takes the log says so, and the queue's
 //!   redrive policy moves the job to the dead-letter queue;
 //! - a message that is not a valid job is left to reach the dead-letter queue quickly.
+//!
+//! With several regions, each job's output lands in all of them ([`Regions::deploy`]); a region
+//! that fails is named in the log and does not fail the build.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,7 +28,7 @@ use crate::builds::queue::{BuildQueue, Delivery};
 use crate::error::PierError;
 use crate::logs::{BuildStatus, LiveAndBackend, LogRecord, LogWriter};
 use crate::progress::Progress;
-use crate::store::DynStore;
+use crate::regions::Regions;
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -67,7 +70,7 @@ pub struct WorkerStats {
 /// Runs jobs until `shutdown` is canceled, then waits for the builds in progress.
 pub async fn work(
     queue: BuildQueue,
-    store: DynStore,
+    regions: Regions,
     logs: Arc<dyn LiveAndBackend>,
     options: WorkerOptions,
     stats: Arc<WorkerStats>,
@@ -109,15 +112,15 @@ pub async fn work(
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let (queue, store, logs, options, stats) = (
+            let (queue, regions, logs, options, stats) = (
                 queue.clone(),
-                store.clone(),
+                regions.clone(),
                 logs.clone(),
                 options.clone(),
                 stats.clone(),
             );
             tokio::spawn(async move {
-                handle(&queue, store, logs, &options, &stats, delivery).await;
+                handle(&queue, regions, logs, &options, &stats, delivery).await;
                 drop(permit);
             });
         }
@@ -130,7 +133,7 @@ pub async fn work(
 
 async fn handle(
     queue: &BuildQueue,
-    store: DynStore,
+    regions: Regions,
     logs: Arc<dyn LiveAndBackend>,
     options: &WorkerOptions,
     stats: &WorkerStats,
@@ -153,7 +156,17 @@ async fn handle(
     let last_attempt = delivery.receive_count >= options.max_attempts;
     // Operators (and the hosted-half test) tell which worker holds a job from this line.
     tracing::info!(deployment = %job.deployment, attempt = delivery.receive_count, "building");
-    match run_once(queue, &store, &logs, options, &delivery, &job, last_attempt).await {
+    match run_once(
+        queue,
+        &regions,
+        &logs,
+        options,
+        &delivery,
+        &job,
+        last_attempt,
+    )
+    .await
+    {
         Ok(Finished::Deployed) => {
             stats.deployed.fetch_add(1, Ordering::Relaxed);
             complete(queue, &delivery).await;
@@ -188,7 +201,7 @@ enum Finished {
 
 async fn run_once(
     queue: &BuildQueue,
-    store: &DynStore,
+    regions: &Regions,
     logs: &Arc<dyn LiveAndBackend>,
     options: &WorkerOptions,
     delivery: &Delivery,
@@ -223,6 +236,7 @@ async fn run_once(
         )
         .await;
     }
+    let store = regions.primary_store();
     let already_deployed = store
         .head(&crate::store::keys::manifest(&job.deployment))
         .await;
@@ -248,7 +262,7 @@ async fn run_once(
     let env = match env {
         Ok(env) => env,
         Err(error) => {
-            crate::builds::conclude(store.as_ref(), &log, Err(&error)).await;
+            crate::builds::conclude(store, &log, Err(&error)).await;
             return Err(error);
         }
     };
@@ -276,7 +290,7 @@ async fn run_once(
     };
     let cancel = CancellationToken::new();
     let result = job::run(
-        store.as_ref(),
+        regions,
         job,
         JobContext {
             log: &log,

@@ -122,6 +122,34 @@ impl Regions {
         Ok(Regions { primary, others })
     }
 
+    /// The primary and the other regions a list names (the builder's `PIER_REGIONS`):
+    /// `name=store` pairs separated by commas, as `eu-west-1=s3://site-eu-west-1?region=eu-west-1`.
+    pub async fn from_list(primary: Region, list: &str) -> Result<Regions, PierError> {
+        let mut others: Vec<Region> = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let bad = |rule: &str| PierError::BadRegionList {
+                entry: entry.into(),
+                rule: rule.into(),
+            };
+            let (name, url) = entry
+                .split_once('=')
+                .ok_or_else(|| bad("it has no `=` between the region's name and its store"))?;
+            let (name, url) = (name.trim(), url.trim());
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(bad("the region's name is empty or has spaces"));
+            }
+            if name == primary.name || others.iter().any(|region| region.name == name) {
+                return Err(bad("that region is named twice"));
+            }
+            let url = StoreUrl::parse(url).map_err(|error| bad(&error.to_string()))?;
+            others.push(Region {
+                name: name.into(),
+                store: store::open(&url).await?,
+            });
+        }
+        Ok(Regions { primary, others })
+    }
+
     pub fn primary_store(&self) -> &dyn Store {
         self.primary.store.as_ref()
     }

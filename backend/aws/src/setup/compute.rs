@@ -135,7 +135,10 @@ pub async fn ensure_cluster_and_tasks(step: &mut Step<'_>) -> Result<(), PierErr
                 "PIER_BUILD_MAX_ATTEMPTS".into(),
                 crate::setup::work_queue::MAX_RECEIVES.to_string(),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(builder_regions(spec))
+        .collect(),
         cpu: "1024",
         memory: 2048,
         ports: Vec::new(),
@@ -189,6 +192,24 @@ pub async fn ensure_cluster_and_tasks(step: &mut Step<'_>) -> Result<(), PierErr
     }
     step.out.proxy_task_definition = task_definition(step, &proxy, &execution_role).await?;
     Ok(())
+}
+
+/// With other regions, the builders land each build in all of them: the primary's name and
+/// every other region's store (nothing is added with one region, so its task definition is as
+/// before).
+fn builder_regions(spec: &SetupSpec) -> Vec<(String, String)> {
+    if spec.other_regions.is_empty() {
+        return Vec::new();
+    }
+    let others: Vec<String> = spec
+        .other_region_stores()
+        .into_iter()
+        .map(|(name, store)| format!("{name}={store}"))
+        .collect();
+    vec![
+        ("PIER_REGION".into(), spec.region.clone()),
+        ("PIER_REGIONS".into(), others.join(",")),
+    ]
 }
 
 /// The family's latest revision when it is as `shape` says, else a new revision.

@@ -6,7 +6,8 @@
 //! - `<name>-builder`: reads the store, writes only under the keys a deploy writes (blobs,
 //!   deployments, projects, previews, leases, logs, the build cache, Lambda's records and
 //!   zips), takes jobs from the build queue, and publishes Pier's functions (passing them only
-//!   the functions' role);
+//!   the functions' role). With other regions it deploys to each of their buckets too (there it
+//!   writes deployments and their records, and repeats the primary's removals, as a sync does);
 //! - `<name>-functions` (made by `functions.rs`): what every function version runs as; Lambda
 //!   may assume it, and it may only write to the functions' log group.
 //!
@@ -37,6 +38,12 @@ const BUILDER_WRITES: [&str; 9] = [
     "sources/",
     "lambda/",
 ];
+
+/// What only the primary's bucket holds: another region gets deployments and their records.
+const PRIMARY_ONLY_WRITES: [&str; 3] = ["logs/", "cache/", "sources/"];
+
+/// What a removal deletes, which a deploy repeats in another region when the primary made one.
+const REGION_REMOVALS: [&str; 3] = ["deployments/", "projects/", "previews/"];
 
 /// Who may assume a role: ECS tasks for the hosted half's roles, Lambda for the functions'.
 pub const ECS_TASKS: &str = "ecs-tasks.amazonaws.com";
@@ -114,25 +121,53 @@ pub fn execution_secrets_policy(secret_arn: &str) -> Value {
 }
 
 /// The builder deploys what it builds, so it also publishes functions: Pier's functions only,
-/// passing only the functions' role to them.
+/// passing only the functions' role to them. It deploys to every serving region: `buckets` and
+/// `regions` list them, the primary first, whose bucket alone also holds logs, the build cache
+/// and uploaded sources.
 pub fn builder_policy(
-    bucket: &str,
+    buckets: &[String],
     queue_arn: &str,
-    region: &str,
+    regions: &[String],
     functions_prefix: &str,
     functions_role: &str,
 ) -> Value {
-    let writes: Vec<String> = BUILDER_WRITES
+    let writes: Vec<String> = buckets
         .iter()
-        .map(|prefix| format!("arn:aws:s3:::{bucket}/{prefix}*"))
+        .enumerate()
+        .flat_map(|(index, bucket)| {
+            BUILDER_WRITES
+                .iter()
+                .filter(move |prefix| index == 0 || !PRIMARY_ONLY_WRITES.contains(prefix))
+                .map(move |prefix| format!("arn:aws:s3:::{bucket}/{prefix}*"))
+        })
+        .collect();
+    let reads: Vec<String> = buckets
+        .iter()
+        .map(|bucket| format!("arn:aws:s3:::{bucket}/*"))
+        .collect();
+    let lists: Vec<String> = buckets
+        .iter()
+        .map(|bucket| format!("arn:aws:s3:::{bucket}"))
+        .collect();
+    // Leases and staged function code are the builder's own; in another region a deploy also
+    // catches up on the primary's removals (a manifest, then its records), as a sync does.
+    let deletes: Vec<String> = buckets
+        .iter()
+        .enumerate()
+        .flat_map(|(index, bucket)| {
+            let own = ["leases/", "lambda/code/"].iter();
+            let removals = REGION_REMOVALS.iter().filter(move |_| index > 0);
+            own.chain(removals)
+                .map(move |prefix| format!("arn:aws:s3:::{bucket}/{prefix}*"))
+        })
         .collect();
     json!({
         "Version": "2012-10-17",
         "Statement": [
-            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*") },
-            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}") },
+            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": reads },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": lists },
             { "Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": writes },
-            { "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": [format!("arn:aws:s3:::{bucket}/leases/*"), format!("arn:aws:s3:::{bucket}/lambda/code/*")] },
+            { "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": deletes },
             {
                 "Effect": "Allow",
                 "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
@@ -144,7 +179,7 @@ pub fn builder_policy(
                     "lambda:GetFunctionConfiguration", "lambda:CreateFunction", "lambda:UpdateFunctionCode",
                     "lambda:UpdateFunctionConfiguration", "lambda:PublishVersion", "lambda:TagResource"
                 ],
-                "Resource": functions_arns(&[region.to_string()], functions_prefix)
+                "Resource": functions_arns(regions, functions_prefix)
             },
             { "Effect": "Allow", "Action": "iam:PassRole", "Resource": functions_role }
         ]
@@ -159,7 +194,6 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
         step.out.proxy_role_arn = made_by_primary(step, &spec.resource("proxy")).await?;
         return Ok(());
     }
-    let bucket = &spec.bucket;
     let queue_arn =
         step.out.queue_arn.clone().unwrap_or_else(|| {
             format!("arn:aws:sqs:{}:*:{}", spec.region, spec.resource("builds"))
@@ -195,9 +229,9 @@ pub async fn ensure(step: &mut Step<'_>) -> Result<(), PierError> {
         step,
         &spec.resource("builder"),
         Some(builder_policy(
-            bucket,
+            &spec.serving_buckets(),
             &queue_arn,
-            &spec.region,
+            &spec.serving_regions(),
             &prefix,
             &functions_role,
         )),

@@ -96,15 +96,9 @@ pub fn adopt(spec: &SetupSpec, outputs: &Outputs) -> Result<std::path::PathBuf, 
     // Every other region's store, which deploys keep in step with the primary's.
     file.region = (!spec.other_regions.is_empty()).then(|| spec.region.clone());
     file.regions = spec
-        .other_regions
-        .iter()
-        .map(|region| pier_core::config::RegionConfig {
-            name: region.clone(),
-            store: format!(
-                "s3://{}?region={region}",
-                region_bucket(&spec.bucket, region)
-            ),
-        })
+        .other_region_stores()
+        .into_iter()
+        .map(|(name, store)| pier_core::config::RegionConfig { name, store })
         .collect();
     file.save(&path)?;
     Ok(path)

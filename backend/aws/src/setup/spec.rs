@@ -219,6 +219,17 @@ impl SetupSpec {
             .collect()
     }
 
+    /// Every other region's name and store URL, as the config file and the builders name them.
+    pub fn other_region_stores(&self) -> Vec<(String, String)> {
+        self.other_regions
+            .iter()
+            .map(|region| {
+                let bucket = region_bucket(&self.bucket, region);
+                (region.clone(), format!("s3://{bucket}?region={region}"))
+            })
+            .collect()
+    }
+
     /// The spec of another region's run: its own bucket, only what serves sites.
     pub fn for_region(&self, region: &str) -> SetupSpec {
         SetupSpec {

@@ -5,6 +5,7 @@
 
 use pier_core::deploy::default_project;
 use pier_core::logs::LIVE_LOG_RETENTION;
+use pier_core::regions::Regions;
 use pier_core::store::DynStore;
 use pier_core::{PierError, deployments};
 use serde_json::json;
@@ -77,7 +78,7 @@ async fn build_logs(
 
 /// Runs the build on this machine with its log on the terminal; Ctrl-C cancels it.
 pub async fn build_here(
-    store: &DynStore,
+    regions: &Regions,
     out: &Output<'_>,
     redis: Option<&str>,
     job: pier_core::builds::job::BuildJob,
@@ -97,10 +98,15 @@ pub async fn build_here(
         let _ = tokio::signal::ctrl_c().await;
         on_interrupt.cancel();
     });
-    let follower = print_follow(live.clone().as_live(), store, &job.deployment, out.json);
+    let follower = print_follow(
+        live.clone().as_live(),
+        regions.store(),
+        &job.deployment,
+        out.json,
+    );
     let (progress, _bar) = bars::deploy_progress(false);
     let result = job::run(
-        store.as_ref(),
+        regions,
         &job,
         JobContext {
             log: &log,
@@ -133,6 +139,7 @@ pub async fn build_here(
         if let Some(url) = production_url {
             println!("  production  {url}");
         }
+        out.region_lines(&outcome.regions);
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! `pier deploy`: a built folder is deployed as it is, with progress on stderr; a source tree
 //! with a build script, or a `--git` repository, is built first, on this machine or by a remote
 //! runner (`build.rs`). Either way the deployment is immutable and reaches production
-//! only with `--prod`. With several regions, a folder lands in all of them at once; a build
-//! deploys to the primary region and every other region is then brought up to it.
+//! only with `--prod`. With several regions, a folder or a build's output lands in all of them
+//! at once (a builder elsewhere lands it in the regions it was set up with; the others are
+//! then brought up to the primary).
 
 use std::path::PathBuf;
 
@@ -76,12 +77,13 @@ pub async fn run(
         if let Some(env) = &env {
             job = job.with_project_env(env);
         }
-        let project = job.project.clone();
-        let store = regions.store();
-        match runner.as_str() {
-            "local" => build_here(store, out, redis, job, env.as_ref()).await?,
-            remote => build_remotely(store, out, redis, builds, remote, job).await?,
+        if runner == "local" {
+            return build_here(regions, out, redis, job, env.as_ref()).await;
         }
+        let project = job.project.clone();
+        build_remotely(regions.store(), out, redis, builds, &runner, job).await?;
+        // The builder lands the output in the regions it was set up with; a region this
+        // machine's config names beyond those is brought up here.
         if !regions.others.is_empty() {
             let synced = regions.sync(Some(&project)).await?;
             if !out.json {
