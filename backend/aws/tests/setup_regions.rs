@@ -90,7 +90,7 @@ fn variable<'a>(environment: &'a [(String, String)], name: &str) -> Option<&'a s
         .map(|(_, value)| value.as_str())
 }
 
-/// The builder role's inline policy, its ARNs' colons decoded.
+/// The builder role's inline policy.
 async fn builder_policy(clients: &Clients) -> serde_json::Value {
     let policy = clients
         .iam
@@ -101,13 +101,10 @@ async fn builder_policy(clients: &Clients) -> serde_json::Value {
         .await
         .unwrap();
     // IAM returns the document percent-encoded.
-    serde_json::from_str(
-        &policy
-            .policy_document()
-            .replace("%3A", ":")
-            .replace("%2A", "*"),
-    )
-    .unwrap()
+    let document = percent_encoding::percent_decode_str(policy.policy_document())
+        .decode_utf8_lossy()
+        .into_owned();
+    serde_json::from_str(&document).unwrap_or_else(|e| panic!("{e}: {document}"))
 }
 
 /// The resources a policy allows `action` on.
@@ -304,7 +301,7 @@ async fn regions_are_set_up_routed_added_removed_and_torn_down() {
     }
 
     // A third region: only it is made and routed; the global roles now name its bucket and
-    // functions too.
+    // functions too, and the builders its store.
     let three = apply(&moto, records.path(), &["eu-west-1", "ap-south-1"]).await;
     let primary_changes: Vec<(String, String)> = three[0]
         .report
@@ -317,7 +314,11 @@ async fn regions_are_set_up_routed_added_removed_and_torn_down() {
         primary_changes,
         [
             ("iam role".to_string(), "pier-proxy".to_string()),
+            ("iam role".to_string(), "pier-builder".to_string()),
             ("iam role".to_string(), "pier-functions".to_string()),
+            // The builders are given the new region's store, so they land builds there too.
+            ("task definition".to_string(), "pier-builder".to_string()),
+            ("ecs service".to_string(), "pier-builders".to_string()),
             (
                 "latency record".to_string(),
                 "origin.sites.example.com A (ap-south-1)".to_string()
