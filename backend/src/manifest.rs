@@ -177,6 +177,15 @@ pub fn new_id(created: OffsetDateTime) -> String {
     id
 }
 
+/// When an id was made (its leading time part), in milliseconds since the Unix epoch.
+pub fn id_time_ms(id: &str) -> Option<i64> {
+    let time_part = id.get(..TIME_LEN)?;
+    time_part.bytes().try_fold(0i64, |millis, byte| {
+        let digit = ALPHABET.iter().position(|&b| b == byte)? as i64;
+        millis.checked_mul(36)?.checked_add(digit)
+    })
+}
+
 pub fn is_id(candidate: &str) -> bool {
     candidate.len() == ID_LEN && candidate.bytes().all(|b| ALPHABET.contains(&b))
 }
@@ -197,5 +206,8 @@ mod tests {
             format!("blog-{}", &earlier[9..17])
         );
         assert!(!is_id("blog-12345678"));
+        assert_eq!(id_time_ms(&earlier), Some(1_700_000_000_000));
+        assert_eq!(id_time_ms(&later), Some(1_700_000_001_000));
+        assert_eq!(id_time_ms("NOT-AN-ID"), None);
     }
 }

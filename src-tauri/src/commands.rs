@@ -36,6 +36,12 @@ pub async fn projects(desktop: Engine<'_>) -> Answer<Vec<ProjectView>> {
     desktop.engine.projects().await
 }
 
+/// Recent builds, newest first (the Logs screen's list).
+#[tauri::command]
+pub async fn builds(desktop: Engine<'_>) -> Answer<Vec<pier_core::logs::history::BuildSummary>> {
+    desktop.engine.builds().await
+}
+
 #[tauri::command]
 pub async fn deployments(desktop: Engine<'_>, project: String) -> Answer<Vec<DeploymentView>> {
     desktop.engine.deployments(&project).await
@@ -69,6 +75,12 @@ pub async fn deploy_folder(
     project: Option<String>,
 ) -> Answer<String> {
     desktop.engine.deploy_dropped(paths, project)
+}
+
+/// First run: deploys the site that ships with the app.
+#[tauri::command]
+pub async fn deploy_example(desktop: Engine<'_>) -> Answer<String> {
+    desktop.engine.deploy_example()
 }
 
 /// Stops a running deploy or build; nothing half-made is ever served.

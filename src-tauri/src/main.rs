@@ -11,6 +11,7 @@ mod lean;
 mod serve;
 mod shell;
 mod tray;
+mod window_place;
 
 fn main() {
     lean::before_webview();
@@ -25,17 +26,20 @@ fn main() {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(window_place::plugin())
         .setup(shell::setup)
         .on_window_event(shell::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::projects,
             commands::deployments,
+            commands::builds,
             commands::promote,
             commands::rollback,
             commands::sync_regions,
             commands::remove,
             commands::deploy_folder,
+            commands::deploy_example,
             commands::pick_folder,
             commands::watches,
             commands::watch_add,

@@ -114,6 +114,9 @@ pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
                 let _ = window.emit("pier://dropped", engine.deploy_native_drop(paths));
             });
         }
+        WindowEvent::Moved(_) | WindowEvent::Resized(_) => {
+            crate::window_place::moved_or_resized(window)
+        }
         WindowEvent::Destroyed => {
             if let Some(desktop) = window.try_state::<Desktop>() {
                 desktop.engine.shutdown();

@@ -4,7 +4,9 @@
 //! bad input, deploy (the drop handler's engine call) → preview served, promote and roll back
 //! from the UI, watch → edit → new deployment served, Redis-published log lines appearing as
 //! they arrive, OS notifications (through a private D-Bus session with a test notification
-//! service). A screenshot of each screen is saved (`PIER_SCREENSHOT_DIR`).
+//! service). A screenshot of each screen is saved (`PIER_SCREENSHOT_DIR`). Another session
+//! checks the habits: the dark palette, the keyboard shortcuts, axe-core on every screen in
+//! both themes, and the window's place kept across starts.
 
 use std::path::Path;
 use std::time::Duration;
@@ -26,12 +28,17 @@ fn write_site(dir: &Path, body: &str) {
     .unwrap();
 }
 
-async fn deploy_from_ui(desktop: &Desktop, dir: &Path) -> (String, String) {
+/// Types `dir` on the Deploy screen and starts its deploy (or build).
+async fn start_deploy(desktop: &Desktop, dir: &Path) {
     desktop.click("#nav-deploy").await;
     desktop
         .type_into("#deploy-path", &dir.display().to_string())
         .await;
     desktop.click("#deploy-start").await;
+}
+
+async fn deploy_from_ui(desktop: &Desktop, dir: &Path) -> (String, String) {
+    start_deploy(desktop, dir).await;
     let id = finished_deployment(desktop, pier_e2e::PATIENCE).await;
     let url = desktop.text("#deploy-preview-url a").await;
     (id, url)
@@ -363,11 +370,7 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
         r#"{"name":"slow","version":"1.0.0","private":true,"scripts":{"build":"sleep 300"}}"#,
     )
     .unwrap();
-    desktop.click("#nav-deploy").await;
-    desktop
-        .type_into("#deploy-path", &slow.display().to_string())
-        .await;
-    desktop.click("#deploy-start").await;
+    start_deploy(&desktop, &slow).await;
     desktop
         .until("the build to start", || async {
             let text = desktop.text("#deploy-progress-text").await;
@@ -713,5 +716,251 @@ async fn the_app_as_shipped_deploys_and_serves() {
         .await;
     assert!(redis.contains("127.0.0.1:1"), "{redis}");
     assert!(redis.contains("check"), "{redis}");
+    desktop.close().await;
+}
+
+/// A source tree whose build script is `script` (node), with no dependencies to install.
+fn source_tree(dir: &Path, script: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("package.json"),
+        r#"{"name":"site","version":"1.0.0","private":true,"scripts":{"build":"node build.js"}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("build.js"), script).unwrap();
+}
+
+/// An input's current value (the property a user's typing or the app sets).
+async fn value(desktop: &Desktop, css: &str) -> String {
+    desktop
+        .find(css)
+        .await
+        .prop("value")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// The page's computed background and whether WebKit reports the OS's dark preference.
+async fn appearance(desktop: &Desktop) -> (bool, String) {
+    let found = desktop
+        .client
+        .execute(
+            "return [window.matchMedia('(prefers-color-scheme: dark)').matches, \
+             getComputedStyle(document.body).backgroundColor];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (
+        found[0].as_bool().unwrap(),
+        found[1].as_str().unwrap().to_string(),
+    )
+}
+
+/// Each sidebar screen: its shortcut's digit, its nav button, and an element only it shows.
+const SCREENS: [(&str, &str, &str); 7] = [
+    ("1", "#nav-projects", "#projects-empty"),
+    ("2", "#nav-deploy", "#deploy-path"),
+    ("3", "#nav-watch", "#watch-path"),
+    ("4", "#nav-logs", "#log-deployment"),
+    ("5", "#nav-domains", "#domain-name"),
+    ("6", "#nav-setup", "#setup-bucket"),
+    ("7", "#nav-settings", "#redis-url"),
+];
+
+async fn shows(desktop: &Desktop, nav: &str, only_there: &str) {
+    desktop
+        .until(&format!("{nav}'s screen"), || async {
+            let class = desktop.attr(nav, "class").await.unwrap_or_default();
+            (class.contains("active") && desktop.count(only_there).await == 1).then_some(())
+        })
+        .await;
+}
+
+/// No serious or critical accessibility violation on the screen shown.
+async fn accessible(desktop: &Desktop, screen: &str, theme: &str) {
+    let violations = desktop.accessibility_violations().await;
+    assert!(
+        violations.is_empty(),
+        "{screen} ({theme}):\n{}",
+        violations.join("\n")
+    );
+}
+
+/// Habits of a desktop app: the theme follows the OS's dark setting, Ctrl+1…7 open the
+/// sidebar's screens (each button names its shortcut), every screen passes axe-core with no
+/// serious or critical violation in either theme, and the window opens where and as large as
+/// it was left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_follows_the_dark_setting_answers_shortcuts_and_keeps_its_place() {
+    let config = tempfile::tempdir().unwrap();
+    let xdg = ("XDG_CONFIG_HOME", config.path().display().to_string());
+    // GTK's dark variant is what WebKitGTK reports as `prefers-color-scheme: dark`.
+    let dark_theme = ("GTK_THEME", "Adwaita:dark".to_string());
+    // The system's "open in the browser" (xdg-open), replaced by one that writes down what it
+    // was asked to open.
+    let browser = config.path().join("bin");
+    let opened = config.path().join("opened.txt");
+    std::fs::create_dir_all(&browser).unwrap();
+    let xdg_open = browser.join("xdg-open");
+    std::fs::write(
+        &xdg_open,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&xdg_open).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&xdg_open, permissions).unwrap();
+    let path = format!(
+        "{}:{}",
+        browser.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let desktop = Desktop::launch(app(), &[xdg.clone(), dark_theme, ("PATH", path)]).await;
+    desktop.find("#app[data-ready]").await;
+    let (dark, background) = appearance(&desktop).await;
+    assert!(dark, "WebKit did not report the dark setting");
+    assert_eq!(
+        background, "rgb(18, 22, 29)",
+        "the dark palette's background"
+    );
+    desktop.screenshot("projects-dark").await;
+
+    // Shortcuts, pressed as a user does (the modifier held while the digit goes down), from
+    // the last screen back to the first.
+    for (digit, nav, only_there) in SCREENS.iter().rev() {
+        desktop.press_ctrl(digit).await;
+        shows(&desktop, nav, only_there).await;
+        accessible(&desktop, nav, "dark").await;
+    }
+    assert_eq!(
+        desktop
+            .attr("#nav-logs", "aria-keyshortcuts")
+            .await
+            .as_deref(),
+        Some("Control+4")
+    );
+
+    // First run: one click on the empty Projects screen deploys the example site that ships
+    // with the app, and opens its preview in the browser.
+    desktop.click("#deploy-example").await;
+    finished_deployment(&desktop, pier_e2e::PATIENCE).await;
+    let preview = desktop.text("#deploy-preview-url a").await;
+    assert!(preview.starts_with("http://example-"), "{preview}");
+    served_body(&desktop, &preview, "Hello from Pier").await;
+    let asked = desktop
+        .until("the browser to be asked to open the preview", || async {
+            std::fs::read_to_string(&opened)
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .await;
+    assert_eq!(asked.trim(), preview.trim());
+    accessible(&desktop, "the Deploy screen with a result", "dark").await;
+    desktop.screenshot("example-deployed").await;
+
+    // Logs lists recent builds, newest first. A build started from the Deploy screen is
+    // followed as soon as the Logs screen opens; the list shows it running, then ready with
+    // how long it took; a failing build is marked; a click follows a build.
+    desktop.press_ctrl("4").await;
+    desktop.find("#builds-empty").await;
+    let slow = config.path().join("slow-build");
+    source_tree(
+        &slow,
+        concat!(
+            "setTimeout(() => { require('fs').mkdirSync('dist'); ",
+            "require('fs').writeFileSync('dist/index.html', 'built slowly'); ",
+            "console.log('wrote dist'); }, 3000); console.log('building slowly');"
+        ),
+    );
+    start_deploy(&desktop, &slow).await;
+    desktop
+        .until("the build to start", || async {
+            let text = desktop.text("#deploy-progress-text").await;
+            (text.starts_with("Building") || text.starts_with("Installing")).then_some(())
+        })
+        .await;
+    desktop.press_ctrl("4").await;
+    let built = desktop
+        .until("the Logs screen to follow the running build", || async {
+            let id = value(&desktop, "#log-deployment").await;
+            let status = desktop.attr("#log-status", "data-status").await?;
+            (!id.is_empty() && status != "idle").then_some(id)
+        })
+        .await;
+    let row = format!(".build[data-deployment='{built}']");
+    desktop.find(&row).await;
+    desktop
+        .until(
+            "the build to be listed ready, with its duration",
+            || async {
+                let status = desktop.attr(&row, "data-status").await?;
+                let text = desktop.text(&row).await;
+                (status == "ready" && !text.contains("running")).then_some(())
+            },
+        )
+        .await;
+    desktop
+        .until("the followed log to hold the build's output", || async {
+            let text = desktop.text("#log-view").await;
+            text.contains("wrote dist").then_some(())
+        })
+        .await;
+    let broken = config.path().join("broken-build");
+    source_tree(
+        &broken,
+        "console.error('broken on purpose'); process.exit(1);",
+    );
+    start_deploy(&desktop, &broken).await;
+    desktop.find("#deploy-error").await;
+    desktop.click("#nav-logs").await;
+    let newest = desktop
+        .until("the failed build at the top, marked", || async {
+            let first = desktop.find(".build").await;
+            let status = first.attr("data-status").await.ok()??;
+            let class = first.attr("class").await.ok()??;
+            let id = first.attr("data-deployment").await.ok()??;
+            (status == "failed" && class.contains("failed")).then_some(id)
+        })
+        .await;
+    assert_ne!(newest, built);
+    desktop.click(&row).await;
+    desktop
+        .until("the clicked build followed", || async {
+            (value(&desktop, "#log-deployment").await == built).then_some(())
+        })
+        .await;
+    desktop.screenshot("logs-builds").await;
+    accessible(&desktop, "Logs with builds", "dark").await;
+
+    // Moved and resized, then closed: the next start opens it there, at that size.
+    desktop
+        .client
+        .set_window_rect(70, 40, 960, 640)
+        .await
+        .unwrap();
+    let placed = desktop.client.get_window_rect().await.unwrap();
+    assert_eq!((placed.2, placed.3), (960, 640), "{placed:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    desktop.close().await;
+    let desktop = Desktop::launch(app(), &[xdg]).await;
+    desktop.find("#app[data-ready]").await;
+    let reopened = desktop.client.get_window_rect().await.unwrap();
+    assert_eq!((reopened.2, reopened.3), (960, 640), "{reopened:?}");
+    assert!(
+        reopened.0.abs_diff(placed.0) <= 2 && reopened.1.abs_diff(placed.1) <= 2,
+        "opened at {reopened:?}, left at {placed:?}"
+    );
+    // Without the dark setting, the light palette, as accessible.
+    let (dark, background) = appearance(&desktop).await;
+    assert!(!dark);
+    assert_eq!(background, "rgb(246, 247, 249)");
+    for (_, nav, only_there) in SCREENS {
+        desktop.click(nav).await;
+        shows(&desktop, nav, only_there).await;
+        accessible(&desktop, nav, "light").await;
+    }
     desktop.close().await;
 }

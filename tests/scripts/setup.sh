@@ -3,7 +3,8 @@
 # whatever is already there: Debian packages (WebKitGTK and friends for the desktop app), a
 # Rust toolchain check with the wasm32 target, wasm-bindgen-cli at the exact version in
 # Cargo.lock, cargo-nextest, tauri-driver and Xvfb for the desktop's end-to-end tests, and a
-# Python venv with moto's server (the AWS emulator the tests start on loopback ports). Last,
+# Python venv with moto's server (the AWS emulator the tests start on loopback ports), and
+# axe-core from npm for the desktop's accessibility check. Last,
 # it builds the wasm UI into ui/dist, which the desktop app embeds at compile time.
 # Sourced by tests/run-all.sh and backend/run-embedded.sh; safe to run again.
 set -euo pipefail
@@ -106,6 +107,14 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   "$repo/.venv/bin/python" -c 'import dbus_next' 2>/dev/null \
     || "$repo/.venv/bin/pip" install --quiet 'dbus-next>=0.2.3,<0.3'
   export PIER_MOTO_SERVER="$repo/.venv/bin/moto_server"
+  # The desktop's accessibility check runs axe-core, from npm, inside the app's own WebKit.
+  axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/pier/axe-core-4.10"
+  if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+    echo "setup: installing axe-core from npm"
+    mkdir -p "$axe_dir"
+    npm install --silent --no-audit --no-fund --no-save --prefix "$axe_dir" 'axe-core@~4.10.0'
+  fi
+  export PIER_AXE_JS="$axe_dir/node_modules/axe-core/axe.min.js"
 fi
 
 # wasm-bindgen's CLI must match the crate exactly. Installed without --locked: its own

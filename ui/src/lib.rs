@@ -1,6 +1,6 @@
 //! Pier's desktop UI: Leptos 0.8 rendered in the browser (CSR), compiled to wasm and served
 //! by the Tauri shell. Screens: Projects, Project, Deploy, Watch, Logs, Domains, AWS setup,
-//! Settings. State lives
+//! Settings, each a keyboard shortcut away ([`shortcuts`]). State lives
 //! in signals shared through [`Ctx`]; the engine's events (deploy progress, watch states,
 //! log records) update it, so long work never blocks the window.
 
@@ -8,6 +8,7 @@ pub mod ansi;
 pub mod bridge;
 pub mod format;
 pub mod screens;
+pub mod shortcuts;
 pub mod types;
 
 use leptos::prelude::*;
@@ -96,7 +97,13 @@ pub fn now_ms() -> i64 {
 
 fn on_event(ctx: Ctx, event: AppEvent) {
     match event {
-        AppEvent::DeployProgress(snapshot) => ctx.deploy.update(|d| d.progress(snapshot)),
+        AppEvent::DeployProgress(snapshot) => {
+            let build = snapshot.deployment.clone();
+            ctx.deploy.update(|d| d.progress(snapshot));
+            if let Some(build) = build {
+                screens::logs::build_started(ctx, build);
+            }
+        }
         AppEvent::DeployFinished {
             job,
             project,
@@ -104,6 +111,10 @@ fn on_event(ctx: Ctx, event: AppEvent) {
             preview_url,
             built,
         } => {
+            let open = ctx.deploy.with_untracked(|d| d.opens(&job));
+            if open {
+                screens::url_actions::open(ctx, preview_url.clone());
+            }
             ctx.deploy
                 .update(|d| d.finished(job, project, deployment, preview_url, built));
             ctx.revision.update(|r| *r += 1);
@@ -200,11 +211,20 @@ fn App() -> impl IntoView {
     ctx.reload_info();
     screens::watch::reload(ctx);
 
-    let nav = move |screen: Screen, id: &'static str, label: &'static str| {
+    shortcuts::install(ctx);
+    let modifier = shortcuts::modifier();
+    let nav = move |number: usize, (screen, id, label): (Screen, &'static str, &'static str)| {
         let target = screen.clone();
+        let keys = format!("{modifier}+{number}");
+        let title = format!(
+            "{label} ({}+{number})",
+            if modifier == "Meta" { "⌘" } else { "Ctrl" }
+        );
         view! {
             <button
                 id=id
+                aria-keyshortcuts=keys
+                title=title
                 class="nav"
                 class:active=move || {
                     let current = ctx.screen.get();
@@ -224,13 +244,11 @@ fn App() -> impl IntoView {
         <div id="app" class:dragging=move || ctx.dragging.get() data-ready="true">
             <nav class="sidebar">
                 <div class="brand">"Pier"</div>
-                {nav(Screen::Projects, "nav-projects", "Projects")}
-                {nav(Screen::Deploy, "nav-deploy", "Deploy")}
-                {nav(Screen::Watch, "nav-watch", "Watch")}
-                {nav(Screen::Logs, "nav-logs", "Logs")}
-                {nav(Screen::Domains, "nav-domains", "Domains")}
-                {nav(Screen::Setup, "nav-setup", "AWS setup")}
-                {nav(Screen::Settings, "nav-settings", "Settings")}
+                {shortcuts::sidebar()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, entry)| nav(index + 1, entry))
+                    .collect_view()}
                 <div class="serving">
                     {move || ctx.info.get().map(|info| view! {
                         <div class="muted small" id="store-label" title=info.store.clone()>{info.store.clone()}</div>

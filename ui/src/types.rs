@@ -7,7 +7,7 @@ pub use pier_wire::deploys::{DeploySnapshot, DeploymentView, Phase, ProjectView}
 pub use pier_wire::domains::{DomainsView, StepReport, StepStatus};
 pub use pier_wire::env::{EnvSetForm, EnvVarView};
 pub use pier_wire::events::{AppEvent, Dropped};
-pub use pier_wire::logs::{LogKind, LogRecord, LogStream};
+pub use pier_wire::logs::{BuildStatus, BuildSummary, LogKind, LogRecord, LogStream};
 pub use pier_wire::regions::RegionReport;
 pub use pier_wire::settings::{AppInfo, CheckReport, SettingsForm, SettingsView};
 pub use pier_wire::setup::{Action, Change, SetupForm, SetupOutcome, SetupRun};

@@ -12,6 +12,7 @@ pub mod check;
 pub mod custom_domains;
 pub mod deploy_job;
 pub mod events;
+pub mod example_site;
 pub mod log_follow;
 pub mod meter;
 pub mod project_env;
@@ -133,6 +134,13 @@ impl App {
         views::projects(&self.target(), &jobs).await
     }
 
+    /// The newest builds in the store's build history, newest first: the Logs screen's list.
+    pub async fn builds(&self) -> Result<Vec<pier_wire::logs::BuildSummary>, UserError> {
+        const SHOWN: usize = 50;
+        let store = self.target().store.clone();
+        Ok(pier_core::logs::history::recent(store.as_ref(), SHOWN).await?)
+    }
+
     pub async fn deployments(
         &self,
         project: &str,
@@ -194,6 +202,17 @@ impl App {
     ) -> Result<String, UserError> {
         let dir = deploy_job::dropped_folder(&paths)?;
         Ok(deploy_job::spawn(self.clone(), dir, project))
+    }
+
+    /// Writes the bundled example site beside Pier's config and deploys it as the project
+    /// `example`, as a drop of that folder would; the job's id.
+    pub fn deploy_example(&self) -> Result<String, UserError> {
+        let dir = example_site::write(&example_site::folder())?;
+        Ok(deploy_job::spawn(
+            self.clone(),
+            dir,
+            Some(example_site::PROJECT.into()),
+        ))
     }
 
     /// A native drop on the window: starts the deploy and says what `pier://dropped` tells

@@ -193,6 +193,11 @@ pub async fn run(
     job: &BuildJob,
     context: JobContext<'_>,
 ) -> Result<DeployOutcome, PierError> {
+    let owner = crate::builds::Owner {
+        project: &job.project,
+        production: job.production,
+    };
+    owner.started(regions.primary_store(), context.log).await;
     let result = fetch_and_build(regions, job, &context).await;
     match &result {
         Err(error) if context.retry_on_transient && error.is_transient() => {
@@ -207,7 +212,7 @@ pub async fn run(
         }
         _ => {
             let outcome = result.as_ref().map(|_| ());
-            crate::builds::conclude(regions.primary_store(), context.log, outcome).await
+            crate::builds::conclude(regions.primary_store(), context.log, owner, outcome).await
         }
     }
     result

@@ -114,24 +114,68 @@ pub async fn build_and_deploy(
     cancel: &CancellationToken,
     progress: &Progress,
 ) -> Result<DeployOutcome, PierError> {
+    let owner = Owner {
+        project: &request.project,
+        production: request.production,
+    };
+    owner.started(regions.primary_store(), log).await;
     let result = run_build(regions, request, log, cancel, progress).await;
-    conclude(regions.primary_store(), log, result.as_ref().map(|_| ())).await;
+    conclude(
+        regions.primary_store(),
+        log,
+        owner,
+        result.as_ref().map(|_| ()),
+    )
+    .await;
     result
 }
 
-/// Writes the terminal status for `result` and archives the whole log.
-pub(crate) async fn conclude(store: &dyn Store, log: &LogWriter, outcome: Result<(), &PierError>) {
-    match outcome {
-        Ok(_) => log.status(BuildStatus::Ready, None).await,
-        Err(PierError::BuildCanceled) => log.status(BuildStatus::Canceled, None).await,
-        Err(error) => {
-            log.status(BuildStatus::Failed, Some(error.to_string()))
-                .await
-        }
+/// Whose build it is, as the build history records it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owner<'a> {
+    pub project: &'a str,
+    pub production: bool,
+}
+
+impl Owner<'_> {
+    /// Puts the build in the history as running.
+    pub(crate) async fn started(self, store: &dyn Store, log: &LogWriter) {
+        let summary = crate::logs::history::summary(
+            log.deployment(),
+            self.project,
+            self.production,
+            BuildStatus::Building,
+            None,
+        );
+        crate::logs::history::record(store, &summary).await;
     }
+}
+
+/// Writes the terminal status for `result`, archives the whole log, and records the end in
+/// the build history.
+pub(crate) async fn conclude(
+    store: &dyn Store,
+    log: &LogWriter,
+    owner: Owner<'_>,
+    outcome: Result<(), &PierError>,
+) {
+    let (status, message) = match outcome {
+        Ok(_) => (BuildStatus::Ready, None),
+        Err(PierError::BuildCanceled) => (BuildStatus::Canceled, None),
+        Err(error) => (BuildStatus::Failed, Some(error.to_string())),
+    };
+    log.status(status, message.clone()).await;
     if let Err(error) = log.finish(store).await {
         tracing::warn!(%error, "could not archive the build log");
     }
+    let summary = crate::logs::history::summary(
+        log.deployment(),
+        owner.project,
+        owner.production,
+        status,
+        message,
+    );
+    crate::logs::history::record(store, &summary).await;
 }
 
 /// `.vercel/output`, when this build wrote it (a framework's Vercel adapter) and no output

@@ -262,7 +262,11 @@ async fn run_once(
     let env = match env {
         Ok(env) => env,
         Err(error) => {
-            crate::builds::conclude(store, &log, Err(&error)).await;
+            let owner = crate::builds::Owner {
+                project: &job.project,
+                production: job.production,
+            };
+            crate::builds::conclude(store, &log, owner, Err(&error)).await;
             return Err(error);
         }
     };

@@ -5,8 +5,10 @@
 //! embedded default ([`memory::LogBus`]), Redis Streams otherwise ([`redis::RedisLogs`]). At
 //! the end the whole log is archived to the store as `logs/<deployment id>.jsonl`, so logs
 //! outlive Redis. Followers resume from any `seq`, get each record once and in order, and fall
-//! back to the archive when the live stream is gone.
+//! back to the archive when the live stream is gone. Each build also has a small record in
+//! the build history ([`history`]), for lists of recent builds.
 
+pub mod history;
 pub mod mask;
 pub mod memory;
 #[cfg(feature = "redis")]

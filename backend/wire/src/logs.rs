@@ -28,6 +28,27 @@ impl BuildStatus {
     }
 }
 
+/// One build as the history lists it (`logs/builds/<deployment>.json` in the store): what the
+/// Logs screen shows without reading the build's whole log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildSummary {
+    pub deployment: String,
+    pub project: String,
+    /// The last status written: a build still running shows where it is.
+    pub status: BuildStatus,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Whether it goes to production once deployed.
+    #[serde(default)]
+    pub production: bool,
+    /// When the build was asked for (its id's time), in milliseconds since the Unix epoch.
+    pub started_ms: i64,
+    /// When it ended; none while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_ms: Option<i64>,
+}
+
 named_enum! {
     pub enum LogStream {
         Stdout => "stdout",

@@ -114,6 +114,9 @@ impl Desktop {
             .env("PIER_CONFIG", home.path().join("config/config.toml"))
             .env("PIER_STORE", home.path().join("store"))
             .env("PIER_PORT", port.to_string())
+            // The window's remembered place (and anything else the shell keeps in the
+            // platform's config folder) stays in this launch's home, not the user's.
+            .env("XDG_CONFIG_HOME", home.path().join("xdg-config"))
             .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -247,6 +250,45 @@ impl Desktop {
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).unwrap();
         path
+    }
+
+    /// Presses Ctrl+`key` as a user does: the modifier held while the key goes down, on the
+    /// page's body (where a window-wide shortcut is heard).
+    pub async fn press_ctrl(&self, key: &str) {
+        let body = self.find("body").await;
+        body.send_keys(&(fantoccini::key::Key::Control + key))
+            .await
+            .unwrap_or_else(|e| panic!("Ctrl+{key} not pressed: {e}"));
+    }
+
+    /// The serious and critical accessibility violations axe-core (`PIER_AXE_JS`, which
+    /// tests/scripts/setup.sh installs from npm) finds in the window as it is now, one line
+    /// each: the rule, its impact, what it asks for, and the elements that break it.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let path = std::env::var_os("PIER_AXE_JS").map(PathBuf::from).expect(
+            "PIER_AXE_JS names axe.min.js (tests/scripts/setup.sh installs axe-core from npm)",
+        );
+        let axe = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        self.client
+            .execute(&format!("{axe}\nreturn typeof window.axe;"), vec![])
+            .await
+            .expect("axe-core loads in the window");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(result => done(result.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => `${v.id} (${v.impact}): ${v.help}: ` +
+                        v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(error => done([`axe-core failed: ${error}`]));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        serde_json::from_value(found).expect("axe's findings as strings")
     }
 
     /// Ends the session (the app exits) and stops the driver and the display.

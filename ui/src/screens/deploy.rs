@@ -21,6 +21,8 @@ pub struct DeployState {
     pub error: Option<UserError>,
     /// The build log of this job, when it was built first.
     pub log: Option<String>,
+    /// Open the preview in the browser when this job is deployed (the example site).
+    pub open_when_done: bool,
 }
 
 impl DeployState {
@@ -47,6 +49,16 @@ impl DeployState {
             self.starting();
             self.job = Some(job);
         }
+    }
+
+    /// Whether `job` is this screen's job and its preview should open once deployed.
+    pub fn opens(&self, job: &str) -> bool {
+        let mine = match &self.job {
+            Some(current) => current == job,
+            // The job's id has not come back yet; its first event makes it this screen's.
+            None => self.running,
+        };
+        self.open_when_done && mine
     }
 
     pub fn refused(&mut self, error: UserError) {
@@ -146,23 +158,30 @@ struct JobArgs {
     job: String,
 }
 
+/// Asks for a folder (the system's picker) and deploys it, as a drop does (the button, and
+/// Ctrl+O from any screen).
+/// `shown` is the path box, which then holds the folder picked.
+pub fn pick_and_deploy(ctx: Ctx, project: String, shown: Option<RwSignal<String>>) {
+    spawn_local(async move {
+        match bridge::call::<Option<String>>("pick_folder", bridge::NoArgs {}).await {
+            Ok(Some(folder)) => {
+                if let Some(shown) = shown {
+                    shown.set(folder.clone());
+                }
+                start(ctx, folder, project)
+            }
+            Ok(None) => {}
+            Err(error) => ctx.fail(error),
+        }
+    });
+}
+
 #[component]
 pub fn Deploy() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let path = RwSignal::new(String::new());
     let project = RwSignal::new(String::new());
-    let pick = move |_| {
-        spawn_local(async move {
-            match bridge::call::<Option<String>>("pick_folder", bridge::NoArgs {}).await {
-                Ok(Some(folder)) => {
-                    path.set(folder.clone());
-                    start(ctx, folder, project.get_untracked());
-                }
-                Ok(None) => {}
-                Err(error) => ctx.fail(error),
-            }
-        });
-    };
+    let pick = move |_| pick_and_deploy(ctx, project.get_untracked(), Some(path));
     view! {
         <h1>"Deploy"</h1>
         <div class="dropzone" id="dropzone" class:active=move || ctx.dragging.get()>
@@ -171,8 +190,8 @@ pub fn Deploy() -> impl IntoView {
             <button class="primary" id="deploy-pick" on:click=pick>"Choose a folder…"</button>
         </div>
         <div class="row form">
-            <input id="deploy-path" type="text" placeholder="or type a folder's path" prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
-            <input id="deploy-project" type="text" placeholder="project name (default: the folder's)" prop:value=move || project.get() on:input=move |ev| project.set(event_target_value(&ev))/>
+            <input id="deploy-path" type="text" aria-label="Folder to deploy" placeholder="or type a folder's path" prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
+            <input id="deploy-project" type="text" aria-label="Project name" placeholder="project name (default: the folder's)" prop:value=move || project.get() on:input=move |ev| project.set(event_target_value(&ev))/>
             <button id="deploy-start" disabled=move || ctx.deploy.with(|d| d.running) on:click=move |_| start(ctx, path.get_untracked(), project.get_untracked())>"Deploy"</button>
         </div>
         {move || {

@@ -154,8 +154,8 @@ pub fn Domains() -> impl IntoView {
         <section class="card">
             <h2>"Add a domain"</h2>
             <div class="row form">
-                <input id="domain-name" type="text" placeholder="www.example.com" prop:value=move || domain.get() on:input=move |ev| domain.set(event_target_value(&ev))/>
-                <select id="domain-project" on:change=move |ev| project.set(event_target_value(&ev))>
+                <input id="domain-name" type="text" aria-label="Domain" placeholder="www.example.com" prop:value=move || domain.get() on:input=move |ev| domain.set(event_target_value(&ev))/>
+                <select id="domain-project" aria-label="Project" on:change=move |ev| project.set(event_target_value(&ev))>
                     <option value="" selected=move || project.with(String::is_empty)>"(choose a project)"</option>
                     {move || ctx.projects.get().into_iter().map(|p| {
                         let name = p.name.clone();

@@ -1,5 +1,6 @@
-//! Logs: a live viewer for a build's log, or for what a project's functions print (their
-//! output, followed live). It follows as lines arrive, shows ANSI colours,
+//! Logs: recent builds (project, status, when, how long; failed ones marked), and a live
+//! viewer for the build clicked, or for what a project's functions print (their output,
+//! followed live). A build that starts while this screen is open is followed at once. It follows as lines arrive, shows ANSI colours,
 //! marks stderr, searches and filters, pauses and follows, jumps to the first error, and
 //! stays smooth at 100,000 lines because only the rows in view exist in the DOM (fixed-height
 //! rows over a spacer). Records carry `seq`, so reconnecting asks for everything after the
@@ -13,10 +14,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
 
-use crate::Ctx;
-use crate::ansi;
-use crate::bridge;
-use crate::types::{LogKind, LogRecord, LogStream, UserError};
+use crate::types::{BuildStatus, BuildSummary, LogKind, LogRecord, LogStream, UserError};
+use crate::{Ctx, ansi, bridge, format, now_ms};
+
+/// How often the list of builds is read again while the screen is open (builds run elsewhere
+/// too: on builder tasks, or another machine).
+const BUILDS_REFRESH_MS: u32 = 4000;
 
 /// Row height in pixels; the stylesheet's `.log-line` uses the same.
 const ROW: f64 = 18.0;
@@ -84,6 +87,8 @@ pub struct LogState {
     /// Records received since the last frame, not yet drawn; a flush is due whenever this
     /// is not empty.
     pending: StoredValue<Vec<LogRecord>>,
+    /// Builds this window has seen start (each is followed at most once on its own).
+    pub builds_seen: RwSignal<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -115,6 +120,7 @@ impl LogState {
             scroll_top: RwSignal::new(0.0),
             jump: RwSignal::new(None),
             pending: StoredValue::new(Vec::new()),
+            builds_seen: RwSignal::new(Vec::new()),
         }
     }
 
@@ -286,10 +292,125 @@ fn render_row(position: usize, line: &Line) -> impl IntoView + use<> {
     }
 }
 
+/// A build this window started is under way: the list shows it, and an open Logs screen
+/// that is not following another live log follows it.
+pub fn build_started(ctx: Ctx, deployment: String) {
+    let log = ctx.log;
+    let seen = log
+        .builds_seen
+        .with_untracked(|seen| seen.contains(&deployment));
+    if seen {
+        return;
+    }
+    log.builds_seen.update(|seen| seen.push(deployment.clone()));
+    ctx.revision.update(|r| *r += 1);
+    let idle = log.status.get_untracked() != "following";
+    if ctx.screen.get_untracked() == crate::Screen::Logs && idle {
+        log.open(deployment);
+    }
+}
+
+/// Reads the recent builds into `builds`.
+fn reload_builds(ctx: Ctx, builds: RwSignal<Option<Vec<BuildSummary>>>) {
+    spawn_local(async move {
+        match bridge::call::<Vec<BuildSummary>>("builds", bridge::NoArgs {}).await {
+            Ok(list) => builds.set(Some(list)),
+            Err(error) => ctx.log.error.set(Some(error)),
+        }
+    });
+}
+
+/// "2 min ago · 41 s", or "· running" for a build still going.
+fn when(build: &BuildSummary, now: i64) -> String {
+    let took = match build.ended_ms {
+        Some(ended) => format::duration_ms(ended.saturating_sub(build.started_ms).max(0) as u64),
+        None => "running".into(),
+    };
+    format!("{} · {took}", format::age(build.started_ms, now))
+}
+
+/// The recent builds, newest first: a click follows one.
+#[component]
+fn RecentBuilds() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let log = ctx.log;
+    let builds = RwSignal::new(None::<Vec<BuildSummary>>);
+    Effect::new(move |_| {
+        ctx.revision.track();
+        reload_builds(ctx, builds);
+    });
+    let refresh = set_interval_with_handle(
+        move || reload_builds(ctx, builds),
+        std::time::Duration::from_millis(BUILDS_REFRESH_MS.into()),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(refresh) = refresh {
+            refresh.clear();
+        }
+    });
+    view! {
+        <aside class="builds" aria-label="Recent builds">
+            <h2>"Recent builds"</h2>
+            {move || match builds.get() {
+                None => view! { <p class="muted small">"Reading…"</p> }.into_any(),
+                Some(list) if list.is_empty() => view! {
+                    <p class="muted small" id="builds-empty">"No builds yet. A source tree (with a build script) dropped on the window is built first, and its log shows here."</p>
+                }.into_any(),
+                Some(list) => {
+                    let now = now_ms();
+                    view! {
+                        <ul class="build-list" id="builds-list">
+                            {list.into_iter().map(|build| {
+                                let id = build.deployment.clone();
+                                let current = id.clone();
+                                let failed = build.status == BuildStatus::Failed;
+                                let label = format!(
+                                    "{}, {}, {}",
+                                    build.project,
+                                    build.status,
+                                    when(&build, now)
+                                );
+                                view! {
+                                    <li>
+                                        <button
+                                            class="build"
+                                            class:failed=failed
+                                            class:current=move || log.deployment.with(|d| d.trim() == current)
+                                            data-deployment=id.clone()
+                                            data-status=build.status.name()
+                                            aria-label=label
+                                            title=build.message.clone().unwrap_or_else(|| id.clone())
+                                            on:click=move |_| log.open(id.clone())
+                                        >
+                                            <span class="build-project">{build.project.clone()}</span>
+                                            <span class=format!("badge status-{}", build.status.name())>{build.status.to_string()}</span>
+                                            <span class="muted small build-when">{when(&build, now)}</span>
+                                        </button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+        </aside>
+    }
+}
+
 #[component]
 pub fn Logs() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let log = ctx.log;
+    // Opened while this window's build runs, and following nothing live: follow the build.
+    let running_build = ctx
+        .deploy
+        .with_untracked(|d| d.running.then(|| d.log.clone()).flatten());
+    if let Some(build) = running_build
+        && log.status.get_untracked() != "following"
+    {
+        log.open(build);
+    }
     let viewport = NodeRef::<leptos::html::Div>::new();
     let functions_project = RwSignal::new(String::new());
     let height = RwSignal::new(560.0);
@@ -342,8 +463,11 @@ pub fn Logs() -> impl IntoView {
     };
     view! {
         <h1>"Logs"</h1>
+        <div class="logs-layout">
+        <RecentBuilds/>
+        <section class="log-pane">
         <div class="row form">
-            <input id="log-deployment" type="text" placeholder="a build's deployment id" prop:value=move || log.deployment.get() on:input=move |ev| log.deployment.set(event_target_value(&ev))/>
+            <input id="log-deployment" type="text" aria-label="Deployment id" placeholder="a build's deployment id" prop:value=move || log.deployment.get() on:input=move |ev| log.deployment.set(event_target_value(&ev))/>
             <button id="log-follow" class="primary" on:click=move |_| log.open(log.deployment.get_untracked().trim().to_string())>"Follow"</button>
         </div>
         <div class="row form">
@@ -356,11 +480,11 @@ pub fn Logs() -> impl IntoView {
             }>"Function output"</button>
         </div>
         <div class="row toolbar">
-            <input id="log-search" type="search" placeholder="search" prop:value=move || log.search.get() on:input=move |ev| {
+            <input id="log-search" type="search" aria-label="Search the log" placeholder="search" prop:value=move || log.search.get() on:input=move |ev| {
                 log.search.set(event_target_value(&ev));
                 log.refilter();
             }/>
-            <select id="log-filter" on:change=move |ev| {
+            <select id="log-filter" aria-label="Show streams" on:change=move |ev| {
                 log.filter.set(event_target_value(&ev));
                 log.refilter();
             }>
@@ -410,6 +534,8 @@ pub fn Logs() -> impl IntoView {
                     children=|(position, line)| render_row(position, &line)
                 />
             </div>
+        </div>
+        </section>
         </div>
     }
 }

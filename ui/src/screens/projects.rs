@@ -19,6 +19,25 @@ pub fn reload(ctx: Ctx) {
     });
 }
 
+/// First run: the site that ships with the app, deployed and opened in the browser; the
+/// Deploy screen shows its progress and its preview URL.
+fn deploy_example(ctx: Ctx) {
+    ctx.deploy.update(|d| {
+        d.starting();
+        d.open_when_done = true;
+    });
+    ctx.screen.set(Screen::Deploy);
+    spawn_local(async move {
+        match bridge::call::<String>("deploy_example", bridge::NoArgs {}).await {
+            Ok(job) => ctx.deploy.update(|d| {
+                d.started(job);
+                d.open_when_done = true;
+            }),
+            Err(error) => ctx.deploy.update(|d| d.refused(error)),
+        }
+    });
+}
+
 #[component]
 pub fn Projects() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -32,8 +51,12 @@ pub fn Projects() -> impl IntoView {
             when=move || !ctx.projects.with(Vec::is_empty)
             fallback=move || view! {
                 <div class="empty" id="projects-empty">
-                    <p>"No projects yet."</p>
-                    <button class="primary" on:click=move |_| ctx.screen.set(Screen::Deploy)>"Deploy a folder"</button>
+                    <p class="big">"No projects yet."</p>
+                    <p class="muted">"Drop a folder onto this window to deploy it, or start with the example site: it deploys in a second and opens in your browser."</p>
+                    <div class="row center">
+                        <button class="primary" id="deploy-example" on:click=move |_| deploy_example(ctx)>"Deploy an example site"</button>
+                        <button id="projects-deploy-folder" on:click=move |_| ctx.screen.set(Screen::Deploy)>"Deploy a folder"</button>
+                    </div>
                 </div>
             }
         >

@@ -38,10 +38,11 @@ pub fn Setup() -> impl IntoView {
         }
     });
     let number = move |id: &'static str,
+                       label: &'static str,
                        get: fn(&SetupForm) -> u32,
                        set: fn(&mut SetupForm, u32)| {
         view! {
-            <input id=id class="count" type="number" min="0" max="100" prop:value=move || form.with(get).to_string() on:input=move |ev| {
+            <input id=id aria-label=label class="count" type="number" min="0" max="100" prop:value=move || form.with(get).to_string() on:input=move |ev| {
                 let value = event_target_value(&ev).parse().unwrap_or(0);
                 form.update(|f| set(f, value));
             }/>
@@ -101,20 +102,20 @@ pub fn Setup() -> impl IntoView {
             <h2>"Limits"</h2>
             <div class="row">
                 <span class="limit-label">"Proxy tasks"</span>
-                {number("setup-proxy-min", |f| f.proxy_min, |f, v| f.proxy_min = v)}
+                {number("setup-proxy-min", "Proxy tasks, at least", |f| f.proxy_min, |f, v| f.proxy_min = v)}
                 <span>"to"</span>
-                {number("setup-proxy-max", |f| f.proxy_max, |f, v| f.proxy_max = v)}
+                {number("setup-proxy-max", "Proxy tasks, at most", |f| f.proxy_max, |f, v| f.proxy_max = v)}
             </div>
             <div class="row">
                 <span class="limit-label">"Builders"</span>
-                {number("setup-builders-min", |f| f.builders_min, |f, v| f.builders_min = v)}
+                {number("setup-builders-min", "Builders, at least", |f| f.builders_min, |f, v| f.builders_min = v)}
                 <span>"to"</span>
-                {number("setup-builders-max", |f| f.builders_max, |f, v| f.builders_max = v)}
+                {number("setup-builders-max", "Builders, at most", |f| f.builders_max, |f, v| f.builders_max = v)}
                 <span class="muted small">"0 lets the fleet sleep when no build waits"</span>
             </div>
             <div class="row">
                 <span class="limit-label">"Keep task logs"</span>
-                <select id="setup-log-days" on:change=move |ev| {
+                <select id="setup-log-days" aria-label="Keep task logs" on:change=move |ev| {
                     let days = event_target_value(&ev).parse().unwrap_or(30);
                     form.update(|f| f.log_days = days);
                 }>

@@ -18,6 +18,15 @@ struct TextArgs {
     text: String,
 }
 
+/// Opens `url` in the system browser; a failure says to copy it instead.
+pub fn open(ctx: Ctx, url: String) {
+    spawn_local(async move {
+        if let Err(error) = bridge::run("open_url", UrlArgs { url }).await {
+            ctx.fail(error);
+        }
+    });
+}
+
 #[component]
 pub fn UrlActions(url: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
@@ -27,12 +36,7 @@ pub fn UrlActions(url: String) -> impl IntoView {
         <span class="url">
             <a class="url-text" href=url.clone() on:click=move |ev| {
                 ev.prevent_default();
-                let url = open_url.clone();
-                spawn_local(async move {
-                    if let Err(error) = bridge::run("open_url", UrlArgs { url }).await {
-                        ctx.fail(error);
-                    }
-                });
+                open(ctx, open_url.clone());
             }>{url.clone()}</a>
             <button class="small copy-url" title="Copy the URL" on:click=move |_| {
                 let text = copy_url.clone();

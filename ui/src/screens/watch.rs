@@ -63,7 +63,7 @@ pub fn Watch() -> impl IntoView {
         <h1>"Watch"</h1>
         <p class="muted">"Every saved change to a watched folder becomes a new deployment at the folder's watch URL."</p>
         <div class="row form">
-            <input id="watch-path" type="text" placeholder="a folder's path" prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
+            <input id="watch-path" type="text" aria-label="Folder to watch" placeholder="a folder's path" prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
             <label class="check"><input id="watch-build" type="checkbox" prop:checked=move || build.get() on:change=move |ev| build.set(event_target_checked(&ev))/>" build on each change"</label>
             <button id="watch-add" on:click=move |_| add(ctx, path.get_untracked(), build.get_untracked())>"Watch"</button>
             <button id="watch-pick" on:click=pick>"Choose a folder…"</button>
