@@ -26,6 +26,9 @@ pub struct ProjectSummary {
     pub production: Option<String>,
     pub deployments: usize,
     pub latest: Option<Summary>,
+    /// When each deployment was made, newest first (for activity views; not in `--json`).
+    #[serde(skip)]
+    pub created: Vec<time::OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +47,7 @@ pub async fn list_projects(store: &dyn Store) -> Result<Vec<ProjectSummary>, Pie
             production: record.and_then(|r| r.production),
             deployments: rows.len(),
             latest: rows.first().map(|row| row.summary.clone()),
+            created: rows.iter().map(|row| row.summary.created).collect(),
             name,
         });
     }

@@ -913,7 +913,13 @@ async fn the_window_follows_the_dark_setting_answers_shortcuts_and_keeps_its_pla
         &broken,
         "console.error('broken on purpose'); process.exit(1);",
     );
-    start_deploy(&desktop, &broken).await;
+    // Built as the project the slow build made, so its timeline shows a failure too.
+    desktop.click("#nav-deploy").await;
+    desktop
+        .type_into("#deploy-path", &broken.display().to_string())
+        .await;
+    desktop.type_into("#deploy-project", "slow-build").await;
+    desktop.click("#deploy-start").await;
     desktop.find("#deploy-error").await;
     desktop.click("#nav-logs").await;
     let newest = desktop
@@ -934,6 +940,35 @@ async fn the_window_follows_the_dark_setting_answers_shortcuts_and_keeps_its_pla
         .await;
     desktop.screenshot("logs-builds").await;
     accessible(&desktop, "Logs with builds", "dark").await;
+
+    // Projects: each row's last 30 days, today's deployments and failed builds in its cells.
+    desktop.press_ctrl("1").await;
+    let timeline = |project: &str| format!(".project-row[data-project='{project}'] .timeline");
+    for (project, deployed, failed) in [("slow-build", "1", "1"), ("example", "1", "0")] {
+        let strip = timeline(project);
+        desktop.find(&strip).await;
+        assert_eq!(
+            (
+                desktop.attr(&strip, "data-deployed").await.as_deref(),
+                desktop.attr(&strip, "data-failed").await.as_deref()
+            ),
+            (Some(deployed), Some(failed)),
+            "{project}"
+        );
+    }
+    let today = format!("{} .day:last-child", timeline("slow-build"));
+    let class = desktop.attr(&today, "class").await.unwrap_or_default();
+    assert!(
+        class.contains("deployed") && class.contains("failed"),
+        "{class}"
+    );
+    let label = desktop
+        .attr(&timeline("slow-build"), "aria-label")
+        .await
+        .unwrap_or_default();
+    assert_eq!(label, "Last 30 days: 1 deployment, 1 failed build");
+    desktop.screenshot("projects-timeline").await;
+    accessible(&desktop, "Projects with timelines", "dark").await;
 
     // Moved and resized, then closed: the next start opens it there, at that size.
     desktop

@@ -3,7 +3,9 @@
 //! name them in one place.
 
 pub use pier_wire::UserError;
-pub use pier_wire::deploys::{DeploySnapshot, DeploymentView, Phase, ProjectView};
+pub use pier_wire::deploys::{
+    ACTIVITY_DAYS, Activity, DeploySnapshot, DeploymentView, Phase, ProjectView,
+};
 pub use pier_wire::domains::{DomainsView, StepReport, StepStatus};
 pub use pier_wire::env::{EnvSetForm, EnvVarView};
 pub use pier_wire::events::{AppEvent, Dropped};

@@ -20,7 +20,9 @@ pub struct JobState {
     pub at_ms: i64,
 }
 
-pub use pier_wire::deploys::{DeploymentView, ProjectView, Status};
+use pier_core::logs::BuildStatus;
+use pier_core::logs::history::{self, BuildSummary};
+pub use pier_wire::deploys::{ACTIVITY_DAYS, Activity, DeploymentView, ProjectView, Status};
 
 fn millis(time: time::OffsetDateTime) -> i64 {
     (time.unix_timestamp_nanos() / 1_000_000) as i64
@@ -28,6 +30,37 @@ fn millis(time: time::OffsetDateTime) -> i64 {
 
 pub fn now_ms() -> i64 {
     millis(time::OffsetDateTime::now_utc())
+}
+
+/// Builds read from the history for the timelines' failures.
+const FAILED_SCANNED: usize = 200;
+
+/// A project's deployments and failed builds since `since`, newest first.
+fn activity(
+    project: &str,
+    created: &[time::OffsetDateTime],
+    failed: &[BuildSummary],
+    since: i64,
+) -> Vec<Activity> {
+    let mut events: Vec<Activity> = created
+        .iter()
+        .map(|at| Activity {
+            at_ms: millis(*at),
+            ok: true,
+        })
+        .chain(
+            failed
+                .iter()
+                .filter(|build| build.project == project)
+                .map(|build| Activity {
+                    at_ms: build.started_ms,
+                    ok: false,
+                }),
+        )
+        .filter(|event| event.at_ms >= since)
+        .collect();
+    events.sort_by_key(|event| std::cmp::Reverse(event.at_ms));
+    events
 }
 
 fn deployment_view(target: &Target, row: &DeploymentRow) -> DeploymentView {
@@ -52,6 +85,15 @@ pub async fn projects(
 ) -> Result<Vec<ProjectView>, UserError> {
     let mut views = Vec::new();
     let projects = deployments::list_projects(target.store.as_ref()).await?;
+    let since = now_ms() - ACTIVITY_DAYS * 86_400_000;
+    // Failed builds leave no deployment: the build history has them. Listing it is only for
+    // the timelines, so one that cannot be read leaves them without failures.
+    let failed: Vec<BuildSummary> = history::recent(target.store.as_ref(), FAILED_SCANNED)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|build| build.status == BuildStatus::Failed && build.started_ms >= since)
+        .collect();
     let states = join_all(
         projects
             .iter()
@@ -86,6 +128,7 @@ pub async fn projects(
             status,
             status_message,
             latest,
+            activity: activity(&project.name, &project.created, &failed, since),
             name: project.name,
             regions,
         });
@@ -102,6 +145,7 @@ pub async fn projects(
                 status_message: job.message.clone(),
                 latest: None,
                 regions: Vec::new(),
+                activity: Vec::new(),
             });
         }
     }

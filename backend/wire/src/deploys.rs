@@ -30,6 +30,19 @@ pub struct ProjectView {
     /// Each other region's state for the project (none with one region).
     #[serde(default)]
     pub regions: Vec<crate::regions::RegionReport>,
+    /// Its deployments and failed builds over the last [`ACTIVITY_DAYS`] days, newest first.
+    #[serde(default)]
+    pub activity: Vec<Activity>,
+}
+
+/// How far back a project's activity goes.
+pub const ACTIVITY_DAYS: i64 = 30;
+
+/// One event on a project's timeline: a deployment made (`ok`) or a build that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub at_ms: i64,
+    pub ok: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,5 +14,6 @@ pub mod settings;
 pub mod setup;
 pub mod setup_run;
 pub mod text_field;
+pub mod timeline;
 pub mod url_actions;
 pub mod watch;

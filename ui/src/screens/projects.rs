@@ -1,11 +1,13 @@
 //! Projects: each project with its production URL, its newest deployment's status and age;
 //! open or copy a URL with one click; a click on the name opens the project. Where other
-//! regions serve, each region's state for the project under its status.
+//! regions serve, each region's state for the project under its status; each row's last 30
+//! days as a small timeline.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::regions::RegionBadges;
+use super::timeline::Timeline;
 use super::url_actions::UrlActions;
 use crate::types::ProjectView;
 use crate::{Ctx, Screen, bridge, format, now_ms};
@@ -61,7 +63,7 @@ pub fn Projects() -> impl IntoView {
             }
         >
             <table class="list" id="projects">
-                <thead><tr><th>"Project"</th><th>"Production URL"</th><th>"Status"</th><th>"Last deploy"</th></tr></thead>
+                <thead><tr><th>"Project"</th><th>"Production URL"</th><th>"Status"</th><th>"Last 30 days"</th><th>"Last deploy"</th></tr></thead>
                 <tbody>
                     <For
                         each=move || ctx.projects.get()
@@ -90,6 +92,7 @@ fn ProjectRow(project: ProjectView) -> impl IntoView {
             }}</td>
             <td><span class=format!("badge status-{status}") title=project.status_message.clone().unwrap_or_default()>{status.name()}</span>
                 <RegionBadges regions=project.regions.clone()/></td>
+            <td><Timeline activity=project.activity.clone()/></td>
             <td>{project.latest.as_ref().map(|l| format::age(l.created_ms, now_ms())).unwrap_or_default()}</td>
         </tr>
     }
