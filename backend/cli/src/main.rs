@@ -49,10 +49,11 @@ enum Command {
     /// Deploy a folder as a new immutable deployment.
     Deploy(commands::deploy::DeployArgs),
     /// Show a build's log (--follow streams it live until the build ends), or with --functions
-    /// a project's function output (--follow keeps printing it as it comes).
+    /// a project's function output (--follow keeps printing it as it comes); with neither, the
+    /// recent builds.
     Logs {
-        /// The build's deployment id.
-        #[arg(required_unless_present = "functions", conflicts_with = "functions")]
+        /// The build's deployment id (none: list the recent builds).
+        #[arg(conflicts_with = "functions")]
         deployment: Option<String>,
         /// A project's function output instead: from CloudWatch when the store's functions run
         /// on Lambda, else what `pier serve` and the desktop app ran on this machine.
@@ -260,11 +261,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ..
         } => commands::function_logs::run(&store, &out, &project, &since, follow).await,
         Command::Logs {
-            deployment, follow, ..
-        } => {
-            let deployment = deployment.expect("clap requires a deployment without --functions");
-            commands::logs::run(&store, &out, redis, &deployment, follow).await
-        }
+            deployment: Some(deployment),
+            follow,
+            ..
+        } => commands::logs::run(&store, &out, redis, &deployment, follow).await,
+        Command::Logs { follow, .. } => commands::logs::list(&store, &out, follow).await,
         Command::Ls { project } => commands::ls::run(&store, &out, project).await,
         Command::Inspect { deployment } => commands::inspect::run(&store, &out, &deployment).await,
         Command::Promote { deployment } => {

@@ -547,6 +547,22 @@ fn pier_deploy_builds_a_vite_source_tree_and_keeps_its_log() {
     );
     assert!(!paths.iter().any(|p| p.contains("node_modules")));
 
+    // The build is the newest in the list of builds, ready, with how long it took.
+    let builds = json(&run(store, &["logs", "--json"]));
+    let newest = &builds["builds"][0];
+    assert_eq!(newest["deployment"], id.as_str(), "{builds}");
+    assert_eq!(newest["project"], project);
+    assert_eq!(newest["status"], "ready");
+    assert!(newest["ended_ms"].as_i64() >= newest["started_ms"].as_i64());
+    let listed = run(store, &["logs"]);
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .is_some_and(|line| line.starts_with(&id) && line.contains("ready")),
+        "{table}"
+    );
     let log = json(&run(store, &["logs", &id, "--json"]));
     let text = log["log"].to_string();
     assert!(text.contains("npm install"), "the install is in the log");

@@ -1,4 +1,5 @@
-//! `pier logs`: a build's log from its first line, from Redis while it is live (when a Redis URL
+//! `pier logs`: with no id, the recent builds (the store's build history, as the desktop's
+//! Logs screen lists them); with one, a build's log from its first line, from Redis while it is live (when a Redis URL
 //! is set) and from the store's archive once it is not; `--follow` streams it until the build
 //! ends. Also the terminal form of log records, which `pier deploy`'s builds share.
 
@@ -33,6 +34,52 @@ pub async fn run(
         out.print(json!({ "deployment": deployment, "log": all }));
     } else if !follow {
         print_records(&all);
+    }
+    Ok(())
+}
+
+/// How many builds `pier logs` lists.
+const LISTED: usize = 20;
+
+/// The recent builds, newest first: id, project, status, when it started, how long it took.
+pub async fn list(store: &DynStore, out: &Output<'_>, follow: bool) -> anyhow::Result<()> {
+    if follow {
+        anyhow::bail!(
+            "--follow needs a build to follow: `pier logs ID --follow` (`pier logs` lists the recent builds and their ids)"
+        );
+    }
+    let builds = pier_core::logs::history::recent(store.as_ref(), LISTED).await?;
+    if out.json {
+        out.print(json!({ "builds": builds }));
+        return Ok(());
+    }
+    if builds.is_empty() {
+        println!("No builds yet. A source tree with a build script is built by `pier deploy DIR`.");
+        return Ok(());
+    }
+    println!(
+        "{:<20}  {:<24}  {:<10}  {:<19}  TOOK",
+        "ID", "PROJECT", "STATUS", "STARTED"
+    );
+    for build in &builds {
+        let started = time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(build.started_ms) * 1_000_000,
+        )
+        .map(crate::output::short_time)
+        .unwrap_or_default();
+        let took = match build.ended_ms {
+            Some(ended) => format!("{:.1} s", (ended - build.started_ms).max(0) as f64 / 1000.0),
+            None => "running".into(),
+        };
+        println!(
+            "{:<20}  {:<24}  {:<10}  {started:<19}  {took}",
+            build.deployment,
+            build.project,
+            build.status.name()
+        );
+        if let Some(message) = &build.message {
+            println!("{:<20}  {message}", "");
+        }
     }
     Ok(())
 }
