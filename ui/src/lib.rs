@@ -98,9 +98,11 @@ pub fn now_ms() -> i64 {
 fn on_event(ctx: Ctx, event: AppEvent) {
     match event {
         AppEvent::DeployProgress(snapshot) => {
-            let build = snapshot.deployment.clone();
+            let before = ctx.deploy.with_untracked(|d| d.log.clone());
             ctx.deploy.update(|d| d.progress(snapshot));
-            if let Some(build) = build {
+            // The Deploy screen's job has just become a build with a log of its own.
+            let after = ctx.deploy.with_untracked(|d| d.log.clone());
+            if let Some(build) = after.filter(|build| before.as_ref() != Some(build)) {
                 screens::logs::build_started(ctx, build);
             }
         }

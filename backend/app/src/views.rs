@@ -88,12 +88,13 @@ pub async fn projects(
     let since = now_ms() - ACTIVITY_DAYS * 86_400_000;
     // Failed builds leave no deployment: the build history has them. Listing it is only for
     // the timelines, so one that cannot be read leaves them without failures.
-    let failed: Vec<BuildSummary> = history::recent(target.store.as_ref(), FAILED_SCANNED)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|build| build.status == BuildStatus::Failed && build.started_ms >= since)
-        .collect();
+    let failed: Vec<BuildSummary> =
+        history::started_since(target.store.as_ref(), since, FAILED_SCANNED)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|build| build.status == BuildStatus::Failed)
+            .collect();
     let states = join_all(
         projects
             .iter()

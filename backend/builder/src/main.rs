@@ -168,10 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let queue = BuildQueue::connect(&queue, None).await;
             let stats = Arc::new(WorkerStats::default());
-            let serving: Vec<&str> = std::iter::once(&regions.primary)
-                .chain(&regions.others)
-                .map(|region| region.name.as_str())
-                .collect();
+            let serving: Vec<&str> = regions.all().map(|region| region.name.as_str()).collect();
             tracing::info!(queue = queue.url(), concurrency, regions = ?serving, "taking build jobs");
             worker::work(
                 queue,

@@ -68,6 +68,14 @@ fn default_timeout_secs() -> u64 {
 }
 
 impl BuildJob {
+    /// Whose build this is, as the build history records it.
+    pub(crate) fn owner(&self) -> crate::builds::Owner<'_> {
+        crate::builds::Owner {
+            project: &self.project,
+            production: self.production,
+        }
+    }
+
     /// A job for `source` with a fresh deployment id.
     pub fn new(project: &str, production: bool, source: JobSource) -> BuildJob {
         BuildJob {
@@ -193,10 +201,7 @@ pub async fn run(
     job: &BuildJob,
     context: JobContext<'_>,
 ) -> Result<DeployOutcome, PierError> {
-    let owner = crate::builds::Owner {
-        project: &job.project,
-        production: job.production,
-    };
+    let owner = job.owner();
     owner.started(regions.primary_store(), context.log).await;
     let result = fetch_and_build(regions, job, &context).await;
     match &result {

@@ -140,12 +140,23 @@ pub(crate) struct Owner<'a> {
 impl Owner<'_> {
     /// Puts the build in the history as running.
     pub(crate) async fn started(self, store: &dyn Store, log: &LogWriter) {
+        self.record(store, log, BuildStatus::Building, None).await;
+    }
+
+    /// Writes the build's history record as it stands: `status`, and why when it failed.
+    async fn record(
+        self,
+        store: &dyn Store,
+        log: &LogWriter,
+        status: BuildStatus,
+        message: Option<String>,
+    ) {
         let summary = crate::logs::history::summary(
             log.deployment(),
             self.project,
             self.production,
-            BuildStatus::Building,
-            None,
+            status,
+            message,
         );
         crate::logs::history::record(store, &summary).await;
     }
@@ -168,14 +179,7 @@ pub(crate) async fn conclude(
     if let Err(error) = log.finish(store).await {
         tracing::warn!(%error, "could not archive the build log");
     }
-    let summary = crate::logs::history::summary(
-        log.deployment(),
-        owner.project,
-        owner.production,
-        status,
-        message,
-    );
-    crate::logs::history::record(store, &summary).await;
+    owner.record(store, log, status, message).await;
 }
 
 /// `.vercel/output`, when this build wrote it (a framework's Vercel adapter) and no output

@@ -262,11 +262,7 @@ async fn run_once(
     let env = match env {
         Ok(env) => env,
         Err(error) => {
-            let owner = crate::builds::Owner {
-                project: &job.project,
-                production: job.production,
-            };
-            crate::builds::conclude(store, &log, owner, Err(&error)).await;
+            crate::builds::conclude(store, &log, job.owner(), Err(&error)).await;
             return Err(error);
         }
     };

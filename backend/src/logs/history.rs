@@ -61,11 +61,27 @@ pub async fn record(store: &dyn Store, summary: &BuildSummary) {
 /// The newest `limit` builds, newest first. A record that vanished or cannot be read is left
 /// out rather than hiding the others.
 pub async fn recent(store: &dyn Store, limit: usize) -> Result<Vec<BuildSummary>, PierError> {
+    started_since(store, i64::MIN, limit).await
+}
+
+/// As [`recent`], for builds started at or after `since_ms` only: older ones are told apart
+/// by their keys (an id begins with its time), so their records are never read.
+pub async fn started_since(
+    store: &dyn Store,
+    since_ms: i64,
+    limit: usize,
+) -> Result<Vec<BuildSummary>, PierError> {
     let mut keys: Vec<String> = list_all(store, PREFIX)
         .await?
         .into_iter()
         .map(|meta| meta.key)
-        .filter(|key| key.ends_with(".json"))
+        .filter(|key| {
+            key.strip_prefix(PREFIX)
+                .and_then(|name| name.strip_suffix(".json"))
+                .is_some_and(|id| {
+                    crate::manifest::id_time_ms(id).is_none_or(|started| started >= since_ms)
+                })
+        })
         .collect();
     keys.sort_unstable_by(|a, b| b.cmp(a));
     keys.truncate(limit);
@@ -146,5 +162,7 @@ mod tests {
         assert!(builds[2].ended_ms.is_some(), "an ended build has its end");
         assert_eq!(builds[0].ended_ms, None, "a running one has none");
         assert_eq!(recent(&store, 1).await.unwrap().len(), 1);
+        let since_middle = started_since(&store, 1_700_000_100_000, 10).await.unwrap();
+        assert_eq!(since_middle.len(), 2, "the old build is left out");
     }
 }

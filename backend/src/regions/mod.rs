@@ -150,6 +150,11 @@ impl Regions {
         Ok(Regions { primary, others })
     }
 
+    /// Every region, the primary first.
+    pub fn all(&self) -> impl Iterator<Item = &Region> {
+        std::iter::once(&self.primary).chain(&self.others)
+    }
+
     pub fn primary_store(&self) -> &dyn Store {
         self.primary.store.as_ref()
     }
@@ -285,7 +290,7 @@ impl Regions {
     /// Collects garbage in each region's store, on its own aliases and leases.
     pub async fn collect_garbage(&self, dry_run: bool) -> Result<Vec<RegionGc>, PierError> {
         let mut reports = Vec::new();
-        for region in std::iter::once(&self.primary).chain(&self.others) {
+        for region in self.all() {
             reports.push(RegionGc {
                 region: region.name.clone(),
                 report: gc::collect(region.store.as_ref(), dry_run).await?,
@@ -297,7 +302,7 @@ impl Regions {
     /// Frees Lambda versions no deployment uses, in every region; the count freed.
     pub async fn collect_functions(&self) -> Result<u64, PierError> {
         let mut freed = 0;
-        for region in std::iter::once(&self.primary).chain(&self.others) {
+        for region in self.all() {
             freed += gc::collect_functions(region.store.as_ref()).await?;
         }
         Ok(freed)

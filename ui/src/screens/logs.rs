@@ -1,7 +1,7 @@
 //! Logs: recent builds (project, status, when, how long; failed ones marked), and a live
 //! viewer for the build clicked, or for what a project's functions print (their output,
-//! followed live). A build that starts while this screen is open is followed at once. It follows as lines arrive, shows ANSI colours,
-//! marks stderr, searches and filters, pauses and follows, jumps to the first error, and
+//! followed live). A build that starts while this screen is open is followed at once. The
+//! viewer follows as lines arrive, shows ANSI colours, marks stderr, searches and filters, pauses and follows, jumps to the first error, and
 //! stays smooth at 100,000 lines because only the rows in view exist in the DOM (fixed-height
 //! rows over a spacer). Records carry `seq`, so reconnecting asks for everything after the
 //! last one held and never loses or repeats a line. Batches that arrive between two frames
@@ -87,8 +87,6 @@ pub struct LogState {
     /// Records received since the last frame, not yet drawn; a flush is due whenever this
     /// is not empty.
     pending: StoredValue<Vec<LogRecord>>,
-    /// Builds this window has seen start (each is followed at most once on its own).
-    pub builds_seen: RwSignal<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -120,7 +118,6 @@ impl LogState {
             scroll_top: RwSignal::new(0.0),
             jump: RwSignal::new(None),
             pending: StoredValue::new(Vec::new()),
-            builds_seen: RwSignal::new(Vec::new()),
         }
     }
 
@@ -153,6 +150,13 @@ impl LogState {
         self.error.set(None);
         self.following.set(true);
         self.follow_from(0);
+    }
+
+    /// Follows `deployment` unless a live log is being followed already.
+    fn open_unless_following(&self, deployment: String) {
+        if self.status.get_untracked() != "following" {
+            self.open(deployment);
+        }
     }
 
     /// Follows from just after `after` (0: from the start). A name `functions:<project>` is a
@@ -295,18 +299,9 @@ fn render_row(position: usize, line: &Line) -> impl IntoView + use<> {
 /// A build this window started is under way: the list shows it, and an open Logs screen
 /// that is not following another live log follows it.
 pub fn build_started(ctx: Ctx, deployment: String) {
-    let log = ctx.log;
-    let seen = log
-        .builds_seen
-        .with_untracked(|seen| seen.contains(&deployment));
-    if seen {
-        return;
-    }
-    log.builds_seen.update(|seen| seen.push(deployment.clone()));
     ctx.revision.update(|r| *r += 1);
-    let idle = log.status.get_untracked() != "following";
-    if ctx.screen.get_untracked() == crate::Screen::Logs && idle {
-        log.open(deployment);
+    if ctx.screen.get_untracked() == crate::Screen::Logs {
+        ctx.log.open_unless_following(deployment);
     }
 }
 
@@ -406,10 +401,8 @@ pub fn Logs() -> impl IntoView {
     let running_build = ctx
         .deploy
         .with_untracked(|d| d.running.then(|| d.log.clone()).flatten());
-    if let Some(build) = running_build
-        && log.status.get_untracked() != "following"
-    {
-        log.open(build);
+    if let Some(build) = running_build {
+        log.open_unless_following(build);
     }
     let viewport = NodeRef::<leptos::html::Div>::new();
     let functions_project = RwSignal::new(String::new());

@@ -69,23 +69,31 @@ fn functions_arns(regions: &[String], prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every object in each bucket (what `s3:GetObject` names).
+fn object_arns(buckets: &[String]) -> Vec<String> {
+    buckets
+        .iter()
+        .map(|bucket| format!("arn:aws:s3:::{bucket}/*"))
+        .collect()
+}
+
+/// The buckets themselves (what `s3:ListBucket` names).
+fn bucket_arns(buckets: &[String]) -> Vec<String> {
+    buckets
+        .iter()
+        .map(|bucket| format!("arn:aws:s3:::{bucket}"))
+        .collect()
+}
+
 /// Read-only on the stores, and invoke (`InvokeWithResponseStream` is `lambda:InvokeFunction`)
 /// on Pier's functions only. IAM is global, so the one role names every serving region's
 /// bucket and functions: each region's proxies run as it.
 pub fn proxy_policy(buckets: &[String], regions: &[String], functions_prefix: &str) -> Value {
-    let objects: Vec<String> = buckets
-        .iter()
-        .map(|b| format!("arn:aws:s3:::{b}/*"))
-        .collect();
-    let listings: Vec<String> = buckets
-        .iter()
-        .map(|b| format!("arn:aws:s3:::{b}"))
-        .collect();
     json!({
         "Version": "2012-10-17",
         "Statement": [
-            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects },
-            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": listings },
+            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": object_arns(buckets) },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arns(buckets) },
             { "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": functions_arns(regions, functions_prefix) }
         ]
     })
@@ -141,14 +149,6 @@ pub fn builder_policy(
                 .map(move |prefix| format!("arn:aws:s3:::{bucket}/{prefix}*"))
         })
         .collect();
-    let reads: Vec<String> = buckets
-        .iter()
-        .map(|bucket| format!("arn:aws:s3:::{bucket}/*"))
-        .collect();
-    let lists: Vec<String> = buckets
-        .iter()
-        .map(|bucket| format!("arn:aws:s3:::{bucket}"))
-        .collect();
     // Leases and staged function code are the builder's own; in another region a deploy also
     // catches up on the primary's removals (a manifest, then its records), as a sync does.
     let deletes: Vec<String> = buckets
@@ -164,8 +164,8 @@ pub fn builder_policy(
     json!({
         "Version": "2012-10-17",
         "Statement": [
-            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": reads },
-            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": lists },
+            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": object_arns(buckets) },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arns(buckets) },
             { "Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": writes },
             { "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": deletes },
             {
