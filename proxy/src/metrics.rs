@@ -1,5 +1,6 @@
 //! Prometheus metrics (text exposition format 0.0.4 via `prometheus-client`): requests by
-//! status, a latency histogram, cache hits and misses by cache, bytes sent, open connections.
+//! status, a latency histogram, cache hits and misses by cache, bytes sent (and how many of
+//! them the kernel sent from files), open connections.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -50,6 +51,12 @@ impl Metrics {
             cache_misses.clone(),
         );
         registry.register("sent_bytes", "Body bytes sent", bytes_sent.clone());
+        registry.register(
+            "sent_from_file_bytes",
+            "Body bytes the kernel sent straight from a folder store's files (sendfile), \
+             counted for the whole process",
+            crate::sendfile::SENT_FROM_FILE.clone(),
+        );
         registry.register(
             "open_connections",
             "Open client connections",

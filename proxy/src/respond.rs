@@ -133,10 +133,10 @@ pub async fn file(
         (bytes.len() as u64, bytes_body(bytes, request.head))
     } else {
         let length = range.map_or(size, |(first, last)| last - first + 1);
-        let cached = if cacheable {
-            lookups.cached_blob(&entry.sha256).await
-        } else {
-            None
+        let cached = match lookups.mapped_blob(&entry.sha256).await? {
+            Some(mapped) => Some(mapped),
+            None if cacheable => lookups.cached_blob(&entry.sha256).await,
+            None => None,
         };
         match (cached, range) {
             (Some(bytes), Some((first, last))) => {

@@ -27,6 +27,7 @@ use crate::lookup::{LookupConfig, LookupError, Lookups};
 use crate::metrics::{Metrics, StatusLabel};
 use crate::resolve::{self, RequestView};
 use crate::respond::{self, Body, FileRequest, plain};
+use crate::sendfile;
 use crate::site::Served;
 use pier_core::routes::Outcome;
 use pier_core::routes::transforms::TransformTarget;
@@ -41,6 +42,8 @@ pub struct ProxyConfig {
     pub blob_cache_bytes: u64,
     /// Larger files are streamed from the store, never held in memory.
     pub max_cached_file: u64,
+    /// How many of a folder store's files stay open (mapped, sent with `sendfile`).
+    pub max_open_files: u64,
     pub header_read_timeout: Duration,
     pub max_connections: usize,
     pub max_headers: usize,
@@ -63,6 +66,7 @@ impl Default for ProxyConfig {
             store_timeout: Duration::from_secs(10),
             blob_cache_bytes: 256 * 1024 * 1024,
             max_cached_file: 8 * 1024 * 1024,
+            max_open_files: 1_000,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_headers: 64,
@@ -111,6 +115,7 @@ impl Proxy {
                 store_timeout: config.store_timeout,
                 blob_cache_bytes: config.blob_cache_bytes,
                 max_cached_file: config.max_cached_file,
+                max_open_files: config.max_open_files,
             },
             metrics.clone(),
         );
@@ -238,7 +243,8 @@ where
             let response = handler(request, peer);
             async move { Ok::<_, Infallible>(response.await) }
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful
+            .watch(http.serve_connection(TokioIo::new(sendfile::connection(stream)), service));
         let metrics = metrics.clone();
         tokio::spawn(async move {
             metrics.connections.inc();

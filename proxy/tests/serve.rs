@@ -493,8 +493,8 @@ async fn a_promote_is_visible_within_the_alias_ttl() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("pier_proxy_cache_hits_total{cache=\"blob\"}"),
-        "{metrics}"
+        metrics.contains("pier_proxy_cache_hits_total{cache=\"mapped\"}"),
+        "a folder store's files are kept mapped: {metrics}"
     );
 }
 

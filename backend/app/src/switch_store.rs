@@ -41,6 +41,10 @@ impl ReadStore for SwitchStore {
         self.current().check().await
     }
 
+    fn local_file(&self, key: &str) -> Option<std::path::PathBuf> {
+        self.current().local_file(key)
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
         self.current().get(key).await
     }

@@ -307,6 +307,10 @@ impl ReadStore for LocalStore {
         .await
     }
 
+    fn local_file(&self, key: &str) -> Option<PathBuf> {
+        self.path_of(key).ok()
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
         use tokio::io::AsyncReadExt;
         let path = self.path_of(key)?;

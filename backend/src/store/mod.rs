@@ -121,6 +121,12 @@ pub trait ReadStore: Send + Sync + Debug {
     /// delimiter listing: `projects/` → `["blog", "docs"]`.
     async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 
+    /// The file that holds `key` in a folder store, for a reader that hands files to the
+    /// kernel (the proxy's `sendfile`); `None` for S3, and for a key no store could hold.
+    fn local_file(&self, _key: &str) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// Where an S3 store lives and the SDK configuration that reaches it, for the AWS services
     /// that work beside the store (Lambda); `None` for a folder.
     fn aws(&self) -> Option<AwsPlace> {
