@@ -63,6 +63,22 @@ mod linux {
     }
 
     impl SendfileStream {
+        /// Runs a non-blocking write once the socket is writable, again whenever the kernel
+        /// says it would block.
+        fn poll_write_with(
+            &self,
+            cx: &mut Context<'_>,
+            mut write: impl FnMut() -> io::Result<usize>,
+        ) -> Poll<io::Result<usize>> {
+            loop {
+                ready!(self.inner.poll_write_ready(cx))?;
+                match self.inner.try_io(Interest::WRITABLE, &mut write) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    result => return Poll::Ready(result),
+                }
+            }
+        }
+
         fn poll_sendfile(
             &self,
             cx: &mut Context<'_>,
@@ -70,23 +86,14 @@ mod linux {
             offset: u64,
             len: usize,
         ) -> Poll<io::Result<usize>> {
-            loop {
-                ready!(self.inner.poll_write_ready(cx))?;
+            let sent = ready!(self.poll_write_with(cx, || {
+                // At an offset: the file's own position never moves, so every connection can
+                // share one open file.
                 let mut at = offset;
-                // `Some(offset)`: reads at an offset without moving the file's position, so
-                // every connection can share one open file.
-                let sent = self.inner.try_io(Interest::WRITABLE, || {
-                    Ok(rustix::fs::sendfile(&self.inner, file, Some(&mut at), len)?)
-                });
-                match sent {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Ok(sent) => {
-                        super::SENT_FROM_FILE.inc_by(sent as u64);
-                        return Poll::Ready(Ok(sent));
-                    }
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
-            }
+                Ok(rustix::fs::sendfile(&self.inner, file, Some(&mut at), len)?)
+            }))?;
+            super::SENT_FROM_FILE.inc_by(sent as u64);
+            Poll::Ready(Ok(sent))
         }
 
         /// Writes buffers that a mapped body follows, telling the kernel more is coming.
@@ -95,23 +102,16 @@ mod linux {
             cx: &mut Context<'_>,
             bufs: &[IoSlice<'_>],
         ) -> Poll<io::Result<usize>> {
-            loop {
-                ready!(self.inner.poll_write_ready(cx))?;
-                let sent = self.inner.try_io(Interest::WRITABLE, || {
-                    let flags = SendFlags::MORE | SendFlags::NOSIGNAL;
-                    let mut control = SendAncillaryBuffer::default();
-                    Ok(rustix::net::sendmsg(
-                        &self.inner,
-                        bufs,
-                        &mut control,
-                        flags,
-                    )?)
-                });
-                match sent {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    result => return Poll::Ready(result),
-                }
-            }
+            self.poll_write_with(cx, || {
+                let flags = SendFlags::MORE | SendFlags::NOSIGNAL;
+                let mut control = SendAncillaryBuffer::default();
+                Ok(rustix::net::sendmsg(
+                    &self.inner,
+                    bufs,
+                    &mut control,
+                    flags,
+                )?)
+            })
         }
     }
 

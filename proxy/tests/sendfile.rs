@@ -87,20 +87,12 @@ fn encoded(path: &str) -> String {
 }
 
 async fn fetch(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
-    let (method, target) = (method.to_string(), format!("/{}", encoded(path)));
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let headers: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        http::request(addr, &method, HOST, &target, &headers)
-    })
-    .await
-    .unwrap()
+    let target = format!("/{}", encoded(path));
+    support::send(addr, method, HOST, &target, headers, b"").await
+}
+
+async fn ranged(addr: SocketAddr, path: &str, range: &str) -> Response {
+    fetch(addr, "GET", path, &[("Range", range)]).await
 }
 
 /// Whether a whole file goes out with `sendfile`.
@@ -160,13 +152,7 @@ async fn ranges_validators_and_head_behave_as_for_memory() {
     let big = site.file("big.bin");
     let len = big.len();
 
-    let middle = fetch(
-        addr,
-        "GET",
-        "big.bin",
-        &[("Range", "bytes=1000003-4000000")],
-    )
-    .await;
+    let middle = ranged(addr, "big.bin", "bytes=1000003-4000000").await;
     assert_eq!(middle.status, 206);
     assert_eq!(
         middle.header("content-range"),
@@ -174,7 +160,7 @@ async fn ranges_validators_and_head_behave_as_for_memory() {
     );
     assert!(middle.body[..] == big[1_000_003..=4_000_000]);
 
-    let suffix = fetch(addr, "GET", "big.bin", &[("Range", "bytes=-70000")]).await;
+    let suffix = ranged(addr, "big.bin", "bytes=-70000").await;
     assert_eq!(suffix.status, 206);
     assert!(suffix.body[..] == big[len - 70_000..]);
 
@@ -182,31 +168,19 @@ async fn ranges_validators_and_head_behave_as_for_memory() {
     // over the limit is copied, however small.
     let half = site.file("half-mb.bin");
     let before = sent_from_file(&site);
-    let part = fetch(
-        addr,
-        "GET",
-        "half-mb.bin",
-        &[("Range", "bytes=100001-400000")],
-    )
-    .await;
+    let part = ranged(addr, "half-mb.bin", "bytes=100001-400000").await;
     assert_eq!(part.status, 206);
     assert!(part.body[..] == half[100_001..=400_000]);
     assert_eq!(sent_from_file(&site) - before, 300_000);
-    let part = fetch(
-        addr,
-        "GET",
-        "big.bin",
-        &[("Range", "bytes=3000001-3400000")],
-    )
-    .await;
+    let part = ranged(addr, "big.bin", "bytes=3000001-3400000").await;
     assert!(part.body[..] == big[3_000_001..=3_400_000]);
     assert_eq!(sent_from_file(&site) - before, 300_000);
 
-    let small_part = fetch(addr, "GET", "big.bin", &[("Range", "bytes=17-99")]).await;
+    let small_part = ranged(addr, "big.bin", "bytes=17-99").await;
     assert!(small_part.body[..] == big[17..=99]);
 
     let past_the_end = format!("bytes={len}-");
-    let unsatisfiable = fetch(addr, "GET", "big.bin", &[("Range", &past_the_end)]).await;
+    let unsatisfiable = ranged(addr, "big.bin", &past_the_end).await;
     assert_eq!(unsatisfiable.status, 416);
 
     let head = fetch(addr, "HEAD", "big.bin", &[]).await;
