@@ -53,14 +53,15 @@ pub struct LookupConfig {
 
 #[derive(Debug, Clone)]
 struct Timed {
-    deployment: Option<String>,
+    deployment: Option<Arc<str>>,
     fetched: Instant,
 }
 
 pub struct Lookups {
     store: DynReadStore,
     config: LookupConfig,
-    targets: Cache<String, Timed>,
+    label_targets: Cache<String, Timed>,
+    domain_targets: Cache<String, Timed>,
     sites: Cache<String, Arc<Site>>,
     blobs: Cache<String, Bytes>,
     variants: Cache<(String, Encoding), Bytes>,
@@ -73,7 +74,8 @@ impl Lookups {
         let weigh = |_: &_, body: &Bytes| u32::try_from(body.len()).unwrap_or(u32::MAX);
         Lookups {
             store,
-            targets: Cache::builder().max_capacity(100_000).build(),
+            label_targets: Cache::builder().max_capacity(100_000).build(),
+            domain_targets: Cache::builder().max_capacity(100_000).build(),
             sites: Cache::builder().max_capacity(2_000).build(),
             blobs: Cache::builder()
                 .max_capacity(config.blob_cache_bytes * 3 / 4)
@@ -100,7 +102,8 @@ impl Lookups {
 
     /// Forgets every host target, so the next request reads the aliases again.
     pub fn refresh(&self) {
-        self.targets.invalidate_all();
+        self.label_targets.invalidate_all();
+        self.domain_targets.invalidate_all();
     }
 
     async fn timed<T>(
@@ -116,40 +119,41 @@ impl Lookups {
 
     /// The deployment a label under the base domain serves: a preview name's deployment, or a
     /// project's production deployment.
-    pub async fn deployment_for_label(&self, label: &str) -> Result<Option<String>, LookupError> {
-        let store = self.store.clone();
-        let label_owned = label.to_string();
-        self.cached_target(format!("label:{label}"), async move {
-            if looks_like_preview(&label_owned)
+    pub async fn deployment_for_label(&self, label: &str) -> Result<Option<Arc<str>>, LookupError> {
+        let store = self.store.as_ref();
+        self.cached_target(&self.label_targets, label, async {
+            if looks_like_preview(label)
                 && let Some(preview) =
-                    read_json::<PreviewRecord>(store.as_ref(), &keys::preview(&label_owned)).await?
+                    read_json::<PreviewRecord>(store, &keys::preview(label)).await?
             {
                 return Ok(Some(preview.deployment));
             }
-            production_of(store.as_ref(), &label_owned).await
+            production_of(store, label).await
         })
         .await
     }
 
     /// The deployment a custom domain serves: its project's production deployment.
-    pub async fn deployment_for_domain(&self, host: &str) -> Result<Option<String>, LookupError> {
-        let store = self.store.clone();
-        let host_owned = host.to_string();
-        self.cached_target(format!("domain:{host}"), async move {
-            match read_json::<DomainRecord>(store.as_ref(), &keys::domain(&host_owned)).await? {
-                Some(record) => production_of(store.as_ref(), &record.project).await,
+    pub async fn deployment_for_domain(&self, host: &str) -> Result<Option<Arc<str>>, LookupError> {
+        let store = self.store.as_ref();
+        self.cached_target(&self.domain_targets, host, async {
+            match read_json::<DomainRecord>(store, &keys::domain(host)).await? {
+                Some(record) => production_of(store, &record.project).await,
                 None => Ok(None),
             }
         })
         .await
     }
 
+    /// A cached answer while it is fresh, else `fetch`'s. A hit allocates nothing: the key is
+    /// looked up as the borrowed label or host, and the id is shared.
     async fn cached_target(
         &self,
-        key: String,
+        targets: &Cache<String, Timed>,
+        key: &str,
         fetch: impl Future<Output = Result<Option<String>, PierError>>,
-    ) -> Result<Option<String>, LookupError> {
-        let cached = self.targets.get(&key).await;
+    ) -> Result<Option<Arc<str>>, LookupError> {
+        let cached = targets.get(key).await;
         if let Some(entry) = &cached
             && entry.fetched.elapsed() < self.config.target_ttl
         {
@@ -159,11 +163,12 @@ impl Lookups {
         self.metrics.cache("target", false);
         match self.timed(fetch).await {
             Ok(deployment) => {
+                let deployment: Option<Arc<str>> = deployment.map(Arc::from);
                 let entry = Timed {
                     deployment: deployment.clone(),
                     fetched: Instant::now(),
                 };
-                self.targets.insert(key, entry).await;
+                targets.insert(key.to_string(), entry).await;
                 Ok(deployment)
             }
             Err(error) => match cached {

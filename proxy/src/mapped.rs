@@ -149,6 +149,39 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any part of any blob names its own offset and the whole file's length, and reads
+        /// the file's bytes at that offset.
+        #[test]
+        fn any_slice_names_its_offset(
+            len in 1usize..70_000,
+            cuts in (0.0f64..1.0, 0.0f64..1.0),
+        ) {
+            let content: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+            let bytes = map(blob(&content)).unwrap();
+            let (a, b) = ((cuts.0 * len as f64) as usize, (cuts.1 * len as f64) as usize);
+            let (first, end) = (a.min(b), a.max(b));
+            let part = bytes.slice(first..end);
+            match file_of(&part) {
+                Some(found) => {
+                    proptest::prop_assert!(end > first);
+                    proptest::prop_assert_eq!(found.offset, first as u64);
+                    proptest::prop_assert_eq!(found.file_len, len);
+                    let mut read = vec![0u8; end - first];
+                    std::os::unix::fs::FileExt::read_exact_at(
+                        &std::fs::File::from(found.file.try_clone_to_owned().unwrap()),
+                        &mut read,
+                        found.offset,
+                    )
+                    .unwrap();
+                    proptest::prop_assert_eq!(&read[..], &part[..]);
+                }
+                None => proptest::prop_assert_eq!(end, first, "only an empty slice names no file"),
+            }
+        }
+    }
+
     #[test]
     fn an_empty_blob_maps_to_empty_bytes() {
         assert!(map(blob(b"")).unwrap().is_empty());
