@@ -95,6 +95,14 @@ pub fn config_path() -> PathBuf {
     }
 }
 
+/// A file or folder in the config file's folder: Pier keeps what it writes for this machine
+/// together, and `PIER_CONFIG` moves all of it.
+pub fn beside_config(name: &str) -> PathBuf {
+    config_path()
+        .parent()
+        .map_or_else(|| PathBuf::from(name), |folder| folder.join(name))
+}
+
 impl ConfigFile {
     /// Reads the file; a missing file is an empty config.
     pub fn load(path: &Path) -> Result<ConfigFile, PierError> {

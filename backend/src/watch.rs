@@ -549,11 +549,7 @@ pub mod list {
     use crate::error::PierError;
 
     pub fn path() -> PathBuf {
-        crate::config::config_path()
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
-            .join("watches.json")
+        crate::config::beside_config("watches.json")
     }
 
     pub fn load(file: &Path) -> Result<Vec<WatchSpec>, PierError> {

@@ -18,11 +18,7 @@ const FILES: [(&str, &str); 2] = [
 
 /// Where the example is written: beside the config file (`PIER_CONFIG` moves both).
 pub fn folder() -> PathBuf {
-    pier_core::config::config_path()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-        .join("example-site")
+    pier_core::config::beside_config("example-site")
 }
 
 /// Writes the example into `dir`, replacing the files it ships with (a user's own additions

@@ -195,7 +195,7 @@ fn function_record(seq: u64, line: pier_core::functions::log::FunctionLogLine) -
     };
     logs::LogRecord {
         seq,
-        at_ms: (line.at.unix_timestamp_nanos() / 1_000_000) as i64,
+        at_ms: logs::unix_ms(line.at),
         kind: logs::LogKind::Line {
             stream,
             text: format!("{} │ {}", line.function, line.text),

@@ -14,11 +14,7 @@ use pier_core::store::{StoreUrl, url::S3Options};
 
 /// `<config dir>/pier/desktop.json` (beside `config.toml`; `PIER_CONFIG` moves both).
 pub fn path() -> PathBuf {
-    pier_core::config::config_path()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-        .join("desktop.json")
+    pier_core::config::beside_config("desktop.json")
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

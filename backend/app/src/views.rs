@@ -24,13 +24,8 @@ use pier_core::logs::BuildStatus;
 use pier_core::logs::history::{self, BuildSummary};
 pub use pier_wire::deploys::{ACTIVITY_DAYS, Activity, DeploymentView, ProjectView, Status};
 
-fn millis(time: time::OffsetDateTime) -> i64 {
-    (time.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-pub fn now_ms() -> i64 {
-    millis(time::OffsetDateTime::now_utc())
-}
+pub use pier_core::logs::now_ms;
+use pier_core::logs::unix_ms;
 
 /// Builds read from the history for the timelines' failures.
 const FAILED_SCANNED: usize = 200;
@@ -45,7 +40,7 @@ fn activity(
     let mut events: Vec<Activity> = created
         .iter()
         .map(|at| Activity {
-            at_ms: millis(*at),
+            at_ms: unix_ms(*at),
             ok: true,
         })
         .chain(
@@ -70,7 +65,7 @@ fn deployment_view(target: &Target, row: &DeploymentRow) -> DeploymentView {
         project: summary.project.clone(),
         preview: summary.preview.clone(),
         preview_url: target.url_for(&summary.preview),
-        created_ms: millis(summary.created),
+        created_ms: unix_ms(summary.created),
         source: summary.source.describe(),
         file_count: summary.file_count,
         total_bytes: summary.total_bytes,

@@ -31,8 +31,7 @@ pub fn summary(
     status: crate::logs::BuildStatus,
     message: Option<String>,
 ) -> BuildSummary {
-    let now = time::OffsetDateTime::now_utc();
-    let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = crate::logs::now_ms();
     BuildSummary {
         deployment: deployment.to_string(),
         project: project.to_string(),

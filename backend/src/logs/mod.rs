@@ -27,6 +27,15 @@ use crate::store::{PutOptions, Store};
 pub use mask::{MASK, Masker};
 pub use pier_wire::logs::{BuildStatus, LogKind, LogRecord, LogStream};
 
+/// A time as the records carry it: milliseconds since the Unix epoch.
+pub fn unix_ms(time: time::OffsetDateTime) -> i64 {
+    (time.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn now_ms() -> i64 {
+    unix_ms(time::OffsetDateTime::now_utc())
+}
+
 /// Where live records go. Publishing never fails the build: a backend that cannot deliver
 /// buffers and retries, and the archive has everything anyway.
 #[async_trait]
@@ -113,7 +122,7 @@ impl LogWriter {
             let mut records = self.records.lock().expect("not poisoned");
             let record = LogRecord {
                 seq: records.last().map_or(0, |last| last.seq) + 1,
-                at_ms: (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+                at_ms: now_ms(),
                 kind,
             };
             records.push(record.clone());

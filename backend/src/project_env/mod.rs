@@ -154,9 +154,7 @@ impl ProjectEnvs {
 
     /// The env folder beside the config file (`PIER_CONFIG` moves both).
     pub fn default_dir() -> PathBuf {
-        crate::config::config_path()
-            .parent()
-            .map_or_else(|| PathBuf::from("env"), |parent| parent.join("env"))
+        crate::config::beside_config("env")
     }
 
     fn file(&self, project: &str) -> Result<EnvFile, EnvError> {

@@ -138,11 +138,7 @@ pub struct SetupRecord {
 }
 
 pub fn default_path(name: &str, region: &str) -> PathBuf {
-    pier_core::config::config_path()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join(format!("aws-{name}-{region}.json"))
+    pier_core::config::beside_config(&format!("aws-{name}-{region}.json"))
 }
 
 impl SetupRecord {
