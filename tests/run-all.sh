@@ -20,7 +20,31 @@ RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v 
 export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 echo "== cargo build --all-targets, linted (clippy -D warnings)"
-cargo build --workspace --all-targets --locked
+target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+mkdir -p "$target_dir"
+build_messages="$(mktemp)"
+build_start=$(($(date +%s) - 1))
+# Cargo's own list of every unit this build uses (stdout); lints and errors still print.
+cargo build --workspace --all-targets --locked --message-format=json-render-diagnostics >"$build_messages"
+# Cargo never deletes what a build stopped using, so a reused target folder grows until the
+# disk is full (.ci/run's did: 50 GB, then ENOSPC in the middle of the tests). Prune it to what
+# this build uses: always on CI (PIER_PRUNE_TARGET=always), when the disk runs low otherwise.
+free_gb=$(df -P -BG "$target_dir" | awk 'NR == 2 { sub("G", "", $4); print $4 }')
+case "${PIER_PRUNE_TARGET:-auto}" in
+    always) prune=1 ;;
+    never) prune=0 ;;
+    *) prune=$((free_gb < 30)) ;;
+esac
+if [ "$prune" = 1 ]; then
+    python3 tests/scripts/prune_target.py "$target_dir/debug" "$build_start" "$build_messages"
+    free_gb=$(df -P -BG "$target_dir" | awk 'NR == 2 { sub("G", "", $4); print $4 }')
+fi
+rm -f "$build_messages"
+if [ "$free_gb" -lt 10 ]; then
+    echo "Only ${free_gb} GB is free on the disk holding $target_dir; the tests need about 10 GB" >&2
+    echo "(npm installs, container images, stores). Free some space, then run this again." >&2
+    exit 1
+fi
 # The hosted half's tests run the proxy and builder images in a real Docker Engine: start one
 # (installing Debian's docker.io and mmdebstrap when missing) unless one answers already, and
 # stop at the end only what was started here. overlay2 where it works (a builder container
