@@ -23,6 +23,10 @@
 # - busybox:latest stands in for Docker Hub's busybox, which moto's Lambda (the function tests)
 #   runs to fill a volume with a function's code (`sleep 100`, then an archive put in): Debian's
 #   busybox-static, only extracted, with its applets linked into /bin. About 2 MB.
+# - pier-stand-in/debian:bookworm stands in for Docker Hub's debian:bookworm: a clean system for
+#   the desktop's install test, where `apt-get install ./Pier_….deb` pulls the app's
+#   dependencies from the mirror. bookworm's minbase (apt, no recommends) with apt's sources
+#   pointing at the mirror.
 #
 # Each root filesystem is cached as a tarball under ${PIER_CACHE_DIR:-~/.cache/pier}/bases/,
 # named by a hash of its recipe (suite, packages, hooks, versions), and imported with
@@ -40,7 +44,8 @@
 # Settings (environment): PIER_CACHE_DIR; PIER_DEBIAN_MIRROR (http://deb.debian.org/debian);
 # PIER_STAND_IN_NPM / PIER_STAND_IN_COREPACK (the npm and corepack versions);
 # PIER_CC_STAND_IN / PIER_NODE_STAND_IN / PIER_BUSYBOX_STAND_IN (the tags); PIER_BASES_BUSYBOX=1
-# makes the busybox stand-in too (tests/containers/lambda.sh asks for it).
+# makes the busybox stand-in too (tests/containers/lambda.sh asks for it); PIER_BASES_DEBIAN=1
+# the debian one (the desktop's install test), tagged PIER_DEBIAN_STAND_IN.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,6 +64,7 @@ corepack_version=${PIER_STAND_IN_COREPACK:-0.34.7}
 cc_tag=${PIER_CC_STAND_IN:-pier-stand-in/cc:debian12}
 node_tag=${PIER_NODE_STAND_IN:-pier-stand-in/node:20-trixie}
 busybox_tag=${PIER_BUSYBOX_STAND_IN:-busybox:latest}
+debian_tag=${PIER_DEBIAN_STAND_IN:-pier-stand-in/debian:bookworm}
 docker=$PIER_DOCKER
 mkdir -p "$cache"
 
@@ -192,6 +198,20 @@ busybox_changes=(
   'CMD ["sh"]'
 )
 
+# Runs in the installed tree ($1) of the debian stand-in.
+debian_hook=$(cat <<'EOF'
+set -eu
+root=$1
+# Not the host's resolv.conf and hostname, which mmdebstrap copied in: the engine provides them.
+rm -f "$root/etc/resolv.conf" "$root/etc/hostname"
+EOF
+)
+debian_args=(--variant=minbase --skip=output/dev --customize-hook="$debian_hook" bookworm)
+debian_changes=(
+  'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+  'CMD ["bash"]'
+)
+
 # ------------------------------------------------------------------------------------------
 
 recipe_hash() { # NAME ARGS... (the recipe and the image changes, as words)
@@ -256,4 +276,8 @@ echo "$node_tag"
 if [ "${PIER_BASES_BUSYBOX:-0}" = 1 ]; then
   ensure_base busybox "$busybox_tag" busybox_args busybox_changes
   echo "$busybox_tag"
+fi
+if [ "${PIER_BASES_DEBIAN:-0}" = 1 ]; then
+  ensure_base debian "$debian_tag" debian_args debian_changes
+  echo "$debian_tag"
 fi

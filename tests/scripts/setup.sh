@@ -36,6 +36,8 @@ if [ "${PIER_SETUP_TESTS:-0}" = 1 ]; then
   [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
   command -v htpasswd >/dev/null 2>&1 || need_packages+=(apache2-utils)
   command -v skopeo >/dev/null 2>&1 || need_packages+=(skopeo)
+  # The desktop's install test reads the .rpm back with rpm itself.
+  command -v rpm >/dev/null 2>&1 || need_packages+=(rpm)
 fi
 if [ "${#need_packages[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_packages[*]}"

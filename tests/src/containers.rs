@@ -123,6 +123,42 @@ impl Engine {
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 
+    /// The stand-in for Docker Hub's `debian:bookworm` (`tests/containers/bases.sh`): a clean
+    /// minbase system with apt pointed at the Debian mirror. Made once, then reused.
+    pub fn debian_base(&self) -> String {
+        let output = Command::new("bash")
+            .arg(repo_root().join("tests/containers/bases.sh"))
+            .env("PIER_BASES_DEBIAN", "1")
+            .env("DOCKER_HOST", &self.host)
+            .env("PIER_DOCKER", &self.client)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("bash runs");
+        assert!(
+            output.status.success(),
+            "the Debian base did not build; run `PIER_BASES_DEBIAN=1 bash tests/containers/bases.sh`"
+        );
+        let printed = String::from_utf8_lossy(&output.stdout);
+        printed
+            .lines()
+            .last()
+            .expect("bases.sh prints the tags it made")
+            .trim()
+            .to_string()
+    }
+
+    /// `docker run --detach` with `args` (options, image, command): the container, removed on
+    /// drop.
+    pub fn run_detached(&self, args: &[&str]) -> Result<Container, String> {
+        let mut all = vec!["run", "--detach"];
+        all.extend_from_slice(args);
+        let id = self.run(&all)?;
+        Ok(Container {
+            id,
+            engine: self.clone(),
+        })
+    }
+
     /// Builds the images from the binaries beside this test (fast when nothing changed).
     pub fn images(&self) -> Images {
         let proxy = workspace_binary("pier-proxy");

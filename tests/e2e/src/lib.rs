@@ -26,7 +26,33 @@ pub struct Desktop {
     pub started: Instant,
 }
 
-fn program(name: &str, hint: &str) -> PathBuf {
+/// What one launch was given, for the command that starts its WebDriver.
+pub struct Launch {
+    /// The private X display (`:N`; its socket is in `/tmp/.X11-unix`).
+    pub display: String,
+    /// The port the app's proxy is to serve on (`PIER_PORT`).
+    pub port: u16,
+    /// tauri-driver's port and WebKitWebDriver's, both free on loopback.
+    pub driver_port: u16,
+    pub native_port: u16,
+    /// An empty folder of this launch's own, removed with it.
+    pub home: PathBuf,
+}
+
+impl Launch {
+    /// tauri-driver's arguments: its port and the native driver's.
+    pub fn driver_args(&self) -> [String; 4] {
+        [
+            "--port".into(),
+            self.driver_port.to_string(),
+            "--native-port".into(),
+            self.native_port.to_string(),
+        ]
+    }
+}
+
+/// A program on this machine: in `~/.cargo/bin` or on the PATH; fails with `hint` otherwise.
+pub fn program(name: &str, hint: &str) -> PathBuf {
     let cargo_bin = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default()
@@ -97,39 +123,55 @@ impl Desktop {
         let app = app
             .canonicalize()
             .expect("the app binary exists (cargo builds it)");
+        let application = app.display().to_string();
+        Desktop::launch_through(&application, |launch| {
+            let mut command = Command::new(program("tauri-driver", "cargo install tauri-driver"));
+            command
+                .args(launch.driver_args())
+                .env("DISPLAY", &launch.display)
+                .env("PIER_CONFIG", launch.home.join("config/config.toml"))
+                .env("PIER_STORE", launch.home.join("store"))
+                .env("PIER_PORT", launch.port.to_string())
+                // The window's remembered place (and anything else the shell keeps in the
+                // platform's config folder) stays in this launch's home, not the user's.
+                .env("XDG_CONFIG_HOME", launch.home.join("xdg-config"))
+                .env_remove("WAYLAND_DISPLAY");
+            for (name, value) in env {
+                command.env(name, value);
+            }
+            command
+        })
+        .await
+    }
+
+    /// Starts a private display and the WebDriver that `driver` makes for this [`Launch`]
+    /// (anywhere that shares this machine's network and X socket: a container, say), then
+    /// opens a session on it, which starts `application` (its path as the driver sees it).
+    pub async fn launch_through(
+        application: &str,
+        driver: impl FnOnce(&Launch) -> Command,
+    ) -> Desktop {
         let home = tempfile::tempdir().unwrap();
         let (xvfb, display) = start_xvfb();
-        let port = pier_tests::free_port();
-        let driver_port = pier_tests::free_port();
-        let native_port = pier_tests::free_port();
-        let mut command = Command::new(program("tauri-driver", "cargo install tauri-driver"));
-        command
-            .args([
-                "--port",
-                &driver_port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
-            .env("DISPLAY", &display)
-            .env("PIER_CONFIG", home.path().join("config/config.toml"))
-            .env("PIER_STORE", home.path().join("store"))
-            .env("PIER_PORT", port.to_string())
-            // The window's remembered place (and anything else the shell keeps in the
-            // platform's config folder) stays in this launch's home, not the user's.
-            .env("XDG_CONFIG_HOME", home.path().join("xdg-config"))
-            .env_remove("WAYLAND_DISPLAY")
+        let launch = Launch {
+            display,
+            port: pier_tests::free_port(),
+            driver_port: pier_tests::free_port(),
+            native_port: pier_tests::free_port(),
+            home: home.path().to_path_buf(),
+        };
+        let driver = driver(&launch)
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let driver = command.spawn().expect("tauri-driver starts");
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the WebDriver starts");
         let capabilities: serde_json::Map<String, serde_json::Value> =
             serde_json::from_value(serde_json::json!({
                 "browserName": "wry",
-                "tauri:options": { "application": app.display().to_string() }
+                "tauri:options": { "application": application }
             }))
             .unwrap();
+        let driver_port = launch.driver_port;
         let url = format!("http://127.0.0.1:{driver_port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_err() {
@@ -153,11 +195,11 @@ impl Desktop {
         };
         Desktop {
             client,
-            port,
+            port: launch.port,
             home,
             driver,
             xvfb,
-            display,
+            display: launch.display,
             started,
         }
     }
