@@ -85,6 +85,14 @@ async fn the_deb_installs_with_apt_on_a_clean_debian_and_the_app_deploys_and_ser
     let apt_archives = cache_dir().join("apt-archives");
     std::fs::create_dir_all(&apt_archives).unwrap();
     let tauri_driver = pier_e2e::program("tauri-driver", "cargo install tauri-driver");
+    // The X sockets' folder is shared with the container before the display starts; made here
+    // as X makes it (sticky, open to all), not by the engine as a root-only folder.
+    let x11_sockets = Path::new("/tmp/.X11-unix");
+    if !x11_sockets.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(x11_sockets).unwrap();
+        std::fs::set_permissions(x11_sockets, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    }
     let mounts = [
         format!("{}:/pkg:ro", deb.parent().unwrap().display()),
         // Downloaded packages are kept between runs; apt still resolves and installs them.

@@ -53,20 +53,20 @@ async fn main() {
         ("PIER_STORE", store.as_str()),
         ("PIER_PORT", "0"),
     ];
-    print_memory(
-        "idle memory of the app",
-        &pier_e2e::idle_memory(&app, &[], &app_env, settle),
-    );
+    let app_memory = pier_e2e::idle_memory(&app, &[], &app_env, settle);
+    print_memory("idle memory of the app", &app_memory);
     let peer_env = [("WEBKIT_DISABLE_COMPOSITING_MODE", "1")];
+    let floor = pier_e2e::idle_memory(
+        std::path::Path::new(pier_e2e::MINI_BROWSER),
+        &["about:blank"],
+        &peer_env,
+        settle,
+    );
     print_memory(
         "peer: WebKit's MiniBrowser on about:blank, compositing off as in the app",
-        &pier_e2e::idle_memory(
-            std::path::Path::new(pier_e2e::MINI_BROWSER),
-            &["about:blank"],
-            &peer_env,
-            settle,
-        ),
+        &floor,
     );
+    print_share_above_floor(&app_memory, &floor);
 
     let redis = pier_tests::Redis::start();
     let desktop = Desktop::launch_as_shipped(&app, &[]).await;
@@ -181,6 +181,44 @@ fn print_memory(what: &str, processes: &[(String, u64)]) {
             .map(|(name, kib)| format!("{name} {:.1} MB", *kib as f64 / 1024.0))
             .collect::<Vec<_>>()
             .join(", ")
+    );
+}
+
+/// Which of a WebKitGTK program's processes `name` is: the program's own, its web process or
+/// its network process.
+fn process_role(name: &str) -> &'static str {
+    if name.starts_with("WebKitWebProcess") {
+        "web process"
+    } else if name.starts_with("WebKitNetworkProcess") {
+        "network process"
+    } else {
+        "app process"
+    }
+}
+
+/// Pier's share: what the app's processes take above MiniBrowser's, role by role (the goal is
+/// at most 30 MB; the floor itself is WebKit's, whatever the app).
+fn print_share_above_floor(app: &[(String, u64)], floor: &[(String, u64)]) {
+    let by_role = |processes: &[(String, u64)], role: &str| -> f64 {
+        processes
+            .iter()
+            .filter(|(name, _)| process_role(name) == role)
+            .map(|(_, kib)| *kib as f64 / 1024.0)
+            .sum()
+    };
+    let roles = ["app process", "web process", "network process"];
+    let parts: Vec<String> = roles
+        .iter()
+        .map(|role| format!("{role} {:+.1}", by_role(app, role) - by_role(floor, role)))
+        .collect();
+    let share: f64 = roles
+        .iter()
+        .map(|role| by_role(app, role) - by_role(floor, role))
+        .sum();
+    println!(
+        "Pier's share above the WebKit floor: {share:.1} MB ({}); goal <= 30 MB: {}",
+        parts.join(", "),
+        if share <= 30.0 { "met" } else { "not met" }
     );
 }
 
