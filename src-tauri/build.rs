@@ -37,6 +37,8 @@ fn main() {
             "domain_add",
             "domain_verify",
             "domain_remove",
+            "update_offered",
+            "update_install",
         ]),
     ))
     .expect("tauri-build: ui/dist must exist (run ui/build.sh first)");

@@ -12,7 +12,7 @@ use pier_app::project_env::{EnvSetForm, EnvVarView};
 use pier_app::settings::{SettingsForm, SettingsView};
 use pier_app::views::{DeploymentView, ProjectView};
 use pier_app::watches::WatchView;
-use pier_app::{AppInfo, UserError};
+use pier_app::{AppInfo, UpdateOffer, UserError};
 use pier_core::alias::AliasChange;
 use pier_core::manifest::Summary;
 use pier_core::region_state::RegionReport;
@@ -236,4 +236,16 @@ pub async fn copy_text(app: AppHandle, text: String) -> Answer<()> {
             "select the URL and copy it by hand",
         )
     })
+}
+
+/// The newer release found at start or by the daily check, if any.
+#[tauri::command]
+pub async fn update_offered(app: AppHandle) -> Answer<Option<UpdateOffer>> {
+    Ok(crate::updates::offered(&app))
+}
+
+/// Installs the offered release (its signature checked first) and restarts as it.
+#[tauri::command]
+pub async fn update_install(app: AppHandle) -> Answer<()> {
+    crate::updates::install(&app).await
 }

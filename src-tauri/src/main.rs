@@ -11,6 +11,7 @@ mod lean;
 mod serve;
 mod shell;
 mod tray;
+mod updates;
 mod window_place;
 
 fn main() {
@@ -26,6 +27,7 @@ fn main() {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .plugin(window_place::plugin())
         .setup(shell::setup)
         .on_window_event(shell::on_window_event)
@@ -63,6 +65,8 @@ fn main() {
             commands::domain_add,
             commands::domain_verify,
             commands::domain_remove,
+            commands::update_offered,
+            commands::update_install,
         ])
         .run(tauri::generate_context!())
         .expect(

@@ -6,10 +6,9 @@
 #   bash tests/bundle/bundle.sh --debug     bundles the debug build cargo already made (the
 #                                           install test: no second build of the app)
 #
-# The Tauri CLI comes from npm (`@tauri-apps/cli`, whose package carries a prebuilt binary: no
-# 10-minute `cargo install tauri-cli`), installed once into the cache folder. Tauri's bundler
-# writes which format an app came in into the binary itself (the updater reads it back), so
-# `--debug` bundles a copy: the debug binary in the target folder may be running under another
+# The Tauri CLI comes from npm (tests/bundle/tauri-cli.sh), installed once into the cache
+# folder. Tauri's bundler writes which format an app came in into the binary itself (the
+# updater reads it back), so `--debug` bundles a copy: the debug binary in the target folder may be running under another
 # test, and is left as cargo made it. The bundles land in
 # ${PIER_BUNDLE_DIR:-$CARGO_TARGET_DIR/bundle}/{deb,rpm}/.
 #
@@ -29,17 +28,7 @@ case "${1:-}" in
 esac
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 out="${PIER_BUNDLE_DIR:-$target_dir/bundle}"
-cli_version="${PIER_TAURI_CLI:-2.11.5}"
-cli_home="${PIER_CACHE_DIR:-$HOME/.cache/pier}/tauri-cli-$cli_version"
-tauri="$cli_home/node_modules/.bin/tauri"
-if [ ! -x "$tauri" ]; then
-  command -v npm >/dev/null || {
-    echo "bundle: npm is missing; install it (apt-get install npm) and run this again" >&2
-    exit 1
-  }
-  mkdir -p "$cli_home"
-  npm install --prefix "$cli_home" --no-audit --no-fund --silent "@tauri-apps/cli@$cli_version" >&2
-fi
+tauri=$(bash "$repo/tests/bundle/tauri-cli.sh")
 
 case "$mode" in
   release)

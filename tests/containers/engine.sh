@@ -15,9 +15,9 @@
 # - Otherwise installs Debian's `docker.io` (20.10) if `dockerd` is missing, and starts
 #       dockerd --storage-driver=vfs --bridge=none --iptables=false
 #   with everything in its own folders, so it cannot clash with a system engine:
-#   data in $PIER_ENGINE_DATA_ROOT (/var/lib/pier-docker), socket, pidfile, exec-root
-#   (containerd) and log in $PIER_ENGINE_RUN_DIR (/run/pier-docker). It runs detached and
-#   outlives this script; `stop` ends it.
+#   data in $PIER_ENGINE_DATA_ROOT (/var/lib/pier-docker; a vfs engine's in that path plus
+#   `-vfs`), socket, pidfile, exec-root (containerd) and log in $PIER_ENGINE_RUN_DIR
+#   (/run/pier-docker). It runs detached and outlives this script; `stop` ends it.
 # - Storage: `vfs` works everywhere (also nested) but copies every layer and every new
 #   container's root filesystem in full. Measured here with the 285 MB builder image:
 #   `docker run --rm pier-builder:test --version` takes 6.4 s on vfs and 0.25 s on overlay2;
@@ -154,10 +154,10 @@ _pier_engine_overlay_works() {
 }
 
 _pier_engine_start() {
-  local dockerd run=$PIER_ENGINE_RUN_DIR pid client i group_args=() driver=$PIER_ENGINE_STORAGE_DRIVER
+  local dockerd run=$PIER_ENGINE_RUN_DIR pid client i group_args=() driver=$PIER_ENGINE_STORAGE_DRIVER data_root
   dockerd=$(command -v dockerd 2>/dev/null || echo /usr/sbin/dockerd)
   [ -x "$dockerd" ] || dockerd=/usr/bin/dockerd
-  _pier_sudo mkdir -p "$run" "$PIER_ENGINE_DATA_ROOT"
+  _pier_sudo mkdir -p "$run"
   # A pidfile left by a dockerd that is gone (reboot, kill -9) would stop a new one starting.
   if [ -f "$run/dockerd.pid" ]; then
     pid=$(cat "$run/dockerd.pid" 2>/dev/null || true)
@@ -170,10 +170,17 @@ _pier_engine_start() {
   if [ "$driver" = auto ]; then
     if _pier_engine_overlay_works; then driver=overlay2; else driver=vfs; fi
   fi
+  # Each driver keeps its own data root: BuildKit's cache records live beside the layers
+  # but not per driver, so a vfs engine on an overlay2 engine's data root (or the reverse)
+  # leaves records of snapshots the other cannot find, and every later build fails with
+  # "stat …/overlay2/<id>: no such file or directory".
+  data_root=$PIER_ENGINE_DATA_ROOT
+  [ "$driver" != vfs ] || data_root="$PIER_ENGINE_DATA_ROOT-vfs"
+  _pier_sudo mkdir -p "$data_root"
   _pier_engine_log "starting dockerd ($driver, no bridge) on $_pier_engine_socket; log in $run/dockerd.log"
   _pier_sudo sh -c 'setsid "$@" </dev/null >>"$0/dockerd.log" 2>&1 &' "$run" \
     "$dockerd" --storage-driver="$driver" --bridge=none --iptables=false \
-    --ip6tables=false --data-root="$PIER_ENGINE_DATA_ROOT" --exec-root="$run/exec" \
+    --ip6tables=false --data-root="$data_root" --exec-root="$run/exec" \
     --pidfile="$run/dockerd.pid" --host="$_pier_engine_socket" --log-level=warn "${group_args[@]}"
   client=$(_pier_engine_any_client) || { _pier_engine_log "no docker client"; return 1; }
   for i in $(seq 1 600); do

@@ -10,6 +10,7 @@ pub mod format;
 pub mod screens;
 pub mod shortcuts;
 pub mod types;
+pub mod update_banner;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -259,6 +260,7 @@ fn App() -> impl IntoView {
                 </div>
             </nav>
             <main>
+                <update_banner::UpdateBanner/>
                 {move || ctx.error.get().map(|error| view! {
                     <div class="banner error" id="error-banner" data-code=error.code.clone()>
                         <div><strong>{error.message.clone()}</strong></div>

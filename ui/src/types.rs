@@ -13,4 +13,5 @@ pub use pier_wire::logs::{BuildStatus, BuildSummary, LogKind, LogRecord, LogStre
 pub use pier_wire::regions::RegionReport;
 pub use pier_wire::settings::{AppInfo, CheckReport, SettingsForm, SettingsView};
 pub use pier_wire::setup::{Action, Change, SetupForm, SetupOutcome, SetupRun};
+pub use pier_wire::updates::UpdateOffer;
 pub use pier_wire::watches::WatchView;

@@ -73,6 +73,7 @@ impl Drop for SetupSlot {
 
 pub use pier_wire::events::Dropped;
 pub use pier_wire::settings::AppInfo;
+pub use pier_wire::updates::UpdateOffer;
 
 impl App {
     /// Opens the settings (`desktop.json` beside the config file) and resumes the remembered

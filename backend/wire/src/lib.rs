@@ -19,6 +19,7 @@ pub mod logs;
 pub mod regions;
 pub mod settings;
 pub mod setup;
+pub mod updates;
 pub mod watches;
 
 pub use error::UserError;
