@@ -22,11 +22,20 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # The tests' build of the desktop app carries the tests' updater public key, given the way
 # the release workflow gives the real one (src-tauri/tests/update.rs signs with its private
 # half); a build from source carries none and never looks for updates.
-TAURI_CONFIG=$(printf '{"plugins":{"updater":{"pubkey":"%s"}}}' "$(cat tests/fixtures/updater/pier-tests.key.pub)")
-export TAURI_CONFIG
-echo "== cargo build --all-targets, linted (clippy -D warnings)"
+updater_key=$(cat tests/fixtures/updater/pier-tests.key.pub)
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 mkdir -p "$target_dir"
+# The updater test's newer release: the same app compiled as 0.1.1 (an app's version is
+# compiled in), copied aside before the build below compiles 0.1.0 over it. Same command and
+# targets, so only pier-desktop recompiles (26 s, and 11 s back).
+echo "== the desktop app as 0.1.1, for the updater test"
+TAURI_CONFIG=$(printf '{"version":"0.1.1","plugins":{"updater":{"pubkey":"%s"}}}' "$updater_key") \
+  cargo build --workspace --all-targets --locked --quiet
+mkdir -p "$target_dir/debug/updater-next"
+cp "$target_dir/debug/pier-desktop" "$target_dir/debug/updater-next/pier-desktop"
+TAURI_CONFIG=$(printf '{"plugins":{"updater":{"pubkey":"%s"}}}' "$updater_key")
+export TAURI_CONFIG
+echo "== cargo build --all-targets, linted (clippy -D warnings)"
 build_messages="$(mktemp)"
 build_start=$(($(date +%s) - 1))
 # Cargo's own list of every unit this build uses (stdout); lints and errors still print.

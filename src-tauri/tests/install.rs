@@ -16,8 +16,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pier_e2e::{Desktop, Launch, fetch};
-use pier_tests::containers::{Engine, cache_dir};
+use pier_e2e::fetch;
+use pier_e2e::installed::Debian;
 use pier_tests::repo_root;
 
 /// Runs the bundle script over this build's debug binary; the `.deb` and the `.rpm` in `out`.
@@ -80,99 +80,27 @@ async fn the_deb_installs_with_apt_on_a_clean_debian_and_the_app_deploys_and_ser
         "the .rpm does not require WebKitGTK 4.1: {requires}"
     );
 
-    let engine = Engine::get();
-    let base = engine.debian_base();
-    let apt_archives = cache_dir().join("apt-archives");
-    std::fs::create_dir_all(&apt_archives).unwrap();
-    let tauri_driver = pier_e2e::program("tauri-driver", "cargo install tauri-driver");
-    // The X sockets' folder is shared with the container before the display starts; made here
-    // as X makes it (sticky, open to all), not by the engine as a root-only folder.
-    let x11_sockets = Path::new("/tmp/.X11-unix");
-    if !x11_sockets.exists() {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(x11_sockets).unwrap();
-        std::fs::set_permissions(x11_sockets, std::fs::Permissions::from_mode(0o1777)).unwrap();
-    }
-    let mounts = [
-        format!("{}:/pkg:ro", deb.parent().unwrap().display()),
-        // Downloaded packages are kept between runs; apt still resolves and installs them.
-        format!("{}:/var/cache/apt/archives", apt_archives.display()),
-        "/tmp/.X11-unix:/tmp/.X11-unix".to_string(),
-        format!("{}:/usr/local/bin/tauri-driver:ro", tauri_driver.display()),
-    ];
-    let mut args = vec!["--network", "host"];
-    for mount in &mounts {
-        args.extend(["-v", mount.as_str()]);
-    }
-    args.extend([base.as_str(), "sleep", "infinity"]);
-    let debian = engine
-        .run_detached(&args)
-        .expect("the Debian container starts");
-    let shell = |script: &str| {
-        debian
-            .exec(&["sh".into(), "-c".into(), script.into()])
-            .unwrap_or_else(|e| panic!("`{script}` in the Debian container: {e}"))
-    };
-
+    let debian = Debian::start(deb.parent().unwrap());
     assert!(
-        shell("dpkg-query -W libwebkit2gtk-4.1-0 2>/dev/null || true").is_empty(),
+        debian
+            .shell("dpkg-query -W libwebkit2gtk-4.1-0 2>/dev/null || true")
+            .is_empty(),
         "the clean Debian already has WebKitGTK"
     );
-    let package = format!("/pkg/{}", deb.file_name().unwrap().to_string_lossy());
-    shell(&format!(
-        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-         --no-install-recommends {package} >/tmp/apt.log 2>&1 || (cat /tmp/apt.log; exit 1)"
+    debian.apt_install(&format!(
+        "/pkg/{}",
+        deb.file_name().unwrap().to_string_lossy()
     ));
-    let status = shell("dpkg-query -W -f '${Status} ${Version}' pier");
-    assert_eq!(status, "install ok installed 0.1.0");
-    shell("dpkg-query -W libwebkit2gtk-4.1-0 libgtk-3-0");
-    let missing = shell("ldd /usr/bin/pier-desktop | grep 'not found' || true");
+    assert_eq!(debian.installed_version("pier"), "0.1.0");
+    debian.installed_version("libwebkit2gtk-4.1-0");
+    debian.installed_version("libgtk-3-0");
+    let missing = debian.shell("ldd /usr/bin/pier-desktop | grep 'not found' || true");
     assert!(
         missing.is_empty(),
         "the package's dependencies leave libraries missing:\n{missing}"
     );
-
-    // What the test drives the app with (not part of what a user installs), and the new user.
-    shell(
-        "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-         webkit2gtk-driver >/tmp/apt-driver.log 2>&1 || (cat /tmp/apt-driver.log; exit 1)",
-    );
-    shell("useradd --create-home --shell /bin/bash pat");
-
-    let container = debian.id.clone();
-    let client = engine.docker();
-    let docker = client.get_program().to_owned();
-    let docker_host = client
-        .get_envs()
-        .find(|(name, _)| *name == "DOCKER_HOST")
-        .and_then(|(_, value)| value.map(|v| v.to_owned()));
-    let desktop = Desktop::launch_through("/usr/bin/pier-desktop", |launch: &Launch| {
-        let mut command = Command::new(&docker);
-        if let Some(host) = &docker_host {
-            command.env("DOCKER_HOST", host);
-        }
-        command.args([
-            "exec",
-            "--user",
-            "pat",
-            "--workdir",
-            "/home/pat",
-            "--env",
-            "HOME=/home/pat",
-            "--env",
-            &format!("DISPLAY={}", launch.display),
-            "--env",
-            &format!("PIER_PORT={}", launch.port),
-            // Screenshots need WebKit's compositing back on (see `Desktop::launch`).
-            "--env",
-            "WEBKIT_DISABLE_COMPOSITING_MODE=0",
-            &container,
-            "tauri-driver",
-        ]);
-        command.args(launch.driver_args());
-        command
-    })
-    .await;
+    debian.add_user("pat");
+    let desktop = debian.launch("pat", &[]).await;
 
     // First run on the embedded default: no projects, the example one click away.
     desktop.find("#deploy-example").await;
@@ -198,7 +126,7 @@ async fn the_deb_installs_with_apt_on_a_clean_debian_and_the_app_deploys_and_ser
         .await;
     desktop.screenshot("installed-example-deployed").await;
     // The example and its deployment live in the new user's home, as on any first run.
-    let stored = shell("ls /home/pat/.config/pier");
+    let stored = debian.shell("ls /home/pat/.config/pier");
     assert!(stored.contains("example-site"), "{stored}");
     desktop.close().await;
 }

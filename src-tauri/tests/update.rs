@@ -11,11 +11,20 @@
 //! with another key (`tauri signer`): one click downloads it, the signature check refuses it
 //! with a message that says so, the offer goes away, and the running app and its binary stay
 //! as they were.
+//!
+//! The successful update runs where an update really lands, an installed `.deb`: 0.1.0 is
+//! installed with apt in a clean Debian container (`pier_e2e::installed`) and started there by
+//! a user; the release on offer is the app compiled as 0.1.1 (run-all.sh builds it), bundled by
+//! Tauri as `Pier_0.1.1_amd64.deb` and signed with the tests' key. One click: the updater
+//! downloads and verifies it, installs it with `sudo dpkg -i` (the container's stand-in for the
+//! desktop's password prompt), and restarts; dpkg then says 0.1.1, a new process runs from
+//! `/usr/bin/pier-desktop`, whose bytes are the 0.1.1 package's, and it serves again.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use pier_e2e::Desktop;
+use pier_e2e::installed::Debian;
 use pier_tests::repo_root;
 
 fn app() -> &'static Path {
@@ -82,18 +91,20 @@ impl Drop for FileServer {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_newer_release_is_offered_and_one_signed_with_another_key_is_refused() {
-    let work = tempfile::tempdir().unwrap();
-    let tauri = tauri_cli();
-    let bundles = work.path().join("bundles");
-    let output = Command::new("bash")
+/// The `.deb` that `tests/bundle/bundle.sh --debug` makes of `binary` (this build's app when
+/// `None`) as `version`, in `out`.
+fn bundled_deb(out: &Path, binary: Option<&Path>, version: &str) -> PathBuf {
+    let mut command = Command::new("bash");
+    command
         .arg(repo_root().join("tests/bundle/bundle.sh"))
         .arg("--debug")
-        .env("PIER_BUNDLE_DIR", &bundles)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("bash runs");
+        .env("PIER_BUNDLE_DIR", out)
+        .env("PIER_BUNDLE_VERSION", version)
+        .stderr(Stdio::inherit());
+    if let Some(binary) = binary {
+        command.env("PIER_BUNDLE_APP", binary);
+    }
+    let output = command.output().expect("bash runs");
     assert!(output.status.success(), "bundle.sh --debug failed");
     let deb = PathBuf::from(
         String::from_utf8_lossy(&output.stdout)
@@ -101,27 +112,27 @@ async fn a_newer_release_is_offered_and_one_signed_with_another_key_is_refused()
             .next()
             .expect("the .deb's path"),
     );
+    assert!(
+        deb.file_name()
+            .is_some_and(|name| name.to_string_lossy() == format!("Pier_{version}_amd64.deb")),
+        "{deb:?}"
+    );
+    deb
+}
 
-    // The release on offer: the .deb under 0.1.1's name, signed with a key that is not the
-    // one this build carries.
-    let site = work.path().join("releases");
-    std::fs::create_dir_all(&site).unwrap();
+/// A release folder as the release workflow publishes one: `deb` signed with `key` (a
+/// `tauri signer` private key without a password), and `latest.json` offering it as 0.1.1.
+fn publish(site: &Path, deb: &Path, key: &Path, server_port: u16) {
+    std::fs::create_dir_all(site).unwrap();
     let offered = site.join("Pier_0.1.1_amd64.deb");
-    std::fs::copy(&deb, &offered).unwrap();
-    let other_key = work.path().join("other.key");
-    run(Command::new(&tauri)
-        .args(["signer", "generate", "--ci", "-p", ""])
-        .arg("-w")
-        .arg(&other_key));
-    run(Command::new(&tauri)
+    std::fs::copy(deb, &offered).unwrap();
+    run(Command::new(tauri_cli())
         .args(["signer", "sign", "-p", ""])
         .arg("-f")
-        .arg(&other_key)
+        .arg(key)
         .arg(&offered));
     let signature = std::fs::read_to_string(offered.with_extension("deb.sig")).unwrap();
-    let server_log = work.path().join("requests.log");
-    let server = FileServer::start(&site, &server_log);
-    let url = format!("http://127.0.0.1:{}/Pier_0.1.1_amd64.deb", server.port);
+    let url = format!("http://127.0.0.1:{server_port}/Pier_0.1.1_amd64.deb");
     let platform = serde_json::json!({ "signature": signature, "url": url });
     let latest = serde_json::json!({
         "version": "0.1.1",
@@ -133,6 +144,25 @@ async fn a_newer_release_is_offered_and_one_signed_with_another_key_is_refused()
         }
     });
     std::fs::write(site.join("latest.json"), latest.to_string()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_release_is_offered_and_one_signed_with_another_key_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let tauri = tauri_cli();
+    let deb = bundled_deb(&work.path().join("bundles"), None, "0.1.1");
+
+    // The release on offer is signed with a key that is not the one this build carries.
+    let other_key = work.path().join("other.key");
+    run(Command::new(&tauri)
+        .args(["signer", "generate", "--ci", "-p", ""])
+        .arg("-w")
+        .arg(&other_key));
+    let site = work.path().join("releases");
+    std::fs::create_dir_all(&site).unwrap();
+    let server_log = work.path().join("requests.log");
+    let server = FileServer::start(&site, &server_log);
+    publish(&site, &deb, &other_key, server.port);
 
     let binary_before = std::fs::read(app()).unwrap();
     let endpoint = format!("http://127.0.0.1:{}/latest.json", server.port);
@@ -172,4 +202,106 @@ async fn a_newer_release_is_offered_and_one_signed_with_another_key_is_refused()
     assert!(std::fs::read(app()).unwrap() == binary_before);
     desktop.close().await;
     drop(server);
+}
+
+/// The release after this one, as run-all.sh compiled it (0.1.1, with the tests' key).
+fn next_release_binary() -> PathBuf {
+    let binary = app().parent().unwrap().join("updater-next/pier-desktop");
+    assert!(
+        binary.is_file(),
+        "{} is missing: the test command (tests/run-all.sh) compiles the app as 0.1.1 there",
+        binary.display()
+    );
+    binary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_installed_app_updates_itself_on_a_click_and_restarts_as_the_new_version() {
+    let work = tempfile::tempdir().unwrap();
+    let current = bundled_deb(&work.path().join("current"), None, "0.1.0");
+    let next = bundled_deb(
+        &work.path().join("next"),
+        Some(&next_release_binary()),
+        "0.1.1",
+    );
+    let site = work.path().join("releases");
+    std::fs::create_dir_all(&site).unwrap();
+    let server_log = work.path().join("requests.log");
+    let server = FileServer::start(&site, &server_log);
+    let tests_key = repo_root().join("tests/fixtures/updater/pier-tests.key");
+    publish(&site, &next, &tests_key, server.port);
+
+    let debian = Debian::start(current.parent().unwrap());
+    debian.apt_install("/pkg/Pier_0.1.0_amd64.deb");
+    assert_eq!(debian.installed_version("pier"), "0.1.0");
+    debian.add_user("pat");
+    // Installing a package needs root: the updater asks through pkexec, then a password dialog
+    // for sudo, then sudo itself. This container has only sudo, which lets pat run dpkg without
+    // a password, as an administrator's desktop session would after the password prompt.
+    debian.apt_install("sudo");
+    debian.shell(
+        "echo 'pat ALL=(root) NOPASSWD: /usr/bin/dpkg' >/etc/sudoers.d/pier-updates \
+         && chmod 0440 /etc/sudoers.d/pier-updates",
+    );
+    let endpoint = format!("http://127.0.0.1:{}/latest.json", server.port);
+    let desktop = debian
+        .launch("pat", &[("PIER_UPDATE_ENDPOINT", endpoint)])
+        .await;
+    desktop.find("#update-banner[data-version='0.1.1']").await;
+    let before = debian.shell("pgrep -u pat -x pier-desktop");
+    assert!(!before.is_empty(), "the app is not running as pat");
+    desktop.click("#update-install").await;
+
+    // Installed by dpkg, and running again from the new binary.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let restarted = loop {
+        let version = debian.shell("dpkg-query -W -f '${Version}' pier");
+        let running = debian.shell("pgrep -u pat -x pier-desktop || true");
+        if version == "0.1.1" && !running.is_empty() && running != before {
+            break running;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no restart as 0.1.1 within 60 s: dpkg says {version}, pier-desktop runs as {running:?} (was {before})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let pid = restarted.lines().next().unwrap();
+    // Still running a moment later: a restart, not a start that dies.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let processes = debian.shell("ps -eo pid,ppid,user,stat,lstart,args");
+    // Read as pat: in the container root may not look into another user's process.
+    let exe = debian.shell(&format!(
+        "runuser -u pat -- readlink /proc/{pid}/exe || true"
+    ));
+    assert_eq!(exe, "/usr/bin/pier-desktop", "{processes}");
+    let installed = debian.shell("sha256sum /usr/bin/pier-desktop | cut -d' ' -f1");
+    let shipped = {
+        let output = Command::new("bash")
+            .args(["-o", "pipefail", "-c"])
+            .arg("dpkg-deb --fsys-tarfile \"$0\" | tar -xO usr/bin/pier-desktop | sha256sum | cut -d' ' -f1")
+            .arg(&next)
+            .output()
+            .expect("dpkg-deb runs");
+        assert!(
+            output.status.success(),
+            "the 0.1.1 package holds no /usr/bin/pier-desktop"
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    assert_eq!(installed, shipped, "the running binary is not 0.1.1's");
+    // The restarted app serves again on the port it was given.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", desktop.port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restarted app does not serve on {}",
+            desktop.port
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let requests = std::fs::read_to_string(&server_log).unwrap();
+    assert!(requests.contains("GET /Pier_0.1.1_amd64.deb"), "{requests}");
+    drop(desktop);
+    drop(debian);
 }

@@ -13,7 +13,8 @@
 # ${PIER_BUNDLE_DIR:-$CARGO_TARGET_DIR/bundle}/{deb,rpm}/.
 #
 # Settings (environment): CARGO_TARGET_DIR, PIER_CACHE_DIR, PIER_BUNDLE_DIR, PIER_TAURI_CLI
-# (the npm version).
+# (the npm version); with --debug, PIER_BUNDLE_APP bundles another binary and
+# PIER_BUNDLE_VERSION names the packages' version (the updater test's 0.1.1 build).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
@@ -37,7 +38,7 @@ case "$mode" in
     built="$target_dir/release/bundle"
     ;;
   debug)
-    app="$target_dir/debug/pier-desktop"
+    app="${PIER_BUNDLE_APP:-$target_dir/debug/pier-desktop}"
     [ -x "$app" ] || {
       echo "bundle: $app is missing; build it first (cargo build -p pier-desktop)" >&2
       exit 1
@@ -49,8 +50,9 @@ case "$mode" in
     # The .rpm uncompressed: Tauri's rpm writer compresses at about 1 MB/s whatever the codec
     # (the 173 MB debug binary: gzip 6 took 4 min, gzip 1 2 min 42 s, zstd 3 2 min 45 s,
     # none 3 s), while the .deb's gzip takes 4 s.
-    CARGO_TARGET_DIR="$staging" "$tauri" bundle --ci --debug --bundles deb,rpm \
-      --config '{"bundle":{"linux":{"rpm":{"compression":{"type":"none"}}}}}' >&2
+    config='{"bundle":{"linux":{"rpm":{"compression":{"type":"none"}}}}}'
+    [ -z "${PIER_BUNDLE_VERSION:-}" ] || config="${config%\}},\"version\":\"$PIER_BUNDLE_VERSION\"}"
+    CARGO_TARGET_DIR="$staging" "$tauri" bundle --ci --debug --bundles deb,rpm --config "$config" >&2
     built="$staging/debug/bundle"
     ;;
 esac

@@ -3,6 +3,8 @@
 //! the app launched by the session with its own config folder, store and proxy port, and
 //! helpers to click, type, wait, screenshot, fetch served URLs and measure memory (PSS).
 
+pub mod installed;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
