@@ -39,23 +39,9 @@ async fn start_deploy(desktop: &Desktop, dir: &Path) {
 
 async fn deploy_from_ui(desktop: &Desktop, dir: &Path) -> (String, String) {
     start_deploy(desktop, dir).await;
-    let id = finished_deployment(desktop, pier_e2e::PATIENCE).await;
+    let id = desktop.finished_deployment(pier_e2e::PATIENCE).await;
     let url = desktop.text("#deploy-preview-url a").await;
     (id, url)
-}
-
-/// The deployment the Deploy screen reports once the deploy it runs has finished.
-async fn finished_deployment(desktop: &Desktop, limit: Duration) -> String {
-    desktop
-        .until_within(limit, "the deploy to finish", || async {
-            let result = desktop
-                .client
-                .find(pier_e2e::Locator::Css("#deploy-result"))
-                .await
-                .ok()?;
-            result.attr("data-deployment").await.ok().flatten()
-        })
-        .await
 }
 
 async fn served_body(desktop: &Desktop, url: &str, expected: &str) -> String {
@@ -697,7 +683,7 @@ async fn the_app_as_shipped_deploys_and_serves() {
     desktop.click("#nav-watch").await;
     desktop.find("#watch-path").await;
     desktop.click("#nav-deploy").await;
-    let deployed = finished_deployment(&desktop, Duration::from_secs(300)).await;
+    let deployed = desktop.finished_deployment(Duration::from_secs(300)).await;
     assert!(!deployed.is_empty());
     let url = desktop.text("#deploy-preview-url a").await;
     served_body(&desktop, &url, "one of 100,001 files").await;
@@ -846,7 +832,7 @@ async fn the_window_follows_the_dark_setting_answers_shortcuts_and_keeps_its_pla
     // First run: one click on the empty Projects screen deploys the example site that ships
     // with the app, and opens its preview in the browser.
     desktop.click("#deploy-example").await;
-    finished_deployment(&desktop, pier_e2e::PATIENCE).await;
+    desktop.finished_deployment(pier_e2e::PATIENCE).await;
     let preview = desktop.text("#deploy-preview-url a").await;
     assert!(preview.starts_with("http://example-"), "{preview}");
     served_body(&desktop, &preview, "Hello from Pier").await;

@@ -10,30 +10,24 @@
 //! a private Xvfb (WebKitWebDriver from Debian's `webkit2gtk-driver`, tauri-driver from this
 //! machine); the window shows the first-run screen of the embedded default (screenshot
 //! `installed-first-run`), and one click deploys the example site the package carries, which
-//! the installed app serves. The `.rpm` is read back with rpm(8), which no one here wrote: its
-//! files and what it requires.
+//! the installed app serves. `apt-get remove` then takes the app away and leaves the user's
+//! config and store as they were. The `.rpm` is read back with rpm(8), which no one here
+//! wrote: its files and what it requires.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pier_e2e::fetch;
 use pier_e2e::installed::Debian;
-use pier_tests::repo_root;
 
 /// Runs the bundle script over this build's debug binary; the `.deb` and the `.rpm` in `out`.
 fn bundle(out: &Path) -> (PathBuf, PathBuf) {
-    let output = Command::new("bash")
-        .arg(repo_root().join("tests/bundle/bundle.sh"))
-        .arg("--debug")
-        .env("PIER_BUNDLE_DIR", out)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("bash runs");
-    assert!(
-        output.status.success(),
-        "the bundles were not made; run `bash tests/bundle/bundle.sh --debug`"
+    let printed = pier_tests::run_script(
+        "tests/bundle/bundle.sh",
+        &["--debug"],
+        &[("PIER_BUNDLE_DIR", out.as_os_str())],
+        "the bundles were not made",
     );
-    let printed = String::from_utf8_lossy(&output.stdout);
     let mut paths = printed.lines().map(PathBuf::from);
     let deb = paths.next().expect("the .deb's path");
     let rpm = paths.next().expect("the .rpm's path");
@@ -106,16 +100,7 @@ async fn the_deb_installs_with_apt_on_a_clean_debian_and_the_app_deploys_and_ser
     desktop.find("#deploy-example").await;
     desktop.screenshot("installed-first-run").await;
     desktop.click("#deploy-example").await;
-    desktop
-        .until("the example's deploy to finish", || async {
-            let result = desktop
-                .client
-                .find(pier_e2e::Locator::Css("#deploy-result"))
-                .await
-                .ok()?;
-            result.attr("data-deployment").await.ok().flatten()
-        })
-        .await;
+    desktop.finished_deployment(pier_e2e::PATIENCE).await;
     let preview = desktop.text("#deploy-preview-url a").await;
     assert!(preview.starts_with("http://example-"), "{preview}");
     desktop
@@ -128,5 +113,27 @@ async fn the_deb_installs_with_apt_on_a_clean_debian_and_the_app_deploys_and_ser
     // The example and its deployment live in the new user's home, as on any first run.
     let stored = debian.shell("ls /home/pat/.config/pier");
     assert!(stored.contains("example-site"), "{stored}");
+    let deployments = debian.shell("find /home/pat/.local/share/pier/store -type f | wc -l");
+    assert!(
+        deployments.parse::<u32>().unwrap() > 0,
+        "no store in pat's home"
+    );
     desktop.close().await;
+
+    // Removing the app removes the app, never what the user deployed with it.
+    debian.shell("DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq pier >/dev/null");
+    let status = debian.shell("dpkg-query -W -f '${Status}' pier 2>&1 || true");
+    assert!(
+        !status.contains("ok installed"),
+        "still installed: {status}"
+    );
+    assert_eq!(
+        debian.shell("test -e /usr/bin/pier-desktop && echo present || echo gone"),
+        "gone"
+    );
+    assert_eq!(
+        debian.shell("find /home/pat/.local/share/pier/store -type f | wc -l"),
+        deployments,
+        "removing the package touched the user's store"
+    );
 }

@@ -32,16 +32,12 @@ fn app() -> &'static Path {
 }
 
 fn tauri_cli() -> PathBuf {
-    let output = Command::new("bash")
-        .arg(repo_root().join("tests/bundle/tauri-cli.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("bash runs");
-    assert!(
-        output.status.success(),
-        "no Tauri CLI; run `bash tests/bundle/tauri-cli.sh`"
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    PathBuf::from(pier_tests::run_script(
+        "tests/bundle/tauri-cli.sh",
+        &[],
+        &[],
+        "no Tauri CLI",
+    ))
 }
 
 fn run(command: &mut Command) {
@@ -94,24 +90,20 @@ impl Drop for FileServer {
 /// The `.deb` that `tests/bundle/bundle.sh --debug` makes of `binary` (this build's app when
 /// `None`) as `version`, in `out`.
 fn bundled_deb(out: &Path, binary: Option<&Path>, version: &str) -> PathBuf {
-    let mut command = Command::new("bash");
-    command
-        .arg(repo_root().join("tests/bundle/bundle.sh"))
-        .arg("--debug")
-        .env("PIER_BUNDLE_DIR", out)
-        .env("PIER_BUNDLE_VERSION", version)
-        .stderr(Stdio::inherit());
+    let mut env = vec![
+        ("PIER_BUNDLE_DIR", out.as_os_str()),
+        ("PIER_BUNDLE_VERSION", version.as_ref()),
+    ];
     if let Some(binary) = binary {
-        command.env("PIER_BUNDLE_APP", binary);
+        env.push(("PIER_BUNDLE_APP", binary.as_os_str()));
     }
-    let output = command.output().expect("bash runs");
-    assert!(output.status.success(), "bundle.sh --debug failed");
-    let deb = PathBuf::from(
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .next()
-            .expect("the .deb's path"),
+    let printed = pier_tests::run_script(
+        "tests/bundle/bundle.sh",
+        &["--debug"],
+        &env,
+        "bundle.sh --debug failed",
     );
+    let deb = PathBuf::from(printed.lines().next().expect("the .deb's path"));
     assert!(
         deb.file_name()
             .is_some_and(|name| name.to_string_lossy() == format!("Pier_{version}_amd64.deb")),

@@ -126,19 +126,16 @@ impl Engine {
     /// The stand-in for Docker Hub's `debian:bookworm` (`tests/containers/bases.sh`): a clean
     /// minbase system with apt pointed at the Debian mirror. Made once, then reused.
     pub fn debian_base(&self) -> String {
-        let output = Command::new("bash")
-            .arg(repo_root().join("tests/containers/bases.sh"))
-            .env("PIER_BASES_DEBIAN", "1")
-            .env("DOCKER_HOST", &self.host)
-            .env("PIER_DOCKER", &self.client)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("bash runs");
-        assert!(
-            output.status.success(),
-            "the Debian base did not build; run `PIER_BASES_DEBIAN=1 bash tests/containers/bases.sh`"
+        let printed = crate::run_script(
+            "tests/containers/bases.sh",
+            &[],
+            &[
+                ("PIER_BASES_DEBIAN", "1".as_ref()),
+                ("DOCKER_HOST", self.host.as_ref()),
+                ("PIER_DOCKER", self.client.as_os_str()),
+            ],
+            "the Debian base did not build (with PIER_BASES_DEBIAN=1)",
         );
-        let printed = String::from_utf8_lossy(&output.stdout);
         printed
             .lines()
             .last()

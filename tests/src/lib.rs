@@ -17,6 +17,7 @@ pub mod queues;
 pub mod registry;
 pub mod spy;
 
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -95,6 +96,26 @@ pub fn repo_root() -> PathBuf {
                 .expect("tests/ sits in the repo")
                 .to_path_buf()
         })
+}
+
+/// Runs `bash <repo>/<script> args…` with `env` added (its stderr shown), and returns what it
+/// printed, trimmed; fails the test with `failure` and the command to run by hand.
+pub fn run_script(script: &str, args: &[&str], env: &[(&str, &OsStr)], failure: &str) -> String {
+    let mut command = Command::new("bash");
+    command
+        .arg(repo_root().join(script))
+        .args(args)
+        .stderr(Stdio::inherit());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{failure}; run `bash {script} {}`",
+        args.join(" ")
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
 /// The environment a child `pier` (or any AWS client) needs to reach moto with test

@@ -206,6 +206,19 @@ impl Desktop {
         }
     }
 
+    /// The deployment the Deploy screen reports once the deploy it runs has finished.
+    pub async fn finished_deployment(&self, limit: Duration) -> String {
+        self.until_within(limit, "the deploy to finish", || async {
+            let result = self
+                .client
+                .find(Locator::Css("#deploy-result"))
+                .await
+                .ok()?;
+            result.attr("data-deployment").await.ok().flatten()
+        })
+        .await
+    }
+
     pub async fn find(&self, css: &str) -> Element {
         self.client
             .wait()
