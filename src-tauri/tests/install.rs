@@ -121,7 +121,7 @@ async fn the_deb_installs_with_apt_on_a_clean_debian_and_the_app_deploys_and_ser
     desktop.close().await;
 
     // Removing the app removes the app, never what the user deployed with it.
-    debian.shell("DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq pier >/dev/null");
+    debian.apt_remove("pier");
     let status = debian.shell("dpkg-query -W -f '${Status}' pier 2>&1 || true");
     assert!(
         !status.contains("ok installed"),

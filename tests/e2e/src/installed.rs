@@ -61,15 +61,26 @@ impl Debian {
     /// `apt-get install` with no recommends, as the packages' own `Depends` must suffice;
     /// the test fails with apt's whole log if it does.
     pub fn apt_install(&self, what: &str) {
-        // Containers share the download cache, and apt locks it while it works: one apt at a
-        // time across tests (an flock beside the cache).
+        self.apt(&format!(
+            "apt-get update -qq && apt-get install -y -qq --no-install-recommends {what}"
+        ));
+    }
+
+    /// `apt-get remove` of `package`.
+    pub fn apt_remove(&self, package: &str) {
+        self.apt(&format!("apt-get remove -y -qq {package}"));
+    }
+
+    /// Runs an apt script, one at a time across tests: containers share the download cache,
+    /// and apt locks it for every install and remove (an flock beside the cache).
+    fn apt(&self, script: &str) {
         use std::os::fd::AsRawFd;
         let lock = std::fs::File::create(cache_dir().join("apt-archives.lock")).unwrap();
         // SAFETY: flock on a descriptor this function owns; released when `lock` drops.
         assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
         self.shell(&format!(
-            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-             --no-install-recommends {what} >/tmp/apt.log 2>&1 || (cat /tmp/apt.log >&2; exit 1)"
+            "export DEBIAN_FRONTEND=noninteractive; ({script}) >/tmp/apt.log 2>&1 \
+             || (cat /tmp/apt.log >&2; exit 1)"
         ));
         drop(lock);
     }

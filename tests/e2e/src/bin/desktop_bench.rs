@@ -185,11 +185,11 @@ fn print_memory(what: &str, processes: &[(String, u64)]) {
 }
 
 /// Which of a WebKitGTK program's processes `name` is: the program's own, its web process or
-/// its network process.
+/// its network process. Names are the kernel's, cut to 15 bytes ("WebKitWebProces").
 fn process_role(name: &str) -> &'static str {
-    if name.starts_with("WebKitWebProcess") {
+    if name.starts_with("WebKitWebProc") {
         "web process"
-    } else if name.starts_with("WebKitNetworkProcess") {
+    } else if name.starts_with("WebKitNetwork") {
         "network process"
     } else {
         "app process"
