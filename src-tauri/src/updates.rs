@@ -104,14 +104,22 @@ pub async fn install(app: &AppHandle) -> Result<(), UserError> {
             "Pier checks for updates at start and once a day; this version is the newest it found.",
         ));
     };
-    let current = update.current_version.clone();
+    let (version, current) = (update.version.clone(), update.current_version.clone());
     let bytes = update
         .download(|_, _| {}, || {})
         .await
-        .map_err(|error| refused(&update.version, &current, &error))?;
-    update
-        .install(bytes)
-        .map_err(|error| refused(&update.version, &current, &error))?;
+        .map_err(|error| refused(&version, &current, &error))?;
+    // Installing runs the package manager and may wait on a password prompt: off the async
+    // workers, which keep serving the window and the proxy meanwhile.
+    tauri::async_runtime::spawn_blocking(move || update.install(bytes))
+        .await
+        .map_err(|error| {
+            UserError::new(
+                format!("The update to {version} stopped: {error}. Pier {current} keeps running."),
+                "Try again, or install the package yourself.",
+            )
+        })?
+        .map_err(|error| refused(&version, &current, &error))?;
     app.restart()
 }
 

@@ -14,27 +14,10 @@
 //! config and store as they were. The `.rpm` is read back with rpm(8), which no one here
 //! wrote: its files and what it requires.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pier_e2e::fetch;
-use pier_e2e::installed::Debian;
-
-/// Runs the bundle script over this build's debug binary; the `.deb` and the `.rpm` in `out`.
-fn bundle(out: &Path) -> (PathBuf, PathBuf) {
-    let printed = pier_tests::run_script(
-        "tests/bundle/bundle.sh",
-        &["--debug"],
-        &[("PIER_BUNDLE_DIR", out.as_os_str())],
-        "the bundles were not made",
-    );
-    let mut paths = printed.lines().map(PathBuf::from);
-    let deb = paths.next().expect("the .deb's path");
-    let rpm = paths.next().expect("the .rpm's path");
-    assert!(deb.extension().is_some_and(|e| e == "deb"), "{deb:?}");
-    assert!(rpm.extension().is_some_and(|e| e == "rpm"), "{rpm:?}");
-    (deb, rpm)
-}
+use pier_e2e::installed::{Debian, bundle};
 
 fn run(program: &str, args: &[&str]) -> String {
     let output = Command::new(program)
@@ -52,7 +35,7 @@ fn run(program: &str, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deb_installs_with_apt_on_a_clean_debian_and_the_app_deploys_and_serves_there() {
     let out = tempfile::tempdir().unwrap();
-    let (deb, rpm) = bundle(out.path());
+    let (deb, rpm) = bundle(out.path(), None, None);
 
     // The .rpm, read by rpm itself: the app, its desktop entry and icon, and WebKitGTK 4.1.
     let files = run("rpm", &["-qlp", rpm.to_str().unwrap()]);

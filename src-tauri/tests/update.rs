@@ -90,20 +90,7 @@ impl Drop for FileServer {
 /// The `.deb` that `tests/bundle/bundle.sh --debug` makes of `binary` (this build's app when
 /// `None`) as `version`, in `out`.
 fn bundled_deb(out: &Path, binary: Option<&Path>, version: &str) -> PathBuf {
-    let mut env = vec![
-        ("PIER_BUNDLE_DIR", out.as_os_str()),
-        ("PIER_BUNDLE_VERSION", version.as_ref()),
-    ];
-    if let Some(binary) = binary {
-        env.push(("PIER_BUNDLE_APP", binary.as_os_str()));
-    }
-    let printed = pier_tests::run_script(
-        "tests/bundle/bundle.sh",
-        &["--debug"],
-        &env,
-        "bundle.sh --debug failed",
-    );
-    let deb = PathBuf::from(printed.lines().next().expect("the .deb's path"));
+    let (deb, _rpm) = pier_e2e::installed::bundle(out, binary, Some(version));
     assert!(
         deb.file_name()
             .is_some_and(|name| name.to_string_lossy() == format!("Pier_{version}_amd64.deb")),

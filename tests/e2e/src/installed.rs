@@ -5,12 +5,36 @@
 //! driven through WebKitWebDriver from Debian's `webkit2gtk-driver`, as a user of the
 //! container with their own home.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pier_tests::containers::{Container, Engine, cache_dir};
 
 use crate::{Desktop, Launch};
+
+/// The `.deb` and `.rpm` that `tests/bundle/bundle.sh --debug` makes in `out` of `binary`
+/// (this build's app when `None`), named as `version` (the config's when `None`).
+pub fn bundle(out: &Path, binary: Option<&Path>, version: Option<&str>) -> (PathBuf, PathBuf) {
+    let mut env = vec![("PIER_BUNDLE_DIR", out.as_os_str())];
+    if let Some(binary) = binary {
+        env.push(("PIER_BUNDLE_APP", binary.as_os_str()));
+    }
+    if let Some(version) = version {
+        env.push(("PIER_BUNDLE_VERSION", version.as_ref()));
+    }
+    let printed = pier_tests::run_script(
+        "tests/bundle/bundle.sh",
+        &["--debug"],
+        &env,
+        "the bundles were not made",
+    );
+    let mut paths = printed.lines().map(PathBuf::from);
+    let deb = paths.next().expect("the .deb's path");
+    let rpm = paths.next().expect("the .rpm's path");
+    assert!(deb.extension().is_some_and(|e| e == "deb"), "{deb:?}");
+    assert!(rpm.extension().is_some_and(|e| e == "rpm"), "{rpm:?}");
+    (deb, rpm)
+}
 
 pub struct Debian {
     pub container: Container,
