@@ -82,8 +82,9 @@ pub fn busy_since() -> f64 {
 }
 
 /// Notes that `what` kept the UI thread busy from `started` until now, in
-/// `window.__pierWork` (boot.js makes it, beside the frame times): the desktop benchmark
-/// reads both to say what a slow frame was doing.
+/// `window.__pierWork`, while the desktop benchmark records (boot.js makes the array when it
+/// starts, beside the frame times): the benchmark reads both to say what a slow frame was
+/// doing. Otherwise there is no array and nothing is kept.
 pub fn note_busy(what: &str, started: f64) {
     let took = busy_since() - started;
     let Ok(work) = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("__pierWork")) else {
