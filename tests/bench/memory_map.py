@@ -211,7 +211,22 @@ def print_roles(title, per_role):
             print(f"    {kib / 1024:7.2f} MB  {kind}")
 
 
+def other_webkit_processes():
+    count = 0
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                count += comm.read().startswith("WebKit")
+        except OSError:
+            continue
+    return count
+
+
 def main():
+    others = other_webkit_processes()
+    if others:
+        print(f"warning: {others} other WebKit processes are running; PSS splits shared pages "
+              "with them, so the figures below read low (close them and run again)")
     parser = argparse.ArgumentParser()
     parser.add_argument("--settle", type=float, default=8.0)
     parser.add_argument("--idle-cpu", type=float, default=0.0)

@@ -44,6 +44,12 @@ async fn main() {
             .join(", ")
     );
 
+    let others = other_webkit_processes();
+    if others > 0 {
+        println!(
+            "warning: {others} other WebKit processes are running; PSS splits shared pages with them, so the memory figures below read low (close them and run again)"
+        );
+    }
     let settle = Duration::from_secs(8);
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config.toml").display().to_string();
@@ -171,6 +177,22 @@ async fn main() {
     }
     print_wasm_memory(&desktop, "with the 100,000 lines shown").await;
     desktop.close().await;
+}
+
+/// WebKit processes already running (another app's window, a test suite): the memory
+/// measured next shares library pages with them.
+fn other_webkit_processes() -> usize {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| {
+                    std::fs::read_to_string(entry.path().join("comm"))
+                        .is_ok_and(|name| name.starts_with("WebKit"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 /// The size of the UI's wasm memory (the Rust heap inside the web process; it only grows).
