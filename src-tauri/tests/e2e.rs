@@ -351,9 +351,14 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
     // stops, the screen says so, and nothing is deployed.
     let slow = work.path().join("slow");
     std::fs::create_dir_all(&slow).unwrap();
+    // A duration no other process on the machine is sleeping (a shell's `sleep 300` once
+    // matched the pgrep below), so the check sees this build's process only.
+    let sleeper = format!("sleep 300.{}", std::process::id());
     std::fs::write(
         slow.join("package.json"),
-        r#"{"name":"slow","version":"1.0.0","private":true,"scripts":{"build":"sleep 300"}}"#,
+        format!(
+            r#"{{"name":"slow","version":"1.0.0","private":true,"scripts":{{"build":"{sleeper}"}}}}"#
+        ),
     )
     .unwrap();
     start_deploy(&desktop, &slow).await;
@@ -371,7 +376,7 @@ async fn the_desktop_app_deploys_promotes_watches_and_follows_logs() {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         let sleeping = std::process::Command::new("pgrep")
-            .args(["-f", "sleep 300"])
+            .args(["-f", &sleeper])
             .output()
             .unwrap();
         if sleeping.stdout.is_empty() {
