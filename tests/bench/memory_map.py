@@ -64,7 +64,7 @@ def role(pid):
 def mapping_kind(name):
     if not name:
         return "[anon]"
-    if name.startswith("[stack") or name.startswith("[heap") or name.startswith("["):
+    if name.startswith("["):
         return name
     if name.startswith("/memfd:") or name.startswith("/dev/"):
         return re.sub(r"\s*\(deleted\)$", "", name)
@@ -177,27 +177,31 @@ def measure(program, args, settle, idle_cpu, code_by_crate=False):
         env["WEBKIT_DISABLE_COMPOSITING_MODE"] = "1"
     child = subprocess.Popen([program, *args], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(settle)
-    if idle_cpu:
-        before = cpu_ticks(descendants(child.pid))
-        time.sleep(idle_cpu)
-        used = cpu_ticks(descendants(child.pid))
-        used.subtract(before)
-        hz = os.sysconf("SC_CLK_TCK")
-        print(f"CPU while idle for {idle_cpu:g} s, {os.path.basename(program)}: " + ", ".join(
-            f"{name} {100 * ticks / hz / idle_cpu:.2f}% of a core" for name, ticks in sorted(used.items())))
-    code_pages = resident_code_pages(child.pid, program) if code_by_crate else None
-    per_role = collections.defaultdict(collections.Counter)
-    for pid in descendants(child.pid):
-        try:
-            per_role[role(pid)].update(smaps_by_kind(pid))
-        except OSError:
-            continue
-    os.killpg(child.pid, signal.SIGTERM)
-    child.wait()
-    xvfb.terminate()
-    xvfb.wait()
-    shutil.rmtree(home, ignore_errors=True)
+    # Whatever happens below, the program and its X server go: a WebKit window left running
+    # splits the shared pages of every later measurement (see the README's desktop figures).
+    try:
+        time.sleep(settle)
+        if idle_cpu:
+            before = cpu_ticks(descendants(child.pid))
+            time.sleep(idle_cpu)
+            used = cpu_ticks(descendants(child.pid))
+            used.subtract(before)
+            hz = os.sysconf("SC_CLK_TCK")
+            print(f"CPU while idle for {idle_cpu:g} s, {os.path.basename(program)}: " + ", ".join(
+                f"{name} {100 * ticks / hz / idle_cpu:.2f}% of a core" for name, ticks in sorted(used.items())))
+        code_pages = resident_code_pages(child.pid, program) if code_by_crate else None
+        per_role = collections.defaultdict(collections.Counter)
+        for pid in descendants(child.pid):
+            try:
+                per_role[role(pid)].update(smaps_by_kind(pid))
+            except OSError:
+                continue
+    finally:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait()
+        xvfb.terminate()
+        xvfb.wait()
+        shutil.rmtree(home, ignore_errors=True)
     if code_pages is not None:
         print_code_by_crate(program, code_pages)
     return per_role
