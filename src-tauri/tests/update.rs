@@ -236,7 +236,12 @@ async fn the_installed_app_updates_itself_on_a_click_and_restarts_as_the_new_ver
     let restarted = loop {
         let version = debian.shell("dpkg-query -W -f '${Version}' pier");
         let running = debian.shell("pgrep -u pat -x pier-desktop || true");
-        if version == "0.1.1" && !running.is_empty() && running != before {
+        // For a moment both the old process and its replacement run: wait for the old one to be
+        // gone, or the check below may read the executable of a process that just exited.
+        let old_gone = !running
+            .lines()
+            .any(|pid| before.lines().any(|old| old == pid));
+        if version == "0.1.1" && !running.is_empty() && old_gone {
             break running;
         }
         assert!(
