@@ -31,6 +31,7 @@ pub fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         // `with_webview` waits for the event loop, which runs only after setup returns.
         std::thread::spawn(move || crate::lean::tune(&window));
     }
+    crate::lean::release_pages_in_background();
     crate::updates::start(&handle);
     if let Err(error) = tray::build(app) {
         // Not every desktop has a tray (GNOME without the extension, bare X servers).

@@ -20,6 +20,7 @@ pub mod secrets;
 pub mod settings;
 pub mod switch_store;
 pub mod target;
+pub mod trim;
 pub mod views;
 pub mod watch_history;
 pub mod watches;
