@@ -270,9 +270,6 @@ parse_wrk() {
 # master and workers. Divided by the requests wrk counted, it gives CPU per request, which
 # other load on the machine disturbs less than req/s does.
 CLK_TCK=$(getconf CLK_TCK)
-per_request() { # ticks requests -> µs
-    awk -v t="$1" -v hz="$CLK_TCK" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }'
-}
 server_ticks() {
     local pids
     case $1 in
@@ -284,14 +281,19 @@ server_ticks() {
     done | awk '{ t += $12 + $13 } END { print t + 0 }'
 }
 
-# CPU time (clock ticks) all CPUs spent busy so far: user, system, and the kernel's interrupt
-# work wherever it ran, from the first line of /proc/stat (everything but idle and iowait).
+# CPU time (clock ticks) all CPUs spent working so far, from the first line of /proc/stat:
+# user, nice, system, irq and softirq (idle, iowait and steal are not work; guest time is
+# already inside user and nice).
 # On loopback the kernel charges a TCP transmit to whichever process happens to trigger it:
 # data queued while the socket buffer was full goes out when the client's ACK arrives, in the
 # client's context. So the server's own CPU time depends on how its writes meet the client's
 # reads; the whole machine's time per request, with the same client for both servers, does not.
 machine_ticks() {
-    awk 'NR == 1 { for (i = 2; i <= NF; i++) if (i != 5 && i != 6) t += $i; print t }' /proc/stat
+    awk 'NR == 1 { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
+
+per_request() { # ticks requests -> µs
+    awk -v t="$1" -v hz="$CLK_TCK" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }'
 }
 
 # Percent of all CPUs busy over one second, from /proc/stat. Called between runs, when both
